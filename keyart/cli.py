@@ -1,0 +1,109 @@
+"""The `keyart` command line: generate, ingest, serve, druid ingest, demo (DESIGN §5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from keyart.errors import KeyartError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keyart",
+        description="Creative-insights analytics: generate raw events, ingest them into a "
+        "sketch warehouse, and serve the GraphQL API.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="write synthetic raw events (the raw input contract)")
+    gen.add_argument("--profile", choices=["tiny", "demo", "bench"], default="tiny")
+    gen.add_argument("--out", type=Path, required=True, help="raw directory to write")
+    gen.add_argument("--seed", type=int, default=7, help="random seed (output is deterministic)")
+    gen.add_argument(
+        "--scale", type=float, default=1.0, help="multiply event volume (bench: 1, 2, 4)"
+    )
+
+    ing = sub.add_parser("ingest", help="validate raw events and build the sketch warehouse")
+    ing.add_argument("--raw", type=Path, required=True, help="raw directory (Parquet tables)")
+    ing.add_argument("--warehouse", type=Path, required=True, help="warehouse directory")
+    ing.add_argument("--engine", choices=["embedded", "spark"], default="embedded")
+    ing.add_argument("--spark-master", default="local[2]", help="Spark master URL (spark)")
+    ing.add_argument("--lg-k", type=int, default=14, help="HLL sketch precision (4..21)")
+    ing.add_argument("--qualify-seconds", type=int, default=120)
+    ing.add_argument("--engaged-seconds", type=int, default=900)
+    ing.add_argument("--attribution-hours", type=int, default=24)
+    ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
+    ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    srv = sub.add_parser("serve", help="serve the GraphQL API (GraphiQL at /graphql)")
+    _serve_args(srv)
+
+    druid = sub.add_parser("druid", help="Apache Druid operations")
+    dsub = druid.add_subparsers(dest="druid_command", required=True, metavar="ACTION")
+    din = dsub.add_parser("ingest", help="load the warehouse rollups into Druid datasources")
+    din.add_argument("--warehouse", type=Path, required=True)
+    din.add_argument("--druid", required=True, help="overlord or router URL")
+    din.add_argument("--broker", default=None, help="broker URL to wait on (default: --druid)")
+    din.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for tasks")
+
+    demo = sub.add_parser("demo", help="generate demo data, ingest it and serve GraphiQL")
+    demo.add_argument("--data", type=Path, default=Path(".data/demo"), help="working folder")
+    demo.add_argument("--profile", choices=["tiny", "demo", "bench"], default="demo")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def _serve_args(srv: argparse.ArgumentParser) -> None:
+    srv.add_argument("--warehouse", type=Path, default=None, help="warehouse directory")
+    srv.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    srv.add_argument("--backend", choices=["embedded", "druid"], default=None)
+    srv.add_argument("--druid-url", default=None, help="Druid broker URL (--backend druid)")
+    srv.add_argument("--cache-url", default=None, help="redis://… for a shared result cache")
+    srv.add_argument("--snapshot-pin", default=None, help="serve this snapshot version only")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `keyart` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyartError as exc:
+        print(f"keyart: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # imports are local so that `keyart --help` stays fast and has no side effects
+    if args.command == "generate":
+        from keyart.etl.generate import main as generate_main
+
+        return generate_main(args)
+    if args.command == "ingest":
+        from keyart.etl.ingest import main as ingest_main
+
+        return ingest_main(args)
+    if args.command == "serve":
+        from keyart.server import main as serve_main
+
+        return serve_main(args)
+    if args.command == "druid":
+        from keyart.backends.druid.ingest import main as druid_ingest_main
+
+        return druid_ingest_main(args)
+    if args.command == "demo":
+        from keyart.demo import main as demo_main
+
+        return demo_main(args)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Settings for the ETL and the API, built by constructors or read from KEYART_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal, get_type_hints
+
+from keyart.errors import ConfigError
+
+BackendName = Literal["embedded", "druid"]
+EngineName = Literal["embedded", "spark"]
+
+
+@dataclass(frozen=True, slots=True)
+class EtlSettings:
+    """Metric definitions and sketch precision used when building the warehouse (DESIGN §2)."""
+
+    lg_k: int = 14
+    qualify_seconds: int = 120
+    engaged_seconds: int = 900
+    attribution_hours: int = 24
+
+    def __post_init__(self) -> None:
+        if not 4 <= self.lg_k <= 21:
+            raise ConfigError(f"lg_k must be within 4..21, got {self.lg_k}")
+        if self.qualify_seconds < 0 or self.engaged_seconds < 0:
+            raise ConfigError("qualify_seconds and engaged_seconds must be >= 0")
+        if self.attribution_hours <= 0:
+            raise ConfigError(f"attribution_hours must be > 0, got {self.attribution_hours}")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Everything the API server needs: where data lives, which backend, limits and caching."""
+
+    warehouse: Path = Path(".data/warehouse")
+    snapshot_dir: Path | None = None  # default: <warehouse>/snapshots
+    backend: BackendName = "embedded"
+    druid_url: str = "http://127.0.0.1:8082"
+    druid_timeout_s: float = 10.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_window_days: int = 366
+    cache_url: str | None = None  # redis://host:port/db; in-memory when unset
+    cache_ttl_s: int = 3600
+    snapshot_poll_s: float = 5.0
+    snapshot_pin: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    max_query_depth: int = 12
+    max_query_tokens: int = 2000
+    max_aliases: int = 50
+    parser_cache_size: int = 256
+
+    @property
+    def snapshots(self) -> Path:
+        """The blob directory the snapshot consumer reads from."""
+        return self.snapshot_dir if self.snapshot_dir is not None else self.warehouse / "snapshots"
+
+    def with_overrides(self, **overrides: Any) -> ApiSettings:
+        """A copy with the given non-None fields replaced (for CLI flags)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
+        """Read KEYART_<FIELD> variables (e.g. KEYART_CACHE_URL) over the defaults."""
+        return cls(**_parse_env(cls, os.environ if env is None else env))
+
+
+def _parse_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        raw = env.get(f"KEYART_{f.name.upper()}")
+        if raw is None:
+            continue
+        hint = str(hints[f.name])
+        try:
+            if "Path" in hint:
+                values[f.name] = Path(raw)
+            elif "tuple" in hint:
+                values[f.name] = tuple(s.strip() for s in raw.split(",") if s.strip())
+            elif hint.startswith("<class 'int'>") or hint == "int":
+                values[f.name] = int(raw)
+            elif hint.startswith("<class 'float'>") or hint == "float":
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw or None
+        except ValueError as exc:
+            raise ConfigError(f"KEYART_{f.name.upper()}={raw!r} is not valid: {exc}") from exc
+    return values
+
+
+__all__ = ["ApiSettings", "BackendName", "EngineName", "EtlSettings"]

@@ -1,0 +1,59 @@
+"""The immutable content of one snapshot: metadata, all-time metrics, availability, options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from keyart.query.results import MetricValues
+
+
+@dataclass(frozen=True, slots=True)
+class TitleInfo:
+    """Metadata of one title; `asset_ids` in a stable order (type, then id)."""
+
+    id: str
+    name: str
+    kind: str  # series, film, live, game
+    genres: tuple[str, ...]
+    launch_date: date | None
+    asset_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetInfo:
+    """Metadata of one asset."""
+
+    id: str
+    title_id: str
+    type: str  # artwork, video
+    name: str
+    tags: tuple[str, ...]
+    media_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterOptions:
+    """The countries and affinities a title's data can be filtered by."""
+
+    countries: tuple[str, ...]
+    affinities: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One published version of everything the API serves without an OLAP query."""
+
+    version: str
+    created_at: datetime
+    warehouse_version: str
+    titles: Mapping[str, TitleInfo]
+    assets: Mapping[str, AssetInfo]
+    asset_alltime: Mapping[str, MetricValues]
+    title_alltime: Mapping[str, MetricValues]
+    asset_countries: Mapping[str, tuple[str, ...]]
+    title_countries: Mapping[str, tuple[str, ...]]
+    title_filter_options: Mapping[str, FilterOptions]
+    affinities: tuple[str, ...]
+    title_order: tuple[str, ...]  # titles sorted by name, then id: the `titles` page order
