@@ -112,13 +112,15 @@ class Filter:
 
     def replace_assets(self, asset_ids: Iterable[str]) -> Filter:
         """The same filter restricted to the given assets (used by loaders to batch keys)."""
-        return Filter(self.title_ids, tuple(asset_ids), self.asset_types, self.countries,
-                      self.affinities)
+        return Filter(
+            self.title_ids, tuple(asset_ids), self.asset_types, self.countries, self.affinities
+        )
 
     def replace_titles(self, title_ids: Iterable[str]) -> Filter:
         """The same filter restricted to the given titles (used by loaders to batch keys)."""
-        return Filter(tuple(title_ids), self.asset_ids, self.asset_types, self.countries,
-                      self.affinities)
+        return Filter(
+            tuple(title_ids), self.asset_ids, self.asset_types, self.countries, self.affinities
+        )
 
 
 @dataclass(frozen=True, slots=True)

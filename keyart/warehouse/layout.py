@@ -167,7 +167,10 @@ class Staging:
         return Version(self.root, self.root.name, manifest or {})
 
     def link_from(self, parent: Version, relative: str) -> None:
-        """Hard-link (copy where links fail) one file or folder of the parent version."""
+        """Hard-link (copy where links fail) one file or folder of the parent version.
+
+        Linked files are shared with the parent: replace them, never write into them.
+        """
         src, dst = parent.root / relative, self.root / relative
         if src.is_dir():
             shutil.copytree(src, dst, copy_function=_link_or_copy, dirs_exist_ok=True)

@@ -1,0 +1,42 @@
+from datetime import date
+
+import pytest
+
+from keyart.errors import BadUserInput
+from keyart.query import Dimension, Filter, Granularity, Interval, Metric, MetricQuery
+
+
+def test_interval_is_inclusive_and_rejects_end_before_start() -> None:
+    assert Interval(date(2026, 1, 1), date(2026, 1, 31)).days == 31
+    assert Interval(date(2026, 1, 1), date(2026, 1, 1)).end_exclusive == date(2026, 1, 2)
+    with pytest.raises(BadUserInput, match="before its start"):
+        Interval(date(2026, 1, 2), date(2026, 1, 1))
+
+
+def test_filter_normalises_so_equal_questions_share_a_cache_key() -> None:
+    window = Interval(date(2026, 1, 1), date(2026, 1, 7))
+    a = MetricQuery(window, filter=Filter(countries=("US", "BR", "US")))
+    b = MetricQuery(window, filter=Filter(countries=["BR", "US"]))  # type: ignore[arg-type]
+    assert a == b
+    assert a.cache_key() == b.cache_key()
+    assert a.filter.countries == ("BR", "US")
+    assert MetricQuery(window, filter=Filter(countries=("US",))).cache_key() != a.cache_key()
+
+
+def test_filter_none_is_unconstrained_and_empty_is_kept() -> None:
+    f = Filter(asset_ids=(), affinities=("Anime fans",))
+    assert f.constraints() == {Dimension.ASSET: (), Dimension.AFFINITY: ("Anime fans",)}
+    assert f.replace_assets(["b", "a"]).asset_ids == ("a", "b")
+    assert f.replace_assets(["b"]).affinities == ("Anime fans",)
+
+
+def test_metrics_are_ordered_and_group_by_must_not_repeat() -> None:
+    window = Interval(date(2026, 1, 1), date(2026, 1, 7))
+    q = MetricQuery(window, metrics=(Metric.UNIQUE_PLAYERS, Metric.IMPRESSIONS))
+    assert q.metrics == (Metric.IMPRESSIONS, Metric.UNIQUE_PLAYERS)
+    assert Metric.UNIQUE_PLAYERS.is_sketch and not Metric.IMPRESSIONS.is_sketch
+    with pytest.raises(BadUserInput, match="repeats"):
+        MetricQuery(window, group_by=(Dimension.ASSET, Dimension.ASSET))
+    with pytest.raises(BadUserInput, match="at least one metric"):
+        MetricQuery(window, metrics=())
+    assert MetricQuery(window, Granularity.WEEK).cache_key() != q.cache_key()
