@@ -1,0 +1,1 @@
+"""Building blocks of the synthetic raw-event generator behind `keyart generate`."""
