@@ -1,0 +1,170 @@
+"""The quarantine and duplicate rules of the raw contract, as data and portable SQL.
+
+Every rule is (table, reason code, SQL boolean that is TRUE for a row to quarantine) in a
+subset of SQL that DuckDB and Spark SQL both evaluate (CASE, IS NULL, IN, BETWEEN, length,
+substr, LEFT JOIN, ROW_NUMBER). Rules of a table are tried in order; a row gets the reason
+of the first rule it breaks. Duplicates are ranked among valid rows only, so a valid copy
+of an event always wins over an invalid one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from keyart.etl.schemas import ASSET_TYPES, RAW_TABLES, TITLE_KINDS
+
+DUPLICATE = "duplicate"  # a repeated event id: dropped and counted, not quarantined
+DUPLICATE_KEY = "duplicate_key"  # a repeated dimension key: the later rows are quarantined
+
+# Event tables: the nullable id whose repeats are duplicates. Dimension tables: the key.
+EVENT_IDS: dict[str, str] = {"impressions": "impression_id", "playbacks": "playback_id"}
+DIM_KEYS: dict[str, str] = {"titles": "title_id", "assets": "asset_id", "members": "member_id"}
+
+# Which copy of a duplicate is kept: first by these columns (event_time first for events).
+_ORDER: dict[str, tuple[str, ...]] = {
+    "titles": ("name", "kind", "launch_date"),
+    "assets": ("title_id", "asset_type", "name", "media_url"),
+    "members": ("country",),
+    "impressions": ("event_time", "member_id", "asset_id", "country"),
+    "playbacks": ("event_time", "member_id", "title_id", "asset_id", "duration_s"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One quarantine rule: rows of `table` for which `condition` is TRUE get `reason`."""
+
+    table: str
+    reason: str
+    condition: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A lookup a table's rules need: `column` must exist as `key` of the table `target`;
+    the rules see the looked-up key as column `alias` (NULL when missing)."""
+
+    column: str
+    target: str
+    key: str
+    alias: str
+
+
+def _any_null(*columns: str) -> str:
+    return " OR ".join(f"{c} IS NULL" for c in columns)
+
+
+def _not_country(column: str) -> str:
+    # two upper-case ASCII letters; NULL is not a country either
+    return (
+        f"NOT ({column} IS NOT NULL AND length({column}) = 2"
+        f" AND substr({column}, 1, 1) BETWEEN 'A' AND 'Z'"
+        f" AND substr({column}, 2, 1) BETWEEN 'A' AND 'Z')"
+    )
+
+
+def _not_in(column: str, values: tuple[str, ...]) -> str:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"{column} NOT IN ({listed})"
+
+
+REFERENCES: dict[str, tuple[Reference, ...]] = {
+    "assets": (Reference("title_id", "titles", "title_id", "_ref_title_id"),),
+    "impressions": (Reference("asset_id", "assets", "asset_id", "_ref_asset_id"),),
+    "playbacks": (Reference("title_id", "titles", "title_id", "_ref_title_id"),),
+}
+
+RULES: tuple[Rule, ...] = (
+    Rule("titles", "null_required", _any_null("title_id", "name", "kind")),
+    Rule("titles", "bad_kind", _not_in("kind", TITLE_KINDS)),
+    Rule("assets", "null_required", _any_null("asset_id", "title_id", "asset_type", "name")),
+    Rule("assets", "bad_asset_type", _not_in("asset_type", ASSET_TYPES)),
+    Rule("assets", "unknown_title", "_ref_title_id IS NULL"),
+    Rule("members", "null_member", "member_id IS NULL"),
+    Rule("members", "bad_country", _not_country("country")),
+    Rule("impressions", "null_event_time", "event_time IS NULL"),
+    Rule("impressions", "null_member", "member_id IS NULL"),
+    Rule("impressions", "null_required", "asset_id IS NULL"),
+    Rule("impressions", "bad_country", _not_country("country")),
+    Rule("impressions", "unknown_asset", "_ref_asset_id IS NULL"),
+    Rule("playbacks", "null_event_time", "event_time IS NULL"),
+    Rule("playbacks", "null_member", "member_id IS NULL"),
+    Rule("playbacks", "null_required", _any_null("title_id", "duration_s")),
+    Rule("playbacks", "negative_duration", "duration_s < 0"),
+    Rule("playbacks", "unknown_title", "_ref_title_id IS NULL"),
+)
+
+
+def rules_for(table: str) -> tuple[Rule, ...]:
+    """The rules of one raw table, in the order they are tried."""
+    return tuple(r for r in RULES if r.table == table)
+
+
+def reasons_for(table: str) -> tuple[str, ...]:
+    """Every reason a row of `table` can be quarantined for."""
+    extra = (DUPLICATE_KEY,) if table in DIM_KEYS else ()
+    return tuple(r.reason for r in rules_for(table)) + extra
+
+
+def reason_sql(table: str) -> str:
+    """A CASE expression giving the first broken rule's reason, NULL for a valid row."""
+    whens = " ".join(f"WHEN {r.condition} THEN '{r.reason}'" for r in rules_for(table))
+    return f"CASE {whens} ELSE CAST(NULL AS STRING) END" if whens else "CAST(NULL AS STRING)"
+
+
+def columns(table: str) -> tuple[str, ...]:
+    """The contract columns of a raw table, in contract order."""
+    return tuple(RAW_TABLES[table].names)
+
+
+def classify_sql(table: str, source: str, references: Mapping[str, str]) -> str:
+    """SQL selecting every row of `source` (the raw table, contract columns) with `reason`
+    (NULL = kept; DUPLICATE = dropped event duplicate; anything else = quarantined) and
+    `_rank` (1-based rank among valid rows sharing the id/key; with the id it identifies a
+    kept row). `references` names the relation to use for each referenced table (the
+    clean dimension tables)."""
+    cols = columns(table)
+    col_list = ", ".join(cols)
+    joins = []
+    for i, ref in enumerate(REFERENCES.get(table, ())):
+        joins.append(
+            f"LEFT JOIN (SELECT DISTINCT {ref.key} AS {ref.alias} FROM {references[ref.target]})"
+            f" _r{i} ON _t.{ref.column} = _r{i}.{ref.alias}"
+        )
+    checked = (
+        f"SELECT {', '.join(f'_t.{c} AS {c}' for c in cols)}, {reason_sql(table)} AS _reason"
+        f" FROM {source} _t {' '.join(joins)}"
+    )
+    key = EVENT_IDS.get(table) or DIM_KEYS[table]
+    order = ", ".join(f"{c} ASC NULLS LAST" for c in _ORDER[table])
+    ranked = (
+        f"SELECT {col_list}, _reason, ROW_NUMBER() OVER (PARTITION BY"
+        f" CASE WHEN _reason IS NULL THEN 0 ELSE 1 END, {key} ORDER BY {order}) AS _rank"
+        f" FROM ({checked}) _c"
+    )
+    if table in EVENT_IDS:
+        dup = f"WHEN {key} IS NOT NULL AND _rank > 1 THEN '{DUPLICATE}'"
+    else:
+        dup = f"WHEN _rank > 1 THEN '{DUPLICATE_KEY}'"
+    return (
+        f"SELECT {col_list}, CASE WHEN _reason IS NOT NULL THEN _reason {dup}"
+        f" ELSE CAST(NULL AS STRING) END AS reason, _rank FROM ({ranked}) _k"
+    )
+
+
+__all__ = [
+    "DIM_KEYS",
+    "DUPLICATE",
+    "DUPLICATE_KEY",
+    "EVENT_IDS",
+    "REFERENCES",
+    "RULES",
+    "Reference",
+    "Rule",
+    "classify_sql",
+    "columns",
+    "reason_sql",
+    "reasons_for",
+    "rules_for",
+]

@@ -1,0 +1,193 @@
+"""Hand-built raw directories for ETL tests, plus a plain-Python reference of the metric
+rules (DESIGN §2) to compute expected numbers independently of the SQL under test."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from keyart.etl.schemas import RAW_TABLES
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+
+
+def at(day: int, hour: float = 0.0) -> datetime:
+    """A UTC instant `day` days and `hour` hours after T0."""
+    return T0 + timedelta(days=day, hours=hour)
+
+
+@dataclass
+class Raw:
+    """Rows of the five raw tables, as dicts keyed by contract column."""
+
+    titles: list[dict[str, Any]] = field(default_factory=list)
+    assets: list[dict[str, Any]] = field(default_factory=list)
+    members: list[dict[str, Any]] = field(default_factory=list)
+    impressions: list[dict[str, Any]] = field(default_factory=list)
+    playbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    def title(self, title_id: str, kind: str = "series", **kw: Any) -> None:
+        row = {"title_id": title_id, "name": f"T {title_id}", "kind": kind, "genres": ["drama"]}
+        self.titles.append({**row, "launch_date": date(2025, 1, 1), **kw})
+
+    def asset(self, asset_id: str, title_id: str, asset_type: str = "artwork", **kw: Any) -> None:
+        row = {"asset_id": asset_id, "title_id": title_id, "asset_type": asset_type}
+        self.assets.append({**row, "name": asset_id, "tags": [], "media_url": None, **kw})
+
+    def member(self, member_id: int | None, country: str | None = "US", labels: Any = ()) -> None:
+        self.members.append(
+            {"member_id": member_id, "country": country, "affinities": list(labels)}
+        )
+
+    def imp(
+        self,
+        member_id: int | None,
+        asset_id: str | None,
+        when: datetime | None,
+        country: str | None = "US",
+        impression_id: str | None = "auto",
+    ) -> None:
+        if impression_id == "auto":
+            impression_id = f"i{len(self.impressions)}"
+        self.impressions.append(
+            {
+                "impression_id": impression_id,
+                "event_time": when,
+                "member_id": member_id,
+                "asset_id": asset_id,
+                "country": country,
+            }
+        )
+
+    def play(
+        self,
+        member_id: int | None,
+        title_id: str | None,
+        when: datetime | None,
+        duration_s: int | None = 600,
+        asset_id: str | None = None,
+        playback_id: str | None = "auto",
+    ) -> None:
+        if playback_id == "auto":
+            playback_id = f"p{len(self.playbacks)}"
+        self.playbacks.append(
+            {
+                "playback_id": playback_id,
+                "event_time": when,
+                "member_id": member_id,
+                "title_id": title_id,
+                "asset_id": asset_id,
+                "duration_s": duration_s,
+            }
+        )
+
+    def write(self, root: Path, schemas: dict[str, pa.Schema] | None = None) -> Path:
+        """Write every table as `<root>/<table>.parquet` (contract schemas by default)."""
+        root.mkdir(parents=True, exist_ok=True)
+        for name, schema in {**RAW_TABLES, **(schemas or {})}.items():
+            rows = getattr(self, name)
+            table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+            pq.write_table(table, root / f"{name}.parquet")
+        return root
+
+
+# -- plain-Python reference of the metric rules --------------------------------------------
+
+
+def attribute(
+    raw: Raw,
+    qualify: int = 120,
+    hours: int = 24,
+    extra_impressions: list[dict[str, Any]] | None = None,
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each qualified playback of `raw` (all rows assumed valid and unique) with the
+    impression it is attributed to, or None."""
+    title_of = {a["asset_id"]: a["title_id"] for a in raw.assets}
+    imps = [*raw.impressions, *(extra_impressions or [])]
+    out = []
+    for p in raw.playbacks:
+        if p["duration_s"] < qualify:
+            continue
+        lo = p["event_time"] - timedelta(hours=hours)
+        cands = [
+            i
+            for i in imps
+            if i["member_id"] == p["member_id"]
+            and title_of[i["asset_id"]] == p["title_id"]
+            and lo <= i["event_time"] <= p["event_time"]
+        ]
+        explicit = [i for i in cands if i["asset_id"] == p["asset_id"]]
+        pool = explicit or cands
+        best = None
+        for i in pool:
+            if best is None or (
+                i["event_time"] > best["event_time"]
+                or (
+                    i["event_time"] == best["event_time"]
+                    and (i["asset_id"], i["country"]) < (best["asset_id"], best["country"])
+                )
+            ):
+                best = i
+        out.append((p, best))
+    return out
+
+
+def expected_country_day(
+    raw: Raw, qualify: int = 120, engaged: int = 900
+) -> dict[tuple[date, str, str], dict[str, Any]]:
+    """(day, asset_id, country) -> impressions, plays, seconds, engaged, member sets."""
+    cells: dict[tuple[date, str, str], dict[str, Any]] = defaultdict(
+        lambda: {
+            "impressions": 0,
+            "qualified_plays": 0,
+            "play_seconds": 0,
+            "engaged_plays": 0,
+            "imp_members": set(),
+            "play_members": set(),
+        }
+    )
+    for i in raw.impressions:
+        c = cells[(i["event_time"].date(), i["asset_id"], i["country"])]
+        c["impressions"] += 1
+        c["imp_members"].add(i["member_id"])
+    for p, i in attribute(raw, qualify):
+        if i is None:
+            continue
+        c = cells[(p["event_time"].date(), i["asset_id"], i["country"])]
+        c["qualified_plays"] += 1
+        c["play_seconds"] += p["duration_s"]
+        c["engaged_plays"] += int(p["duration_s"] >= engaged)
+        c["play_members"].add(p["member_id"])
+    return dict(cells)
+
+
+def random_world(seed: int, days: int = 3, n_imps: int = 500, n_plays: int = 200) -> Raw:
+    """A valid, duplicate-free random world with overlapping impressions and plays."""
+    rng = random.Random(seed)
+    raw = Raw()
+    labels = ["Drama fans", "Pop culture", "Sci-fi", "Docs"]
+    for t in range(3):
+        raw.title(f"t{t}")
+        for a in range(3):
+            raw.asset(f"t{t}a{a}", f"t{t}", "video" if a == 2 else "artwork")
+    for m in range(1, 41):
+        if m % 10 != 0:  # every 10th member has no profile
+            raw.member(m, "US", rng.sample(labels, rng.randint(0, 3)))
+    assets = [a["asset_id"] for a in raw.assets]
+    for _ in range(n_imps):
+        when = at(rng.randrange(days), rng.randrange(0, 24 * 60) / 60)
+        raw.imp(rng.randint(1, 40), rng.choice(assets), when, rng.choice(["US", "FR", "BR"]))
+    for _ in range(n_plays):
+        when = at(rng.randrange(days), rng.randrange(0, 24 * 60) / 60)
+        title = f"t{rng.randrange(3)}"
+        explicit = f"{title}a{rng.randrange(3)}" if rng.random() < 0.4 else None
+        duration = rng.choice([30, 119, 120, 500, 899, 900, 3000])
+        raw.play(rng.randint(1, 40), title, when, duration, explicit)
+    return raw

@@ -1,0 +1,140 @@
+"""Quarantine reasons, duplicates and members without a profile, against hand-labelled rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from keyart.etl.rules import reasons_for
+from keyart.warehouse import Warehouse
+
+from .conftest import Ingest
+from .rawdata import Raw, at
+
+
+def labelled_world() -> tuple[Raw, dict[str, Counter[str]], dict[str, int]]:
+    """A raw world with bad rows, and per table the reasons they must be quarantined for
+    plus the number of duplicates to drop."""
+    raw = Raw()
+    bad: dict[str, Counter[str]] = {t: Counter() for t in ("titles", "assets", "members")}
+    bad |= {"impressions": Counter(), "playbacks": Counter()}
+    raw.title("t1")
+    raw.title("t2", kind="film")
+    raw.title("t3", kind="podcast")
+    bad["titles"]["bad_kind"] += 1
+    raw.title("t4", name=None)
+    bad["titles"]["null_required"] += 1
+    raw.title("t1", name="again")
+    bad["titles"]["duplicate_key"] += 1
+    raw.asset("a1", "t1")
+    raw.asset("a2", "t2", "video")
+    raw.asset("a3", "t1", "poster")
+    bad["assets"]["bad_asset_type"] += 1
+    raw.asset("a4", "t3")  # its title is quarantined, so it is unknown
+    bad["assets"]["unknown_title"] += 1
+    raw.asset("a5", "t1", name=None)
+    bad["assets"]["null_required"] += 1
+    raw.member(1, "US", ["x"])
+    raw.member(2, "FR", ["y", "x"])
+    raw.member(None, "US")
+    bad["members"]["null_member"] += 1
+    raw.member(3, "us", ["z"])
+    bad["members"]["bad_country"] += 1
+    raw.member(4, None)
+    bad["members"]["bad_country"] += 1
+    raw.member(2, "FR", ["other"])
+    bad["members"]["duplicate_key"] += 1
+
+    good = at(0, 10)
+    raw.imp(1, "a1", good)
+    raw.imp(2, "a2", good, "FR")
+    raw.imp(3, "a1", good)  # member 3's profile was quarantined: kept, no profile
+    raw.imp(99, "a1", good)  # no profile
+    raw.imp(1, "a1", None)
+    bad["impressions"]["null_event_time"] += 1
+    raw.imp(None, "a1", good)
+    bad["impressions"]["null_member"] += 1
+    raw.imp(1, None, good)
+    bad["impressions"]["null_required"] += 1
+    for country in ("usa", "U1", None, "u", "ÉS"):
+        raw.imp(1, "a1", good, country)
+        bad["impressions"]["bad_country"] += 1
+    for asset in ("nope", "a3", "a4"):  # unknown, or quarantined assets
+        raw.imp(1, asset, good)
+        bad["impressions"]["unknown_asset"] += 1
+    # duplicates: a valid id seen three times keeps one; an invalid copy is quarantined
+    for _ in range(3):
+        raw.imp(2, "a1", at(0, 11), impression_id="dup")
+    raw.imp(2, "nope", at(0, 11), impression_id="dup")
+    bad["impressions"]["unknown_asset"] += 1
+    raw.imp(1, "a1", at(0, 12), impression_id=None)
+    raw.imp(1, "a1", at(0, 12), impression_id=None)  # NULL ids are never duplicates
+
+    raw.play(1, "t1", at(0, 13), 600)
+    raw.play(99, "t1", at(0, 13), 600)  # no profile
+    raw.play(1, "t1", None)
+    bad["playbacks"]["null_event_time"] += 1
+    raw.play(None, "t1", at(0, 13))
+    bad["playbacks"]["null_member"] += 1
+    raw.play(1, None, at(0, 13))
+    raw.play(1, "t1", at(0, 13), None)
+    bad["playbacks"]["null_required"] += 2
+    raw.play(1, "t1", at(0, 13), -5)
+    bad["playbacks"]["negative_duration"] += 1
+    raw.play(1, "zz", at(0, 13))
+    raw.play(1, "t3", at(0, 13))
+    bad["playbacks"]["unknown_title"] += 2
+    raw.play(2, "t2", at(0, 14), 700, playback_id="pd")
+    raw.play(2, "t2", at(0, 14), 700, playback_id="pd")
+    return raw, bad, {"impressions": 2, "playbacks": 1}
+
+
+def test_every_reason_is_counted_and_written(run_ingest: Ingest, tmp_path: Path) -> None:
+    raw, bad, dups = labelled_world()
+    report = run_ingest(raw)
+    for table, reasons in bad.items():
+        assert report.quarantined[table] == {r: n for r, n in reasons.items()}, table
+        assert set(reasons) <= set(reasons_for(table))
+        n = len(getattr(raw, table))
+        assert report.rows_read[table] == n
+        assert report.kept[table] + sum(reasons.values()) + dups.get(table, 0) == n
+        assert report.duplicates.get(table, 0) == dups.get(table, 0)
+    # every quarantined row is in the quarantine with its original columns and reason
+    folder = Path(report.quarantine_dir or "")
+    assert folder.parent == Warehouse(tmp_path / "wh").quarantine_dir
+    for table, reasons in bad.items():
+        written = pq.read_table(folder / f"{table}.parquet")
+        assert written.column_names[-1] == "reason"
+        assert Counter(written.column("reason").to_pylist()) == reasons
+
+
+def test_members_without_profile_are_kept_and_counted(run_ingest: Ingest, tmp_path: Path) -> None:
+    raw, _, _ = labelled_world()
+    report = run_ingest(raw)
+    profiles = {1, 2}  # the members rows that survive
+    version = Warehouse(tmp_path / "wh").current()
+    events = duckdb.sql(
+        f"SELECT member_id, affinities FROM read_parquet('{version.events_glob('impressions')}')"
+    ).fetchall()
+    assert (
+        report.events_without_profile["impressions"]
+        == sum(1 for m, _ in events if m not in profiles)
+        == 2
+    )
+    assert all(labels == [] for m, labels in events if m not in profiles)
+    assert {m: labels for m, labels in events if m in profiles} == {1: ["x"], 2: ["x", "y"]}
+    assert report.events_without_profile["playbacks"] == 1
+    assert len(events) == report.kept["impressions"]
+
+
+def test_dimensions_hold_only_clean_rows(run_ingest: Ingest, tmp_path: Path) -> None:
+    raw, _, _ = labelled_world()
+    run_ingest(raw)
+    version = Warehouse(tmp_path / "wh").current()
+    titles = pq.read_table(version.dim_path("titles")).to_pylist()
+    assert [(t["title_id"], t["name"]) for t in titles] == [("t1", "T t1"), ("t2", "T t2")]
+    assets = pq.read_table(version.dim_path("assets")).column("asset_id").to_pylist()
+    assert assets == ["a1", "a2"]
