@@ -1,0 +1,275 @@
+"""The snapshot consumer: loads the announced snapshot, polls for newer ones and swaps them
+in atomically, keeping the last good version whenever a new one is broken."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from keyart.errors import ConfigError, SnapshotError
+from keyart.store import blob, files
+from keyart.store.model import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """The served snapshot with when it was loaded; replaced as one reference."""
+
+    snapshot: Snapshot
+    seq: int
+    loaded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerStats:
+    """What the consumer reports to monitoring (Prometheus)."""
+
+    version: str | None
+    warehouse_version: str | None
+    pinned: str | None
+    loaded_at: datetime | None
+    age_seconds: float | None  # since the served snapshot was published
+    loads: int  # snapshots swapped in (the first load included)
+    failures: int  # polls that found a broken, missing or unreadable announcement or blob
+    last_error: str | None
+    last_error_at: datetime | None
+    last_poll_at: datetime | None
+
+
+class SnapshotConsumer:
+    """Serves the newest valid snapshot of a blob directory, or exactly `pin` when set."""
+
+    def __init__(
+        self, blob_dir: Path, *, poll_interval_s: float = 5.0, pin: str | None = None
+    ) -> None:
+        if poll_interval_s <= 0:
+            raise ConfigError(f"poll_interval_s must be > 0, got {poll_interval_s}")
+        if pin is not None:
+            files.version_seq(pin)  # a malformed pin fails now, not on every poll
+        self.blob_dir = Path(blob_dir)
+        self.poll_interval_s = poll_interval_s
+        self.pin = pin
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()  # one refresh at a time; readers never take it
+        self._loads = 0
+        self._failures = 0
+        self._last_error: str | None = None
+        self._last_error_at: datetime | None = None
+        self._last_poll_at: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def current(self) -> Snapshot:
+        """The snapshot to serve; grab it once per request and use that object throughout."""
+        loaded = self._loaded
+        if loaded is None:
+            raise SnapshotError(f"no snapshot loaded from {self.blob_dir}: {self._last_error}")
+        return loaded.snapshot
+
+    @property
+    def version(self) -> str | None:
+        """The version being served, None before the first successful load."""
+        loaded = self._loaded
+        return None if loaded is None else loaded.snapshot.version
+
+    @property
+    def loaded_at(self) -> datetime | None:
+        """When the served snapshot was swapped in."""
+        loaded = self._loaded
+        return None if loaded is None else loaded.loaded_at
+
+    @property
+    def last_error(self) -> str | None:
+        """The most recent failure, None when there has been none."""
+        return self._last_error
+
+    @property
+    def failures(self) -> int:
+        """How many polls failed since start."""
+        return self._failures
+
+    @property
+    def loads(self) -> int:
+        """How many snapshots were swapped in since start."""
+        return self._loads
+
+    def age_seconds(self) -> float | None:
+        """Seconds since the served snapshot was published (its data's staleness)."""
+        return _age(self._loaded)
+
+    def stats(self) -> ConsumerStats:
+        """A consistent view of the consumer's state for monitoring."""
+        loaded = self._loaded
+        return ConsumerStats(
+            version=None if loaded is None else loaded.snapshot.version,
+            warehouse_version=None if loaded is None else loaded.snapshot.warehouse_version,
+            pinned=self.pin,
+            loaded_at=None if loaded is None else loaded.loaded_at,
+            age_seconds=_age(loaded),
+            loads=self._loads,
+            failures=self._failures,
+            last_error=self._last_error,
+            last_error_at=self._last_error_at,
+            last_poll_at=self._last_poll_at,
+        )
+
+    # -- loading ------------------------------------------------------------------------
+
+    def load(self) -> Snapshot:
+        """Load the announced (or pinned) snapshot; SnapshotError when none is valid."""
+        self.refresh()
+        loaded = self._loaded
+        if loaded is None:
+            raise SnapshotError(
+                f"no valid snapshot in {self.blob_dir}: {self._last_error} "
+                "(run `keyart ingest` to publish one)"
+            )
+        return loaded.snapshot
+
+    def refresh(self) -> bool:
+        """One poll: swap in a newer announced snapshot (or the pinned one) if valid.
+
+        Returns whether the served snapshot changed. A broken announcement or blob is
+        recorded in `last_error`/`failures` and the last good snapshot stays served; the
+        served version never moves backwards, and a pinned consumer never moves at all.
+        """
+        with self._lock:
+            self._last_poll_at = datetime.now(UTC)
+            try:
+                return self._refresh_pinned() if self.pin else self._refresh_announced()
+            except SnapshotError as exc:
+                self._record_failure(str(exc))
+                return False
+            except Exception as exc:
+                # a bug or an exotic I/O failure must not stop serving the last good snapshot
+                log.exception("unexpected error while polling snapshots in %s", self.blob_dir)
+                self._record_failure(f"unexpected {type(exc).__name__}: {exc}")
+                return False
+
+    def _refresh_announced(self) -> bool:
+        announcement = files.read_announcement(self.blob_dir)
+        loaded = self._loaded
+        if loaded is not None and announcement.seq <= loaded.seq:
+            if announcement.seq < loaded.seq:
+                log.warning(
+                    "announce.json names %s, older than the served %s; staying on %s",
+                    announcement.version,
+                    loaded.snapshot.version,
+                    loaded.snapshot.version,
+                )
+            return False
+        path = self.blob_dir / announcement.file
+        data = _read_bytes(path)
+        if len(data) != announcement.size:
+            raise SnapshotError(
+                f"{path} holds {len(data)} bytes but announce.json says {announcement.size}: "
+                "half written or truncated"
+            )
+        _verify(path, data, announcement.sha256, "announce.json")
+        self._swap(_decode(path, data, announcement.version))
+        return True
+
+    def _refresh_pinned(self) -> bool:
+        assert self.pin is not None
+        if self._loaded is not None:
+            return False  # pinned and loaded: never move
+        path = self.blob_dir / files.blob_name(self.pin)
+        data = _read_bytes(path)
+        checksum = self.blob_dir / files.checksum_name(self.pin)
+        _verify(path, data, files.parse_checksum_file(checksum), str(checksum))
+        self._swap(_decode(path, data, self.pin))
+        return True
+
+    def _swap(self, snapshot: Snapshot) -> None:
+        # a single reference assignment: readers see the old or the new snapshot, never a mix
+        self._loaded = _Loaded(snapshot, files.version_seq(snapshot.version), datetime.now(UTC))
+        self._loads += 1
+        log.info("serving snapshot %s (warehouse %s)", snapshot.version, snapshot.warehouse_version)
+
+    def _record_failure(self, message: str) -> None:
+        self._failures += 1
+        self._last_error = message
+        self._last_error_at = datetime.now(UTC)
+        served = self.version or "nothing"
+        log.warning("snapshot poll failed, still serving %s: %s", served, message)
+
+    # -- polling ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll every `poll_interval_s` until stop(); file reads and decoding run in a thread
+        so the event loop keeps serving."""
+        if self._stopping is None:
+            self._stopping = asyncio.Event()
+        stopping = self._stopping
+        while not stopping.is_set():
+            await asyncio.to_thread(self.refresh)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=self.poll_interval_s)
+
+    def start(self) -> asyncio.Task[None]:
+        """Start the polling loop as a task of the running event loop."""
+        if self._task is None or self._task.done():
+            self._stopping = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(
+                self.run(), name=f"snapshot-poll:{self.blob_dir}"
+            )
+        return self._task
+
+    def stop(self) -> None:
+        """Ask the polling loop to end (it finishes a poll in progress first); call it from
+        the event loop's thread."""
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def aclose(self) -> None:
+        """Stop the polling loop and wait until it has ended."""
+        self.stop()
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+        self._stopping = None
+
+
+def _age(loaded: _Loaded | None) -> float | None:
+    if loaded is None:
+        return None
+    return max(0.0, (datetime.now(UTC) - loaded.snapshot.created_at).total_seconds())
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SnapshotError(f"snapshot blob {path} does not exist") from exc
+    except OSError as exc:
+        raise SnapshotError(f"cannot read snapshot blob {path}: {exc}") from exc
+
+
+def _verify(path: Path, data: bytes, expected: str, source: str) -> None:
+    actual = files.sha256_hex(data)
+    if actual != expected:
+        raise SnapshotError(
+            f"{path} has SHA-256 {actual} but {source} says {expected}: corrupt or replaced"
+        )
+
+
+def _decode(path: Path, data: bytes, version: str) -> Snapshot:
+    started = time.perf_counter()
+    snapshot = blob.decode(data, str(path))
+    if snapshot.version != version:
+        raise SnapshotError(f"{path} holds snapshot {snapshot.version}, not {version}")
+    log.debug("decoded %s in %.1f ms", path, 1000 * (time.perf_counter() - started))
+    return snapshot
+
+
+__all__ = ["ConsumerStats", "SnapshotConsumer"]
