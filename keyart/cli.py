@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     din.add_argument("--druid", required=True, help="overlord or router URL")
     din.add_argument("--broker", default=None, help="broker URL to wait on (default: --druid)")
     din.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for tasks")
+    din.add_argument(
+        "--datasource-prefix", default="keyart_", help="prefix of the Druid datasource names"
+    )
 
     demo = sub.add_parser("demo", help="generate demo data, ingest it and serve GraphiQL")
     demo.add_argument("--data", type=Path, default=Path(".data/demo"), help="working folder")
@@ -62,7 +65,12 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
     srv.add_argument("--warehouse", type=Path, default=None, help="warehouse directory")
     srv.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     srv.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    srv.add_argument("--backend", choices=["embedded", "druid"], default=None)
+    srv.add_argument(
+        "--backend",
+        choices=["embedded", "druid", "legacy"],
+        default=None,
+        help="OLAP backend (legacy: exact COUNT DISTINCT over events, for benchmarks)",
+    )
     srv.add_argument("--druid-url", default=None, help="Druid broker URL (--backend druid)")
     srv.add_argument("--cache-url", default=None, help="redis://… for a shared result cache")
     srv.add_argument("--snapshot-pin", default=None, help="serve this snapshot version only")

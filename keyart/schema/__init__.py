@@ -1,0 +1,51 @@
+"""The GraphQL schema (DESIGN §6), composed from one module per domain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.printer import print_schema
+from strawberry.schema.config import StrawberryConfig
+
+from keyart.config import ApiSettings
+from keyart.schema.errors import KeyartSchema
+from keyart.schema.extensions import OperationMetrics
+from keyart.schema.query import Query
+from keyart.schema.scalars import SCALAR_MAP
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+
+def build_schema(settings: ApiSettings | None = None) -> KeyartSchema:
+    """The executable schema with the limits and caches of `settings`."""
+    s = settings if settings is not None else ApiSettings()
+    depth_limiter = QueryDepthLimiter(max_depth=s.max_query_depth)
+    alias_limiter = MaxAliasesLimiter(max_alias_count=s.max_aliases)
+    return KeyartSchema(
+        query=Query,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            OperationMetrics,
+            lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
+            lambda: ParserCache(maxsize=s.parser_cache_size),
+            # the rule classes are built once here so the validation cache can hit
+            lambda: depth_limiter,
+            lambda: alias_limiter,
+            lambda: ValidationCache(maxsize=s.parser_cache_size),
+        ],
+    )
+
+
+def sdl() -> str:
+    """The schema in GraphQL SDL, as committed in schema.graphql."""
+    return print_schema(build_schema()) + "\n"
+
+
+__all__ = ["SDL_PATH", "KeyartSchema", "build_schema", "sdl"]

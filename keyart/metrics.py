@@ -1,0 +1,119 @@
+"""Prometheus metrics of one API app, kept in a per-app registry (not the global one)."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_LABELS = 200  # operation names come from clients: bound the label cardinality
+
+
+class ApiMetrics:
+    """Request, backend, cache and snapshot metrics exposed at `/metrics`."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.request_latency = Histogram(
+            "keyart_graphql_request_seconds",
+            "GraphQL operation latency, by operation name.",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.graphql_errors = Counter(
+            "keyart_graphql_errors_total", "GraphQL errors returned, by code.", ["code"], registry=r
+        )
+        self.backend_latency = Histogram(
+            "keyart_backend_query_seconds",
+            "Latency of queries sent to the OLAP backend, by backend.",
+            ["backend"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.backend_errors = Counter(
+            "keyart_backend_errors_total",
+            "Backend queries that failed, by backend and error code.",
+            ["backend", "code"],
+            registry=r,
+        )
+        self.cache_hits = Counter(
+            "keyart_cache_hits_total", "Result cache lookups answered from the cache.", registry=r
+        )
+        self.cache_misses = Counter(
+            "keyart_cache_misses_total",
+            "Result cache lookups that ran a backend query.",
+            registry=r,
+        )
+        self.cache_coalesced = Counter(
+            "keyart_cache_coalesced_total",
+            "Lookups that waited for an identical query already in flight.",
+            registry=r,
+        )
+        self.response_cache_hits = Counter(
+            "keyart_response_cache_hits_total",
+            "GraphQL requests answered with a stored whole result (same query, same data).",
+            registry=r,
+        )
+        self.cache_errors = Counter(
+            "keyart_cache_errors_total", "Result cache operations that failed.", registry=r
+        )
+        self.snapshot_info = Info(
+            "keyart_snapshot", "The snapshot version being served.", registry=r
+        )
+        self.snapshot_age = Gauge(
+            "keyart_snapshot_age_seconds", "Seconds since the served snapshot was made.", registry=r
+        )
+        self.snapshot_loaded = Gauge(
+            "keyart_snapshot_loaded", "1 when a snapshot is loaded, else 0.", registry=r
+        )
+        self._operations: set[str] = set()
+        self._lock = threading.Lock()
+
+    def operation_label(self, name: str | None) -> str:
+        """A bounded label for a client-chosen operation name."""
+        if not name:
+            return "anonymous"
+        if not _NAME.match(name):
+            return "invalid"
+        with self._lock:
+            if name in self._operations:
+                return name
+            if len(self._operations) >= MAX_OPERATION_LABELS:
+                return "other"
+            self._operations.add(name)
+            return name
+
+    def observe_request(self, operation: str | None, seconds: float) -> None:
+        """Record the latency of one GraphQL operation."""
+        self.request_latency.labels(self.operation_label(operation)).observe(seconds)
+
+    def set_snapshot(self, version: str | None, warehouse_version: str | None, age: float) -> None:
+        """Publish which snapshot is served and how old it is."""
+        if version is None:
+            self.snapshot_loaded.set(0)
+            return
+        self.snapshot_loaded.set(1)
+        self.snapshot_info.info({"version": version, "warehouse_version": warehouse_version or ""})
+        self.snapshot_age.set(age)
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text exposition format."""
+        return generate_latest(self.registry)
+
+
+__all__ = ["ApiMetrics"]

@@ -1,0 +1,129 @@
+"""The `Asset` type: metadata and all-time metrics from the snapshot, windowed metrics from
+the OLAP backend through the request's loader."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from keyart.errors import NotFound
+from keyart.resolvers import args
+from keyart.resolvers import metrics as resolve
+from keyart.resolvers.context import RequestContext
+from keyart.schema.enums import AssetType, Granularity
+from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.metrics import (
+    AffinityMetrics,
+    Availability,
+    CountryMetrics,
+    MetricPoint,
+    Metrics,
+    as_metrics,
+)
+from keyart.store.model import AssetInfo
+
+if TYPE_CHECKING:
+    from keyart.schema.title import Title
+
+Info = strawberry.Info[RequestContext, None]
+
+
+@strawberry.type(description="One artwork or video promoting a title.")
+class Asset:
+    id: strawberry.ID
+    type: AssetType
+    name: str
+    tags: list[str]
+    media_url: str | None
+    record: strawberry.Private[AssetInfo]
+
+    @classmethod
+    def of(cls, record: AssetInfo) -> Asset:
+        """The GraphQL view of a snapshot asset."""
+        return cls(
+            id=strawberry.ID(record.id),
+            type=AssetType(record.type),
+            name=record.name,
+            tags=list(record.tags),
+            media_url=record.media_url,
+            record=record,
+        )
+
+    @strawberry.field(description="The title this asset promotes.")
+    def title(self, info: Info) -> Annotated[Title, strawberry.lazy("keyart.schema.title")]:
+        from keyart.schema.title import Title
+
+        snapshot = info.context.snapshot
+        title = snapshot.titles.get(self.record.title_id)
+        if title is None:
+            raise NotFound(f"asset {self.record.id} names unknown title {self.record.title_id}")
+        return Title.of(title)
+
+    @strawberry.field(description="Metrics over all days of data, from the in-memory snapshot.")
+    def all_time(self, info: Info) -> Metrics:
+        return as_metrics(info.context.snapshot.asset_alltime.get(self.record.id, resolve.EMPTY))
+
+    @strawberry.field(description="Countries where the asset had impressions (snapshot).")
+    def availability(self, info: Info) -> Availability:
+        return Availability.of(info.context.snapshot.asset_countries.get(self.record.id, ()))
+
+    @strawberry.field(description="Metrics over an inclusive window of days.")
+    async def metrics(
+        self, info: Info, window: DateRange, filter: MetricFilter | None = strawberry.UNSET
+    ) -> Metrics:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        values = await resolve.asset_metrics(ctx, self.record.id, interval, to_filter(filter))
+        return as_metrics(values)
+
+    @strawberry.field(description="Every time bucket of the window, zero-filled.")
+    async def timeseries(
+        self,
+        info: Info,
+        window: DateRange,
+        granularity: Granularity = Granularity.DAY,
+        filter: MetricFilter | None = strawberry.UNSET,
+    ) -> list[MetricPoint]:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        points = await resolve.asset_timeseries(
+            ctx, self.record.id, interval, granularity.to_ir(), to_filter(filter)
+        )
+        return [MetricPoint(date=day, metrics=as_metrics(m)) for day, m in points]
+
+    @strawberry.field(description="Metrics per audience affinity, by uniqueImpressions descending.")
+    async def by_affinity(
+        self,
+        info: Info,
+        window: DateRange,
+        filter: MetricFilter | None = strawberry.UNSET,
+        top: int | None = strawberry.UNSET,
+    ) -> list[AffinityMetrics]:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        groups = await resolve.asset_by_affinity(
+            ctx, self.record.id, interval, to_filter(filter), args.top_n(top)
+        )
+        return [
+            AffinityMetrics(affinity=g.key, metrics=as_metrics(g.metrics), lift=g.lift)
+            for g in groups
+        ]
+
+    @strawberry.field(description="Metrics per country, by uniqueImpressions descending.")
+    async def by_country(
+        self,
+        info: Info,
+        window: DateRange,
+        filter: MetricFilter | None = strawberry.UNSET,
+        top: int | None = strawberry.UNSET,
+    ) -> list[CountryMetrics]:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        groups = await resolve.asset_by_country(
+            ctx, self.record.id, interval, to_filter(filter), args.top_n(top)
+        )
+        return [CountryMetrics(country=g.key, metrics=as_metrics(g.metrics)) for g in groups]
+
+
+__all__ = ["Asset"]

@@ -1,0 +1,24 @@
+"""Schema extensions of keyart: per-operation latency metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from strawberry.extensions import SchemaExtension
+
+
+class OperationMetrics(SchemaExtension):
+    """Records each operation's latency by operation name in the request's ApiMetrics."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        metrics = getattr(self.execution_context.context, "metrics", None)
+        if metrics is not None:
+            metrics.observe_request(
+                self.execution_context.operation_name, time.perf_counter() - started
+            )
+
+
+__all__ = ["OperationMetrics"]

@@ -1,0 +1,335 @@
+"""The HTTP server: Starlette app with /graphql, /healthz, /readyz and /metrics; `keyart serve`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from keyart.backends.base import Backend
+from keyart.cache import ResponseCache, ResultCache
+from keyart.config import ApiSettings
+from keyart.errors import ConfigError, KeyartError, SnapshotError, WarehouseError
+from keyart.loaders import MetricLoader, QueryExecutor
+from keyart.metrics import ApiMetrics
+from keyart.resolvers.context import RequestContext, data_version
+from keyart.schema import KeyartSchema, build_schema
+from keyart.store.consumer import SnapshotConsumer
+from keyart.store.model import Snapshot
+
+log = logging.getLogger(__name__)
+
+PING_TIMEOUT_S = 2.0
+NO_DATA_VERSION = "none"
+
+
+def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
+    """The OLAP backend named in the settings (embedded, druid, or legacy for benchmarks)."""
+    chosen = name or settings.backend
+    if chosen == "embedded":
+        from keyart.backends.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(settings.warehouse)
+    if chosen == "druid":
+        from keyart.backends.druid import DruidBackend
+
+        return DruidBackend.from_settings(settings, lg_k=_warehouse_lg_k(settings))
+    if chosen == "legacy":
+        from keyart.backends.legacy import LegacyBackend
+
+        return LegacyBackend(settings.warehouse)
+    raise ConfigError(f"unknown backend {chosen!r}: expected embedded, druid or legacy")
+
+
+def _warehouse_lg_k(settings: ApiSettings) -> int:
+    from keyart.warehouse.layout import Warehouse
+
+    try:
+        version = Warehouse(settings.warehouse).current_or_none()
+    except WarehouseError:
+        version = None
+    return 14 if version is None else version.lg_k
+
+
+@dataclass
+class AppState:
+    """Everything the app's endpoints share: settings, backend, snapshots, cache, metrics."""
+
+    settings: ApiSettings
+    backend: Backend
+    consumer: SnapshotConsumer
+    cache: ResultCache
+    executor: QueryExecutor
+    metrics: ApiMetrics
+    schema: KeyartSchema
+    owns_backend: bool
+    responses: ResponseCache | None = None
+
+    def snapshot(self) -> tuple[Snapshot | None, str | None]:
+        """The snapshot to serve now, or None with the reason."""
+        try:
+            return self.consumer.current(), None
+        except SnapshotError as exc:
+            return None, str(exc)
+
+
+class KeyartGraphQL(GraphQL[RequestContext, None]):
+    """Strawberry's ASGI app with a per-request keyart context (one snapshot, fresh loaders)."""
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state.schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request; a POSTed operation already answered completely over the same
+        data is sent from the response cache without executing it again."""
+        responses = self.state.responses
+        if responses is None or scope["type"] != "http" or scope.get("method") != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        ctx = await self.get_context(request, Response())
+        key = None
+        if ctx.snapshot_or_none is not None:
+            try:
+                payload = json.loads(await request.body())  # Starlette keeps the body
+            except ValueError:
+                payload = None
+            if isinstance(payload, dict):
+                key = responses.key(
+                    payload.get("query"),
+                    payload.get("variables"),
+                    payload.get("operationName"),
+                    data_version(ctx.snapshot_or_none),
+                )
+        cached = None if key is None else responses.get(key)
+        if cached is not None:
+            self.state.metrics.response_cache_hits.inc()
+            await Response(cached, media_type="application/json")(scope, receive, send)
+            return
+        try:
+            response = await self.run(request, context=ctx)
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        if key is not None and ctx.extras.get("complete") and type(response) is Response:
+            responses.put(key, bytes(response.body))
+        await response(scope, receive, send)
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: RequestContext,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        result = await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
+        # only complete answers are kept: an error may be transient (backend down)
+        context.extras["complete"] = not result.errors
+        return result
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        state = self.state
+        snapshot, problem = state.snapshot()
+        version = NO_DATA_VERSION if snapshot is None else data_version(snapshot)
+        return RequestContext(
+            settings=state.settings,
+            loader=MetricLoader(state.executor, version),
+            snapshot_or_none=snapshot,
+            snapshot_problem=problem,
+            metrics=state.metrics,
+            request=request,
+            response=response,
+        )
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    backend: Backend | None = None,
+    consumer: SnapshotConsumer | None = None,
+    metrics: ApiMetrics | None = None,
+) -> Starlette:
+    """The API app; builds the backend and snapshot consumer from `settings` unless given
+    (a given backend stays owned by the caller and is not closed at shutdown)."""
+    metrics = metrics if metrics is not None else ApiMetrics()
+    owns_backend = backend is None
+    the_backend = backend if backend is not None else build_backend(settings)
+    the_consumer = (
+        consumer
+        if consumer is not None
+        else SnapshotConsumer(
+            settings.snapshots, poll_interval_s=settings.snapshot_poll_s, pin=settings.snapshot_pin
+        )
+    )
+    cache = ResultCache.from_settings(settings.cache_url, settings.cache_ttl_s, metrics)
+    state = AppState(
+        settings=settings,
+        backend=the_backend,
+        consumer=the_consumer,
+        cache=cache,
+        executor=QueryExecutor(the_backend, cache, metrics),
+        metrics=metrics,
+        schema=build_schema(settings),
+        owns_backend=owns_backend,
+        responses=ResponseCache(ttl_s=settings.cache_ttl_s) if settings.cache_ttl_s > 0 else None,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            await asyncio.to_thread(state.consumer.load)
+        except SnapshotError as exc:
+            log.warning("starting without a snapshot (/readyz answers 503): %s", exc)
+        state.consumer.start()
+        try:
+            yield
+        finally:
+            # every step runs even when an earlier one fails: a backend left open keeps
+            # native threads alive that abort the interpreter at exit
+            try:
+                await _closing(state.consumer.aclose())
+                await _closing(state.cache.close())
+            finally:
+                if state.owns_backend:
+                    await _closing(state.backend.aclose())
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        reasons: list[str] = []
+        snapshot, problem = state.snapshot()
+        if snapshot is None:
+            reasons.append(f"snapshot: {problem}")
+        backend_name = getattr(state.backend, "name", "backend")
+        try:
+            await asyncio.wait_for(state.backend.ping(), timeout=PING_TIMEOUT_S)
+        except TimeoutError:
+            reasons.append(f"backend {backend_name}: no answer to ping within {PING_TIMEOUT_S}s")
+        except KeyartError as exc:
+            reasons.append(f"backend {backend_name}: {exc}")
+        except Exception as exc:
+            log.exception("backend ping failed unexpectedly")
+            reasons.append(f"backend {backend_name}: {type(exc).__name__}")
+        body = {
+            "status": "not ready" if reasons else "ready",
+            "snapshot": None if snapshot is None else snapshot.version,
+            "warehouse": None if snapshot is None else snapshot.warehouse_version,
+            "backend": backend_name,
+            "reasons": reasons,
+        }
+        return JSONResponse(body, status_code=503 if reasons else 200)
+
+    async def prometheus(_request: Request) -> Response:
+        snapshot, _ = state.snapshot()
+        age = state.consumer.age_seconds()
+        metrics.set_snapshot(
+            None if snapshot is None else snapshot.version,
+            None if snapshot is None else snapshot.warehouse_version,
+            0.0 if age is None else age,
+        )
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["*"],
+                max_age=600,
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/graphql", KeyartGraphQL(state)),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.keyart = state
+    return app
+
+
+async def _closing(step: Awaitable[None]) -> None:
+    """Await one shutdown step; a failure (or a cancelled helper task) is logged, not
+    raised, unless the shutdown itself is being cancelled."""
+    try:
+        await step
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("a background task was cancelled during shutdown")
+    except Exception:
+        log.exception("shutdown step failed")
+
+
+def settings_from_args(args: argparse.Namespace) -> ApiSettings:
+    """ApiSettings from KEYART_* variables, overridden by `keyart serve` flags."""
+    return ApiSettings.from_env().with_overrides(
+        warehouse=getattr(args, "warehouse", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        backend=getattr(args, "backend", None),
+        druid_url=getattr(args, "druid_url", None),
+        cache_url=getattr(args, "cache_url", None),
+        snapshot_pin=getattr(args, "snapshot_pin", None),
+    )
+
+
+def serve(settings: ApiSettings) -> None:
+    """Run the API with uvicorn (one worker) until interrupted."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """`keyart serve`: serve the GraphQL API (GraphiQL at /graphql)."""
+    serve(settings_from_args(args))
+    return 0
+
+
+__all__ = ["AppState", "KeyartGraphQL", "build_backend", "create_app", "main", "serve"]
