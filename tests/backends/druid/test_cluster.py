@@ -1,0 +1,493 @@
+"""The Druid backend and `keyart druid ingest` against the real local cluster.
+
+- a hand-built warehouse is loaded and every IR case is checked against a plain-Python
+  oracle (exact counts; exact distinct counts inside the bounds), on both datasource plans;
+- the ETL's `tiny` warehouse is loaded with the CLI and every case is answered by the
+  embedded backend and by Druid: same groups, equal counts, estimates inside each other's
+  bounds; affinity counts are also checked against SQL over the clean event tables;
+- re-ingesting is idempotent and replaces the interval (a day now empty disappears);
+- faults: a failed task reports Druid's own error; malformed queries are BadQuery; a timeout
+  is BackendUnavailable.
+
+Needs `make druid-up`; skipped otherwise (failed with KEYART_REQUIRE_DRUID=1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from keyart.backends.base import Backend
+from keyart.backends.druid import DruidBackend
+from keyart.backends.druid.client import DruidClient
+from keyart.backends.druid.ingest import DruidIngestor, LoadReport, ingest_warehouse
+from keyart.backends.druid.ingest_spec import ingestion_spec, interval_text
+from keyart.backends.druid.split import RESOURCE_LIMIT
+from keyart.backends.embedded import EmbeddedBackend
+from keyart.cli import main as cli_main
+from keyart.errors import BackendUnavailable, BadQuery, IngestError
+from keyart.query import Dimension, Estimate, Filter, Interval, MetricQuery, QueryResult
+from keyart.warehouse.layout import Warehouse
+from keyart.warehouse.tables import ASSET_COUNTRY_DAY
+from tests.backends import handmade
+from tests.backends.cases import Universe, cases, fine_grained
+from tests.druid_support import DruidEndpoints, druid_endpoints_or_skip
+
+pytestmark = [pytest.mark.druid, pytest.mark.slow]
+
+HANDMADE_PREFIX = "keyart_test_hm_"
+TINY_PREFIX = "keyart_test_tiny_"
+REPLACE_PREFIX = "keyart_test_replace_"
+LOAD_TIMEOUT_S = 600.0
+
+HM_UNIVERSE = Universe(
+    handmade.FIRST_DAY,
+    handmade.N_DAYS,
+    assets=("A1", "A2", "A3", "A4"),
+    titles=("T1", "T2"),
+    countries=handmade.COUNTRIES,
+    labels=handmade.LABELS,
+)
+HM_CASES = {**cases(HM_UNIVERSE), "fine_grained": fine_grained(HM_UNIVERSE)}
+
+
+def _sql(sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect()
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def druid() -> DruidEndpoints:
+    return druid_endpoints_or_skip()
+
+
+def _load(druid: DruidEndpoints, warehouse: Path, prefix: str) -> list[LoadReport]:
+    return asyncio.run(
+        ingest_warehouse(
+            warehouse,
+            druid.overlord,
+            druid.broker,
+            coordinator_url=druid.coordinator,
+            timeout_s=LOAD_TIMEOUT_S,
+            datasource_prefix=prefix,
+            progress=None,
+        )
+    )
+
+
+# ---------------------------------------------------------------- hand-built data vs oracle
+
+
+@dataclass(frozen=True)
+class Loaded:
+    data: handmade.Dataset
+    warehouse: Path
+    reports: list[LoadReport]
+
+
+@pytest.fixture(scope="module")
+def handmade_loaded(druid: DruidEndpoints, tmp_path_factory: pytest.TempPathFactory) -> Loaded:
+    data = handmade.make_dataset()
+    root = tmp_path_factory.mktemp("druid-handmade") / "wh"
+    handmade.publish(root, data)
+    return Loaded(data, root, _load(druid, root, HANDMADE_PREFIX))
+
+
+def test_load_reports_every_warehouse_row(handmade_loaded: Loaded) -> None:
+    version = Warehouse(handmade_loaded.warehouse).current()
+    by_ds = {r.datasource: r for r in handmade_loaded.reports}
+    assert set(by_ds) == {
+        f"{HANDMADE_PREFIX}asset_audience_day",
+        f"{HANDMADE_PREFIX}asset_country_day",
+    }
+    for name in ("asset_audience_day", "asset_country_day"):
+        ((rows,),) = _sql(f"SELECT count(*) FROM read_parquet('{version.rollup_glob(name)}')")
+        report = by_ds[HANDMADE_PREFIX + name]
+        assert report.rows == rows
+        assert report.impressions == len(handmade_loaded.data.impressions)
+        assert report.qualified_plays == len(handmade_loaded.data.plays)
+        first, last = version.days[0], version.days[-1]
+        assert report.interval == interval_text(first, last)
+
+
+@pytest.fixture
+async def hm_backend(handmade_loaded: Loaded, druid: DruidEndpoints) -> AsyncIterator[DruidBackend]:
+    backend = DruidBackend(
+        druid.broker, lg_k=handmade.LG_K, datasource_prefix=HANDMADE_PREFIX, timeout_s=30
+    )
+    yield backend
+    await backend.aclose()
+
+
+def test_is_a_backend(druid: DruidEndpoints) -> None:
+    assert isinstance(DruidBackend(druid.broker), Backend)
+
+
+@pytest.mark.parametrize(
+    "use_country_datasource", [True, False], ids=["plan-smallest", "plan-audience"]
+)
+@pytest.mark.parametrize("name", sorted(HM_CASES))
+async def test_matches_oracle(
+    hm_backend: DruidBackend, handmade_loaded: Loaded, name: str, use_country_datasource: bool
+) -> None:
+    hm_backend.options = replace(hm_backend.options, use_country_datasource=use_country_datasource)
+    query = HM_CASES[name]
+    result = await hm_backend.execute(query)
+    truth = handmade.oracle(handmade_loaded.data, query)
+    cmp = handmade.compare(result, truth, query, exact=False)
+    # groups of at most 400 members: HLL sketches are in exact modes, every bound holds
+    assert cmp.distinct_outside == 0
+
+
+async def test_ping(hm_backend: DruidBackend, druid: DruidEndpoints) -> None:
+    await hm_backend.ping()
+    never_loaded = DruidBackend(druid.broker, datasource_prefix="keyart_never_loaded_")
+    try:
+        with pytest.raises(BackendUnavailable, match="keyart_never_loaded_asset_audience_day"):
+            await never_loaded.ping()
+    finally:
+        await never_loaded.aclose()
+
+
+# ---------------------------------------------------------------- ETL warehouse: differential
+
+
+def _universe(warehouse: Path) -> Universe:
+    version = Warehouse(warehouse).current()
+    con = duckdb.connect()
+    try:
+        rollup = version.rollup_glob("asset_country_day")
+        audience = version.rollup_glob("asset_audience_day")
+
+        def top(sql: str, n: int) -> tuple[str, ...]:
+            return tuple(str(r[0]) for r in con.execute(sql).fetchall()[:n])
+
+        assets = top(
+            f"SELECT asset_id FROM read_parquet('{rollup}') GROUP BY 1 "
+            "ORDER BY sum(impressions) DESC, 1",
+            5,
+        )
+        titles = top(
+            f"SELECT title_id FROM read_parquet('{rollup}') GROUP BY 1 "
+            "ORDER BY sum(impressions) DESC, 1",
+            3,
+        )
+        countries = top(
+            f"SELECT country FROM read_parquet('{rollup}') GROUP BY 1 "
+            "ORDER BY sum(impressions) DESC, 1",
+            3,
+        )
+        labels = top(
+            f"SELECT a FROM (SELECT unnest(affinities) a, impressions FROM "
+            f"read_parquet('{audience}')) GROUP BY 1 ORDER BY sum(impressions) DESC, 1",
+            3,
+        )
+    finally:
+        con.close()
+    days = version.days
+    return Universe(days[0], len(days), assets, titles, countries, labels)
+
+
+@pytest.fixture(scope="module")
+def tiny_loaded(druid: DruidEndpoints, tiny_warehouse: Path) -> Path:
+    # through the CLI, as a user would run it
+    code = cli_main(
+        [
+            "druid", "ingest", "--warehouse", str(tiny_warehouse), "--druid", druid.overlord,
+            "--broker", druid.broker, "--timeout", str(LOAD_TIMEOUT_S),
+            "--datasource-prefix", TINY_PREFIX,
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return tiny_warehouse
+
+
+@pytest.fixture(scope="module")
+def tiny_cases(tiny_loaded: Path) -> dict[str, MetricQuery]:
+    universe = _universe(tiny_loaded)
+    # fine_grained (~11k groups x 2 HLL unions of 16 KiB) exceeds the local cluster's 50 MiB
+    # groupBy buffer ("Resource limit exceeded"): the backend answers it in split parts
+    return {**cases(universe), "fine_grained": fine_grained(universe)}
+
+
+TINY_CASE_NAMES = sorted(HM_CASES)
+
+
+def _within(a: Estimate, b: Estimate) -> bool:
+    return b.lower <= a.value <= b.upper and a.lower <= b.value <= a.upper
+
+
+def assert_same_answer(embedded: QueryResult, druid: QueryResult, query: MetricQuery) -> None:
+    """Same groups, equal counts, each distinct estimate inside the other's bounds."""
+    want = {(r.bucket, r.dims): r.metrics for r in embedded.rows}
+    got = {(r.bucket, r.dims): r.metrics for r in druid.rows}
+    assert len(got) == len(druid.rows), "a group appears twice in Druid's answer"
+    assert set(got) == set(want), (
+        f"groups differ: only embedded {sorted(set(want) - set(got), key=repr)[:5]}, "
+        f"only druid {sorted(set(got) - set(want), key=repr)[:5]}"
+    )
+    for key, w in want.items():
+        g = got[key]
+        for metric in query.metrics:
+            mine, theirs = getattr(g, metric.value), getattr(w, metric.value)
+            if metric.is_sketch:
+                assert _within(mine, theirs), (key, metric, mine, theirs)
+            else:
+                assert mine == theirs, (key, metric, mine, theirs)
+
+
+@pytest.mark.parametrize("name", TINY_CASE_NAMES)
+async def test_druid_answers_like_embedded(
+    tiny_loaded: Path, tiny_cases: dict[str, MetricQuery], druid: DruidEndpoints, name: str
+) -> None:
+    query = tiny_cases[name]
+    version = Warehouse(tiny_loaded).current()
+    embedded = EmbeddedBackend(tiny_loaded, threads=2)
+    backend = DruidBackend(
+        druid.broker, lg_k=version.lg_k, datasource_prefix=TINY_PREFIX, timeout_s=60
+    )
+    try:
+        expected = await embedded.execute(query)
+        got = await backend.execute(query)
+    finally:
+        await embedded.aclose()
+        await backend.aclose()
+    assert_same_answer(expected, got, query)
+    if name not in ("before_data", "unknown_country"):
+        assert got.rows, f"case {name} should find data in the tiny profile"
+
+
+async def test_query_beyond_druids_groupby_memory_is_answered_in_parts(
+    tiny_loaded: Path, tiny_cases: dict[str, MetricQuery], druid: DruidEndpoints
+) -> None:
+    query = tiny_cases["fine_grained"]
+    version = Warehouse(tiny_loaded).current()
+    backend = DruidBackend(
+        druid.broker, lg_k=version.lg_k, datasource_prefix=TINY_PREFIX, timeout_s=60
+    )
+    embedded = EmbeddedBackend(tiny_loaded, threads=2)
+    try:
+        try:
+            await backend.client.query(backend.compile(query))
+        except BadQuery as exc:
+            assert RESOURCE_LIMIT in str(exc)
+        else:
+            pytest.skip("this cluster's groupBy memory holds the query in one piece")
+        got = await backend.execute(query)
+        expected = await embedded.execute(query)
+    finally:
+        await backend.aclose()
+        await embedded.aclose()
+    assert len(got.rows) > 1000
+    assert_same_answer(expected, got, query)
+
+
+async def test_affinity_breakdown_matches_sql_over_clean_events(
+    tiny_loaded: Path, tiny_cases: dict[str, MetricQuery], druid: DruidEndpoints
+) -> None:
+    """Per label: impressions exactly, distinct members inside the bounds (≥95% of groups)."""
+    version = Warehouse(tiny_loaded).current()
+    window = tiny_cases["total"].interval
+    labels = _universe(tiny_loaded).labels[:2]
+    query = MetricQuery(window, filter=Filter(affinities=labels), group_by=(Dimension.AFFINITY,
+                        Dimension.COUNTRY))  # fmt: skip
+    exact = {
+        (label, country): (n, members)
+        for label, country, n, members in _sql(
+            "SELECT a, country, count(*), count(DISTINCT member_id) FROM ("
+            f"  SELECT unnest(affinities) AS a, country, member_id "
+            f"  FROM read_parquet('{version.events_glob('impressions')}')"
+            f"  WHERE day BETWEEN DATE '{window.start}' AND DATE '{window.end}'"
+            f") WHERE a IN ('{labels[0]}', '{labels[1]}') GROUP BY 1, 2"
+        )
+    }
+    backend = DruidBackend(
+        druid.broker, lg_k=version.lg_k, datasource_prefix=TINY_PREFIX, timeout_s=60
+    )
+    try:
+        result = await backend.execute(query)
+    finally:
+        await backend.aclose()
+    got = {
+        (r.get(Dimension.AFFINITY), r.get(Dimension.COUNTRY)): r.metrics
+        for r in result.rows
+        if r.metrics.impressions
+    }
+    assert set(got) == set(exact)
+    inside = 0
+    for key, (n, members) in exact.items():
+        assert got[key].impressions == n, key
+        est = got[key].unique_impressions
+        inside += est.lower <= members <= est.upper
+    assert inside >= 0.95 * len(exact)
+
+
+# ---------------------------------------------------------------- idempotency and replacement
+
+
+async def _totals(druid: DruidEndpoints, datasource: str, interval: str) -> tuple[int, int, int]:
+    ingestor = DruidIngestor(druid.overlord, druid.broker, progress=None)
+    try:
+        return await ingestor.broker_totals(datasource, interval)
+    finally:
+        await ingestor.aclose()
+
+
+async def test_reingest_is_idempotent(tiny_loaded: Path, druid: DruidEndpoints) -> None:
+    version = Warehouse(tiny_loaded).current()
+    interval = interval_text(version.days[0], version.days[-1])
+    datasource = f"{TINY_PREFIX}asset_audience_day"
+    ((expected_rows,),) = _sql(
+        f"SELECT count(*) FROM read_parquet('{version.rollup_glob('asset_audience_day')}')"
+    )
+    before = await _totals(druid, datasource, interval)
+    assert before[0] == expected_rows
+    reports = await ingest_warehouse(
+        tiny_loaded, druid.overlord, druid.broker, coordinator_url=druid.coordinator,
+        timeout_s=LOAD_TIMEOUT_S, datasource_prefix=TINY_PREFIX, progress=None,
+    )  # fmt: skip
+    assert {r.datasource for r in reports} == {datasource, f"{TINY_PREFIX}asset_country_day"}
+    # rows counted once, not twice: the load replaced the interval
+    assert await _totals(druid, datasource, interval) == before
+
+
+def test_reingest_replaces_the_interval(druid: DruidEndpoints, tmp_path: Path) -> None:
+    """A new warehouse version replaces Druid's days; a day that is now empty disappears."""
+    first = handmade.make_dataset(seed=3, n_members=100, n_impressions=800)
+    gap = handmade.FIRST_DAY + timedelta(days=5)
+    second = handmade.make_dataset(seed=4, n_members=100, n_impressions=900)
+    second.impressions = [e for e in second.impressions if e.day != gap]
+    second.plays = [e for e in second.plays if e.day != gap]
+    assert min(second.days) < gap < max(second.days)
+    # the second load's interval covers every day of the first
+    assert min(second.days) <= min(first.days) and max(first.days) <= max(second.days)
+    root = tmp_path / "wh"
+
+    handmade.publish(root, first)
+    _load(druid, root, REPLACE_PREFIX)
+    handmade.publish(root, second)
+    _load(druid, root, REPLACE_PREFIX)
+
+    async def check() -> None:
+        backend = DruidBackend(druid.broker, lg_k=handmade.LG_K, datasource_prefix=REPLACE_PREFIX)
+        try:
+            whole = Interval(
+                handmade.FIRST_DAY, handmade.FIRST_DAY + timedelta(days=handmade.N_DAYS)
+            )
+            for plan in (True, False):
+                backend.options = replace(backend.options, use_country_datasource=plan)
+                for query in (
+                    MetricQuery(whole, group_by=(Dimension.ASSET,)),
+                    MetricQuery(Interval(gap, gap)),
+                    MetricQuery(whole, filter=Filter(affinities=("x",)),
+                                group_by=(Dimension.AFFINITY,)),
+                ):  # fmt: skip
+                    result = await backend.execute(query)
+                    truth = handmade.oracle(second, query)
+                    handmade.compare(result, truth, query, exact=False)
+            day = await backend.execute(MetricQuery(Interval(gap, gap)))
+            assert day.rows == ()
+        finally:
+            await backend.aclose()
+
+    asyncio.run(check())
+
+
+# ---------------------------------------------------------------- faults
+
+
+async def test_failed_task_reports_druids_own_error(druid: DruidEndpoints, tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "2024-01-01.json").write_text(
+        '{"day": "2024-01-01", "title_id": "t", "impressions": 1}\n{not json\n'
+    )
+    spec = ingestion_spec(
+        datasource=f"{REPLACE_PREFIX}broken",
+        rollup=ASSET_COUNTRY_DAY,
+        base_dir=folder,
+        interval=interval_text(handmade.FIRST_DAY, handmade.FIRST_DAY),
+        lg_k=12,
+    )
+    ingestor = DruidIngestor(druid.overlord, druid.broker, progress=None)
+    try:
+        task = await ingestor.submit(spec)
+        with pytest.raises(IngestError) as info:
+            await ingestor.wait_task(task, "broken", time.monotonic() + LOAD_TIMEOUT_S)
+    finally:
+        await ingestor.aclose()
+    text = str(info.value)
+    assert task in text
+    assert "Max parse exceptions" in text  # Druid's errorMsg
+    assert "Unable to parse row [{not json]" in text  # Druid's saved parse exception
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"queryType": "bogus"},
+        {
+            "queryType": "timeseries",
+            "dataSource": f"{HANDMADE_PREFIX}asset_country_day",
+            "granularity": "all",
+            "intervals": ["2024-01-01/2025-01-01"],
+            "aggregations": [{"type": "noSuchAggregator", "name": "x", "fieldName": "y"}],
+        },
+        {
+            "queryType": "timeseries",
+            "dataSource": f"{HANDMADE_PREFIX}asset_country_day",
+            "granularity": {"type": "period", "period": "P1Fortnight"},
+            "intervals": ["2024-01-01/2025-01-01"],
+            "aggregations": [],
+        },
+    ],
+    ids=["unknown-query-type", "unknown-aggregator", "bad-period"],
+)
+async def test_malformed_queries_are_bad_query(
+    druid: DruidEndpoints, body: dict[str, object]
+) -> None:
+    client = DruidClient(druid.broker, timeout_s=30)
+    try:
+        with pytest.raises(BadQuery) as info:
+            await client.query(body)
+    finally:
+        await client.aclose()
+    assert "Druid at" in str(info.value)
+
+
+async def test_client_timeout_is_backend_unavailable_in_time(
+    handmade_loaded: Loaded, druid: DruidEndpoints
+) -> None:
+    backend = DruidBackend(druid.broker, lg_k=handmade.LG_K, datasource_prefix=HANDMADE_PREFIX,
+                           timeout_s=0.001)  # fmt: skip
+    started = time.monotonic()
+    try:
+        with pytest.raises(BackendUnavailable, match="did not answer within"):
+            await backend.execute(HM_CASES["fine_grained"])
+    finally:
+        await backend.aclose()
+    assert time.monotonic() - started < 1.0
+
+
+async def test_druid_side_timeout_is_backend_unavailable(
+    handmade_loaded: Loaded, druid: DruidEndpoints
+) -> None:
+    backend = DruidBackend(druid.broker, lg_k=handmade.LG_K, datasource_prefix=HANDMADE_PREFIX)
+    body = backend.compile(HM_CASES["fine_grained"])
+    # Druid's own 1 ms deadline, no cached segment results to answer from
+    body["context"] = {"timeout": 1, "useCache": False, "populateCache": False}
+    try:
+        with pytest.raises(BackendUnavailable, match=r"(?i)timeout"):
+            await backend.client.query(body)
+    finally:
+        await backend.aclose()
