@@ -1,0 +1,1 @@
+"""keyart's benchmarks (DESIGN §7): ingest, query, store, http, spark and druid suites."""

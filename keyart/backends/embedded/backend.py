@@ -1,0 +1,63 @@
+"""The default OLAP backend: DuckDB over the warehouse's daily sketch rollups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from keyart.backends.embedded.compile import Source, compile_rollup
+from keyart.backends.embedded.engine import Cursor
+from keyart.backends.embedded.planner import (
+    ALL_COUNTRIES,
+    choose_rollup,
+    narrow_by_title,
+    serving_table,
+)
+from keyart.backends.embedded.results import read_result
+from keyart.backends.embedded.served import ServedWarehouse
+from keyart.backends.embedded.serving import CopiedTable, MergedTable
+from keyart.backends.embedded.source import VersionView
+from keyart.query import MetricQuery, QueryResult
+from keyart.warehouse.tables import ROLLUPS
+
+_KEY = ("day", "title_id", "asset_id", "asset_type", "country")
+
+
+class EmbeddedBackend(ServedWarehouse):
+    """Answers IR queries from the current warehouse version with DuckDB and DataSketches.
+
+    Each query reads the smallest rollup that can answer it (planner.choose_rollup), from
+    the version's serving copy once built (see serving.py; it also holds the rollups
+    merged over countries, read when a query neither filters nor groups by country),
+    else from its day files.
+    Distinct counts merge the groups' HLL sketches. A newly published version is picked
+    up by the next query (CURRENT is checked with one stat per query).
+    """
+
+    name = "embedded"
+    tables: ClassVar[Mapping[str, CopiedTable]] = {
+        r.name: CopiedTable(f"rollups/{r.name}", r.schema) for r in ROLLUPS
+    }
+    merged: ClassVar[Mapping[str, MergedTable]] = {
+        name: MergedTable(base, tuple(c for c in _KEY if c != "country") + extra)
+        for base, (name, extra) in ALL_COUNTRIES.items()
+    }
+
+    def answer(
+        self, cursor: Cursor, query: MetricQuery, view: VersionView, db: str | None
+    ) -> QueryResult:
+        """Compile, run and merge one query in a worker thread."""
+        rollup = choose_rollup(query)
+        query = narrow_by_title(query, view.asset_titles())
+        if db is not None:
+            source = Source.table(db, serving_table(query, rollup))
+        else:
+            files = view.rollup_files(rollup.name, query.interval)
+            if not files:
+                return QueryResult(())
+            source = Source.parquet(files)
+        sql = compile_rollup(query, rollup, source)
+        return read_result(query, cursor.arrow(sql.text, sql.params), view.version.lg_k)
+
+
+__all__ = ["EmbeddedBackend"]

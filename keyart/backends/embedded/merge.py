@@ -1,0 +1,304 @@
+"""Unions of many small HLL sketches per group, with far fewer library calls.
+
+A daily rollup cell usually holds a handful of members, so its sketch is in LIST or SET
+mode: a plain list of 32-bit coupons (an HLL sketch of the same members is determined by
+its coupons, whatever lgK). Merging a group's sketches one by one costs a deserialize and
+a union update per blob; instead, the coupons of every LIST/SET blob of every group are
+read with numpy in one pass, de-duplicated per group (the same member recurs across days
+and countries), and fed to the group's union packed into as few SET-mode sketches as
+can hold them (a SET sketch of up to 3/4 * 2^(lgK-3) coupons; LIST sketches of 7 below
+lgK 8). Blobs in HLL mode (large cells) go through the library as they are. The union
+then estimates as usual, so bounds come from DataSketches either way.
+
+Serialised compact layouts (DataSketches HLL, all little-endian):
+    LIST: preInts=2 serVer=1 family=7 lgK lgArr flags count mode | count x uint32 coupons
+    SET:  preInts=3 serVer=1 family=7 lgK lgArr flags 0     mode | uint32 count | coupons
+    mode & 3 = 0 LIST, 1 SET, 2 HLL; flags & 8 = compact, flags & 4 = empty.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import TypeVar
+
+import datasketches as ds
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from keyart import sketches
+from keyart.query.results import ZERO, Estimate
+
+_LIST, _SET = 0, 1
+_COMPACT, _EMPTY = 8, 4
+_LIST_MAX = 7  # a LIST-mode sketch holds at most 7 coupons in any lgK
+
+I64 = npt.NDArray[np.int64]
+T = TypeVar("T")
+
+
+def _buffers(values: pa.BinaryArray) -> tuple[npt.NDArray[np.uint8], I64]:
+    """The data bytes and the (absolute) offsets of a binary array, without copies."""
+    offsets_buf, data_buf = values.buffers()[1], values.buffers()[2]
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    )
+    return data, offsets.astype(np.int64)
+
+
+def _u32(data: npt.NDArray[np.uint8], at: I64) -> npt.NDArray[np.uint32]:
+    """Little-endian uint32 values starting at byte positions `at`."""
+    out = data[at].astype(np.uint32)
+    out |= data[at + 1].astype(np.uint32) << np.uint32(8)
+    out |= data[at + 2].astype(np.uint32) << np.uint32(16)
+    out |= data[at + 3].astype(np.uint32) << np.uint32(24)
+    return out
+
+
+def _distinct(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Sorted distinct values (np.unique hashes, which is far slower on small arrays)."""
+    keys = np.sort(keys)
+    if len(keys) < 2:
+        return keys
+    keep = np.empty(len(keys), dtype=bool)
+    keep[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
+
+
+def _scramble(coupons: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+    """A fixed pseudo-random 32-bit sort key per coupon (the splitmix64 finaliser)."""
+    x = coupons.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return (x ^ (x >> np.uint64(31))) >> np.uint64(32)
+
+
+def _capacity(lg_k: int) -> int:
+    """Most coupons one packed sketch may hold without its deserialisation promoting it."""
+    if lg_k <= 7:  # no SET mode below lgK 8: LIST sketches of up to 7 coupons
+        return _LIST_MAX
+    return 3 << (lg_k - 5)  # SET mode grows to 2^(lgK-3) slots, filled to 3/4
+
+
+def _pack(coupons: npt.NDArray[np.uint32], bounds: I64, lg_k: int) -> tuple[bytes, I64, I64]:
+    """Every group's coupons (group g holds coupons[bounds[g]:bounds[g+1]]) packed into as
+    few compact SET-mode sketches as fit (LIST mode below lgK 8), all in one buffer:
+    (buffer, blob offsets, first blob of each group), so that group g's blobs are
+    offsets[first[g]] .. offsets[first[g+1]]."""
+    cap = _capacity(lg_k)
+    use_set = cap > _LIST_MAX
+    head = 12 if use_set else 8
+    per_group = np.diff(bounds)
+    chunks = (per_group + cap - 1) // cap
+    first_chunk = np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)
+    n_chunks = int(first_chunk[-1])
+    chunk_group = np.repeat(np.arange(len(per_group), dtype=np.int64), chunks)
+    chunk_no = np.arange(n_chunks, dtype=np.int64) - first_chunk[chunk_group]
+    chunk_lo = bounds[chunk_group] + cap * chunk_no
+    chunk_count = np.minimum(cap, bounds[chunk_group + 1] - chunk_lo)
+    sizes = head + 4 * chunk_count
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    buf = np.empty(int(offsets[-1]), dtype=np.uint8)
+    starts = offsets[:-1]
+    if use_set:
+        # the hash table size a SET sketch of this many coupons has: 3/4 full at most
+        need = np.ceil(np.log2(np.maximum(4 * chunk_count, 1) / 3)).astype(np.int64)
+        header = [3, 1, 7, lg_k, 0, _COMPACT, 0, _SET]
+        for i, byte in enumerate(header):
+            buf[starts + i] = byte
+        buf[starts + 4] = np.maximum(5, need).astype(np.uint8)
+        count_le = chunk_count.astype("<u4").view(np.uint8).reshape(-1, 4)
+        for b in range(4):
+            buf[starts + 8 + b] = count_le[:, b]
+    else:
+        for i, byte in enumerate([2, 1, 7, lg_k, 3, _COMPACT, 0, _LIST]):
+            buf[starts + i] = byte
+        buf[starts + 6] = chunk_count.astype(np.uint8)
+    # coupon i of the flat array sits in its group's chunk (i - bounds[g]) // cap
+    index = np.arange(len(coupons), dtype=np.int64)
+    group = np.repeat(np.arange(len(per_group), dtype=np.int64), per_group)
+    within = index - bounds[group]
+    chunk = first_chunk[group] + within // cap
+    at = starts[chunk] + head + 4 * (within % cap)
+    le = coupons.astype("<u4").view(np.uint8).reshape(-1, 4)
+    for b in range(4):
+        buf[at + b] = le[:, b]
+    return buf.tobytes(), offsets, first_chunk
+
+
+def group_estimates(
+    column: pa.ChunkedArray | pa.ListArray, lg_k: int, strategy: str = "auto"
+) -> list[Estimate]:
+    """One estimate per row of a list<binary> column: the union of the row's sketches.
+
+    `strategy` is "plain" (one library union update per blob), "packed" (coupons read
+    with numpy, de-duplicated and packed) or "auto" (whichever costs less for the data).
+    """
+    return _per_group(column, lg_k, strategy, _estimate, ZERO)
+
+
+def group_sketches(
+    column: pa.ChunkedArray | pa.ListArray, lg_k: int, strategy: str = "auto"
+) -> list[bytes | None]:
+    """One compact HLL_4 sketch per row of a list<binary> column: the union of the row's
+    sketches (None for a row without any), e.g. to pre-merge rollup cells."""
+    return _per_group(column, lg_k, strategy, _serialise, None)
+
+
+def _estimate(union: ds.hll_union) -> Estimate:
+    return sketches.estimate(union.get_result(sketches.TGT_TYPE))
+
+
+def _serialise(union: ds.hll_union) -> bytes:
+    return bytes(union.get_result(sketches.TGT_TYPE).serialize_compact())
+
+
+def _per_group(
+    column: pa.ChunkedArray | pa.ListArray,
+    lg_k: int,
+    strategy: str,
+    finish: Callable[[ds.hll_union], T],
+    nothing: T,
+) -> list[T]:
+    if strategy not in ("auto", "plain", "packed"):
+        raise ValueError(f"unknown merge strategy {strategy!r}")
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    out: list[T] = []
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        blobs = _Blobs(chunk)
+        use_packed = strategy == "packed" or (strategy == "auto" and blobs.packing_pays())
+        unions = _packed(blobs, lg_k) if use_packed else _plain(blobs, lg_k)
+        out.extend(nothing if u is None else finish(u) for u in unions)
+    return out
+
+
+class _Blobs:
+    """The sketches of one Arrow chunk of groups, classified by their preamble."""
+
+    def __init__(self, lists: pa.ListArray) -> None:
+        self.n_groups = len(lists)
+        list_offsets = np.asarray(lists.offsets, dtype=np.int64)
+        self.values = lists.values
+        self.first, last = int(list_offsets[0]), int(list_offsets[-1])
+        data, blob_offsets = _buffers(self.values)
+        blob_offsets = blob_offsets[self.first : last + 1]
+        starts, lengths = blob_offsets[:-1], blob_offsets[1:] - blob_offsets[:-1]
+        self.data, self.starts = data, starts
+        self.blob_group = np.repeat(np.arange(self.n_groups, dtype=np.int64), np.diff(list_offsets))
+        self.group_bounds = list_offsets - self.first
+        valid = np.ones(len(starts), dtype=bool)
+        if self.values.null_count:
+            valid = np.asarray(self.values.is_valid())[self.first : last]
+
+        # anything unusual (HLL mode, not compact, odd length) takes the library path
+        has_header = valid & (lengths >= 8)
+        mode = np.full(len(starts), 255)
+        flags = np.zeros(len(starts), dtype=np.int64)
+        list_count = np.zeros(len(starts), dtype=np.int64)
+        if len(data) >= 8:
+            head = np.where(has_header, starts, 0)
+            mode = np.where(has_header, data[head + 7] & 3, 255)
+            flags = np.where(has_header, data[head + 5], 0)
+            list_count = np.where(has_header, data[head + 6], 0).astype(np.int64)
+        coupon_mode = has_header & ((flags & _COMPACT) != 0) & ((flags & _EMPTY) == 0)
+        self.empty = has_header & ((flags & _EMPTY) != 0)
+        is_list = coupon_mode & (mode == _LIST) & (lengths == 8 + 4 * list_count)
+        set_count = np.zeros(len(starts), dtype=np.int64)
+        maybe_set = coupon_mode & (mode == _SET) & (lengths >= 12)
+        if maybe_set.any():
+            set_count[maybe_set] = _u32(data, starts[maybe_set] + 8).astype(np.int64)
+        is_set = maybe_set & (lengths == 12 + 4 * set_count)
+        self.library = valid & ~is_list & ~is_set & ~self.empty
+        self.count = np.where(is_list, list_count, np.where(is_set, set_count, 0))
+        self.first_coupon = np.where(is_list, starts + 8, starts + 12)
+        self.valid = valid
+
+    def packing_pays(self) -> bool:
+        """Whether reading coupons with numpy beats one library call per blob: roughly
+        0.7 us per blob against 1 ms fixed, 0.15 us per coupon and 15 us per group."""
+        blobs = int((self.valid & ~self.empty).sum())
+        plain = 0.7 * blobs + 0.03 * int(self.count.sum())
+        packed = 1000.0 + 0.15 * int(self.count.sum()) + 15.0 * self.n_groups
+        return packed < plain
+
+    def raw(self, index: I64) -> list[bytes]:
+        """The blobs at the given positions, as bytes."""
+        return self.values.take(pa.array(index + self.first)).to_pylist()
+
+
+def _plain(blobs: _Blobs, lg_k: int) -> list[ds.hll_union | None]:
+    """Union each group's blobs with the library, in an order fixed by a checksum of each
+    blob: repeatable, and unrelated to the hash values as HIP estimation assumes."""
+    use = np.flatnonzero(blobs.valid & ~blobs.empty)
+    raw = blobs.raw(use)
+    keyed = sorted(
+        zip(blobs.blob_group[use].tolist(), (zlib.crc32(b) for b in raw), raw, strict=True)
+    )
+    out: list[ds.hll_union | None] = [None] * blobs.n_groups
+    i, n = 0, len(keyed)
+    while i < n:
+        group = keyed[i][0]
+        union = ds.hll_union(lg_k)
+        while i < n and keyed[i][0] == group:
+            union.update(ds.hll_sketch.deserialize(keyed[i][2]))
+            i += 1
+        out[group] = union
+    return out
+
+
+def _packed(blobs: _Blobs, lg_k: int) -> list[ds.hll_union | None]:
+    """Union each group's distinct coupons, packed, plus its HLL-mode blobs."""
+    n_groups, count, data = blobs.n_groups, blobs.count, blobs.data
+    total = int(count.sum())
+    if total:
+        blob_of = np.repeat(np.arange(len(count), dtype=np.int64), count)
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        coupons = _u32(data, blobs.first_coupon[blob_of] + 4 * within)
+        group_key = blobs.blob_group[blob_of].astype(np.uint64) << np.uint64(32)
+        keys = _distinct(group_key | coupons)
+        key_group = (keys >> np.uint64(32)).astype(np.int64)
+        key_coupon = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        # the union's HIP estimator assumes arrival in an order unrelated to the hashes;
+        # coupons sorted by value are anything but, so present them in a scrambled order
+        order = np.argsort((key_group.astype(np.uint64) << np.uint64(32)) | _scramble(key_coupon))
+        key_coupon = key_coupon[order]
+        bounds = np.searchsorted(key_group, np.arange(n_groups + 1, dtype=np.int64))
+    else:
+        key_coupon = np.empty(0, dtype=np.uint32)
+        bounds = np.zeros(n_groups + 1, dtype=np.int64)
+
+    # blobs the library must read, by group, in a fixed order
+    lib_blobs: dict[int, list[bytes]] = {}
+    if blobs.library.any():
+        picked = np.flatnonzero(blobs.library)
+        for i, blob in zip(picked.tolist(), blobs.raw(picked), strict=True):
+            lib_blobs.setdefault(int(blobs.blob_group[i]), []).append(blob)
+        for group_blobs in lib_blobs.values():
+            group_blobs.sort(key=zlib.crc32)
+
+    packed, blob_at, first_blob = _pack(key_coupon, bounds, lg_k)
+    blob_at_list, first_blob_list = blob_at.tolist(), first_blob.tolist()
+    out: list[ds.hll_union | None] = []
+    for g in range(n_groups):
+        lo, hi = first_blob_list[g], first_blob_list[g + 1]
+        extra = lib_blobs.get(g)
+        if hi == lo and not extra:
+            out.append(None)
+            continue
+        union = ds.hll_union(lg_k)
+        for blob in extra or ():
+            union.update(ds.hll_sketch.deserialize(blob))
+        for c in range(lo, hi):
+            union.update(ds.hll_sketch.deserialize(packed[blob_at_list[c] : blob_at_list[c + 1]]))
+        out.append(union)
+    return out
+
+
+__all__ = ["group_estimates", "group_sketches"]

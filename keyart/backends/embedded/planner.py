@@ -1,0 +1,75 @@
+"""Picks the smallest warehouse rollup that answers a query exactly (DESIGN §2 affinities)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from keyart.query.ir import Dimension, MetricQuery
+from keyart.warehouse.tables import (
+    ASSET_AFFINITY_DAY,
+    ASSET_AUDIENCE_DAY,
+    ASSET_COUNTRY_DAY,
+    Rollup,
+)
+
+# serving-copy tables merged over countries: base rollup -> (table, extra key columns)
+ALL_COUNTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    ASSET_COUNTRY_DAY.name: ("asset_day", ()),
+    ASSET_AFFINITY_DAY.name: ("asset_affinity_day_all_countries", ("affinity",)),
+}
+
+
+def matches_nothing(query: MetricQuery) -> bool:
+    """Whether the filter lists an empty set for some dimension, so no row can match."""
+    return any(len(values) == 0 for values in query.filter.constraints().values())
+
+
+def narrow_by_title(query: MetricQuery, asset_titles: Mapping[str, str]) -> MetricQuery:
+    """The same query with the titles of its listed assets added as a title filter.
+
+    Every asset belongs to one title, so the answer is unchanged; but serving copies are
+    sorted by title first, and a title constraint lets DuckDB skip other titles' blocks.
+    Left alone when titles are already constrained or an asset is unknown.
+    """
+    assets = query.filter.asset_ids
+    if assets is None or query.filter.title_ids is not None or not assets:
+        return query
+    titles = {asset_titles.get(asset) for asset in assets}
+    if None in titles:
+        return query
+    narrowed = query.filter.replace_titles(t for t in titles if t is not None)
+    return dataclasses.replace(query, filter=narrowed)
+
+
+def choose_rollup(query: MetricQuery) -> Rollup:
+    """The rollup to read.
+
+    - no affinity filter or grouping: `asset_country_day` (affinities dropped);
+    - grouping by affinity, or a filter listing exactly one label: `asset_affinity_day`,
+      whose rows each carry one label, so a row is counted once per label group and a
+      single-label filter is an equality on that label;
+    - a filter listing two or more labels without affinity grouping: `asset_audience_day`,
+      whose rows carry the member's label set, so any-of matching counts each event once
+      (the exploded table would count a member with two listed labels twice).
+    """
+    affinities = query.filter.affinities
+    if Dimension.AFFINITY in query.group_by:
+        return ASSET_AFFINITY_DAY
+    if affinities is None:
+        return ASSET_COUNTRY_DAY
+    if len(affinities) == 1:
+        return ASSET_AFFINITY_DAY
+    return ASSET_AUDIENCE_DAY
+
+
+def serving_table(query: MetricQuery, rollup: Rollup) -> str:
+    """The serving-copy table to read for a query answered from `rollup`: the rollup
+    merged over countries when the query neither filters nor groups by country (far fewer
+    rows and sketches to merge), else the rollup itself."""
+    uses_country = query.filter.countries is not None or Dimension.COUNTRY in query.group_by
+    merged = ALL_COUNTRIES.get(rollup.name)
+    return rollup.name if uses_country or merged is None else merged[0]
+
+
+__all__ = ["ALL_COUNTRIES", "choose_rollup", "matches_nothing", "narrow_by_title", "serving_table"]

@@ -1,0 +1,53 @@
+"""The DuckDB worker pool: cancelled queries are interrupted, errors become keyart errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from keyart.backends.embedded.engine import DuckDBRunner
+from keyart.errors import BackendUnavailable, BadQuery
+
+ENDLESS = "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"
+
+
+async def test_cancelled_query_is_interrupted() -> None:
+    runner = DuckDBRunner(threads=1, workers=1, name="test")
+    try:
+        task = asyncio.create_task(runner.run(lambda c: c.arrow(ENDLESS, ()), "endless"))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # the only worker is free again: the endless statement was stopped, not abandoned
+        started = time.perf_counter()
+        table = await asyncio.wait_for(runner.run(lambda c: c.arrow("SELECT 42 AS x", ()), "x"), 30)
+        assert table.column("x").to_pylist() == [42]
+        assert time.perf_counter() - started < 30
+    finally:
+        runner.close()
+
+
+async def test_errors_are_mapped() -> None:
+    runner = DuckDBRunner(name="test")
+    try:
+        with pytest.raises(BadQuery, match="bad sql"):
+            await runner.run(lambda c: c.arrow("SELEC nonsense", ()), "bad sql")
+        with pytest.raises(BackendUnavailable, match="missing file"):
+            await runner.run(
+                lambda c: c.arrow("SELECT * FROM read_parquet(?)", ["/nonexistent/x.parquet"]),
+                "missing file",
+            )
+    finally:
+        runner.close()
+
+
+async def test_parameters_are_bound() -> None:
+    runner = DuckDBRunner(name="test")
+    try:
+        table = await runner.run(lambda c: c.arrow("SELECT ? AS v", ["x'); DROP"]), "bind")
+        assert table.column("v").to_pylist() == ["x'); DROP"]
+    finally:
+        runner.close()
