@@ -1,8 +1,8 @@
 """`make bench`: run the benchmark suites in order and collect their results in bench/results/.
 
-    python -m bench                       # every suite
-    python -m bench --only query,http     # some suites
-    python -m bench --only query -- --profile demo   # arguments after -- go to each suite
+python -m bench                       # every suite
+python -m bench --only query,http     # some suites
+python -m bench --only query -- --profile demo   # arguments after -- go to each suite
 """
 
 from __future__ import annotations

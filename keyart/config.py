@@ -10,7 +10,7 @@ from typing import Any, Literal, get_type_hints
 
 from keyart.errors import ConfigError
 
-BackendName = Literal["embedded", "druid"]
+BackendName = Literal["embedded", "druid", "legacy"]
 EngineName = Literal["embedded", "spark"]
 
 

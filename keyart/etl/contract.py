@@ -29,6 +29,8 @@ class RawTable:
 
     name: str
     files: tuple[Path, ...]
+    # timestamp columns that are zoned (instants) in every file: read without tz arithmetic
+    zoned: frozenset[str] = frozenset()
 
     @property
     def schema(self) -> pa.Schema:
@@ -135,24 +137,32 @@ def validate(root: Path | str) -> RawInput:
                 f"{root}: missing table {name!r} (expected {name}.parquet or a folder "
                 f"{name}/ of Parquet files)"
             )
+        zoned = {f.name for f in RAW_TABLES[name] if pa.types.is_timestamp(f.type)}
         for path in files:
             try:
                 schema = pq.read_schema(path)
             except (OSError, pa.ArrowException) as exc:
                 raise ContractError(f"{path}: not a readable Parquet file: {exc}") from exc
             check_file_schema(path, name, schema)
-        tables[name] = RawTable(name, files)
+            zoned = {c for c in zoned if schema.field(c).type.tz is not None}
+        tables[name] = RawTable(name, files, frozenset(zoned))
     return RawInput(root, tables)
 
 
 def cast_select_sql(table: RawTable, source: str) -> str:
     """A SELECT over `source` (any relation holding the table's columns) that keeps the
     contract columns, cast to the contract types. With the session time zone set to UTC,
-    CAST(... AS TIMESTAMP) turns zoned timestamps into UTC wall time and keeps naive ones."""
-    cols = ", ".join(
-        f"CAST({_q(f.name)} AS {SQL_TYPES[_kind(f.type)]}) AS {_q(f.name)}" for f in table.schema
-    )
-    return f"SELECT {cols} FROM {source}"
+    CAST(... AS TIMESTAMP) turns zoned timestamps into UTC wall time and keeps naive ones;
+    a column zoned in every file takes a cheaper route to the same value (the UTC wall
+    time of its microseconds since the epoch, without time-zone arithmetic per row)."""
+    return f"SELECT {', '.join(_cast(f, table.zoned) for f in table.schema)} FROM {source}"
+
+
+def _cast(field: pa.Field, zoned: frozenset[str]) -> str:
+    name = _q(field.name)
+    if field.name in zoned:
+        return f"make_timestamp(epoch_us(CAST({name} AS TIMESTAMPTZ))) AS {name}"
+    return f"CAST({name} AS {SQL_TYPES[_kind(field.type)]}) AS {name}"
 
 
 def _q(name: str) -> str:

@@ -16,7 +16,9 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,34 +33,108 @@ from tqdm import tqdm
 
 from keyart.config import EtlSettings
 from keyart.errors import IngestError
-from keyart.etl import contract
-from keyart.etl.alltime import build_alltime
+from keyart.etl import contract, rules
+from keyart.etl.alltime import AlltimeTotals, build_alltime
 from keyart.etl.attribution import attribution_sql
 from keyart.etl.hll import coupon_table
 from keyart.etl.report import IngestReport
-from keyart.etl.rollups import Coding, Facts, RollupBuilder, day_slices
-from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql
+from keyart.etl.rollups import Coding, DayFacts, RollupBuilder
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
 from keyart.warehouse.tables import ASSETS, ROLLUPS, TITLES
 
 EPOCH = date(1970, 1, 1)
-BATCH_EVENTS = 2_000_000  # facts per rollup batch (whole days): bounds memory
+BATCH_EVENTS = 4_000_000  # facts fetched from DuckDB at a time (whole days): bounds memory
+WRITE_THREADS = 2  # Parquet files encoded in parallel (pyarrow releases the GIL)
+WRITE_PENDING = 16  # tables queued for writing at most: bounds memory
 HOLD_ENV = "KEYART_INGEST_HOLD"  # "<step>=<marker file>": pause there (crash tests only)
-_STEPS = ("load", "dims", "events", "attribute", "codes", "write events", "all-time", "commit")
+_STEPS = ("dims", "events", "attribute", "codes", "write days", "all-time", "commit")
+# Written without the Arrow schema, dictionary-encoded string columns read back as strings.
+_PARQUET: dict[str, Any] = {
+    # lz4: about 30% less encoding CPU than zstd on the rollups, files about 35% larger
+    "compression": "lz4",
+    "store_schema": False,
+    # dictionary pages and min/max statistics only where they pay: the key columns
+    "use_dictionary": [
+        "title_id",
+        "asset_id",
+        "asset_type",
+        "country",
+        "affinity",
+        "affinities.list.element",
+    ],
+    "write_statistics": [
+        "day",
+        "title_id",
+        "asset_id",
+        "asset_type",
+        "country",
+        "affinity",
+        "affinities.list.element",
+    ],
+}
+# A valid country code is two letters A-Z: its number is a base-26 pair, in code order.
+_COUNTRIES = pa.array([chr(65 + i // 26) + chr(65 + i % 26) for i in range(26 * 26)])
+_COUNTRY_TYPE = "country_code"
+
+
+def _country_no(column: str) -> str:
+    # an ENUM cast is a dictionary lookup; NULL for anything but a valid code
+    return f"enum_code(TRY_CAST({column} AS {_COUNTRY_TYPE}))::SMALLINT"
+
+
+def _day_no(column: str) -> str:
+    return f"date_diff('day', DATE '1970-01-01', CAST({column} AS DATE))::INTEGER"
 
 
 def _sql_list(paths: list[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _checkpoint(step: str) -> None:
-    """Pause at `step` when HOLD_ENV asks to, after touching the marker file, so a test can
-    kill the process at a known point."""
-    spec = os.environ.get(HOLD_ENV, "")
-    name, _, marker = spec.partition("=")
-    if name == step and marker:
+def _holding(step: str) -> str | None:
+    """The marker file when HOLD_ENV asks to pause at `step`."""
+    name, _, marker = os.environ.get(HOLD_ENV, "").partition("=")
+    return marker if name == step and marker else None
+
+
+def _checkpoint(step: str, before: Callable[[], None] | None = None) -> None:
+    """Pause at `step` when HOLD_ENV asks to (after `before` and touching the marker
+    file), so a test can kill the process at a known point."""
+    marker = _holding(step)
+    if marker is not None:
+        if before is not None:
+            before()
         Path(marker).write_text(step)
         time.sleep(600)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, **_PARQUET)
+
+
+class _Writer:
+    """Writes Parquet files on background threads while the caller builds the next ones."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="keyart-write")
+        self.pending: deque[Future[None]] = deque()
+        self.rows: dict[str, int] = {}
+
+    def submit(self, name: str, table: pa.Table, path: Path) -> None:
+        self.rows[name] = self.rows.get(name, 0) + table.num_rows
+        self.pending.append(self.pool.submit(_write_parquet, table, path))
+        while len(self.pending) > WRITE_PENDING:
+            self.pending.popleft().result()
+
+    def drain(self) -> None:
+        while self.pending:
+            self.pending.popleft().result()
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self.pool.shutdown(cancel_futures=True)
 
 
 class _Run:
@@ -70,11 +146,14 @@ class _Run:
         warehouse: Warehouse,
         settings: EtlSettings,
         bar: tqdm[Any] | None,
+        *,
+        list_mode: bool = True,
     ) -> None:
         self.raw = raw
         self.wh = warehouse
         self.settings = settings
         self.bar = bar
+        self.list_mode = list_mode
         self.parent = warehouse.current_or_none()
         self.run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         self.con = duckdb.connect()
@@ -82,6 +161,8 @@ class _Run:
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
         self.con.execute("SET preserve_insertion_order = false")
+        codes = ", ".join(f"'{c}'" for c in _COUNTRIES.to_pylist())
+        self.con.execute(f"CREATE TYPE {_COUNTRY_TYPE} AS ENUM ({codes})")
 
     def step(self, name: str) -> None:
         if self.bar is not None:
@@ -94,33 +175,57 @@ class _Run:
     def scalar(self, sql: str) -> Any:
         return self.q(sql)[0][0]
 
-    # -- raw input, dimensions, classification ---------------------------------------
+    # -- classification ----------------------------------------------------------------
 
-    def load(self) -> dict[str, int]:
-        rows = {}
-        for name, table in self.raw.tables.items():
-            source = f"read_parquet({_sql_list(list(table.files))}, union_by_name = true)"
-            try:
-                self.con.execute(
-                    f"CREATE TABLE raw_{name} AS {contract.cast_select_sql(table, source)}"
-                )
-            except duckdb.Error as exc:
-                raise IngestError(f"{self.raw.root}: table {name!r} cannot be read: {exc}") from exc
-            rows[name] = int(self.scalar(f"SELECT count(*) FROM raw_{name}"))
-        return rows
+    def classify(self, name: str, joins: str = "", extra: str = "") -> None:
+        """cls_<name>: every raw row with the contract columns, `reason` (NULL = kept) and
+        the `extra` columns of the `joins`; the same outcome as the portable
+        `rules.classify_sql`, but the duplicate ranking only looks at repeated ids."""
+        table = self.raw.tables[name]
+        source = f"read_parquet({_sql_list(list(table.files))}, union_by_name = true)"
+        cols = ", ".join(f"_t.{c}" for c in rules.columns(name))
+        try:
+            self.con.execute(
+                f"CREATE TABLE cls_{name} AS SELECT {cols}, {rules.reason_sql(name)} AS reason"
+                f"{extra} FROM ({contract.cast_select_sql(table, source)}) _t {joins}"
+            )
+        except duckdb.Error as exc:
+            raise IngestError(f"{self.raw.root}: table {name!r} cannot be read: {exc}") from exc
+        self._dedupe(name)
+
+    def _dedupe(self, name: str) -> None:
+        """Mark every valid row but the first of each repeated id/key as a duplicate.
+        Repeats are rare: numpy finds the repeated hashes of the ids, and only rows with
+        such a hash are ranked exactly."""
+        key = rules.key_column(name)
+        valid = f"reason IS NULL AND {key} IS NOT NULL"
+        hashes = self.con.execute(f"SELECT hash({key}) AS h FROM cls_{name} WHERE {valid}")
+        ordered = np.sort(hashes.fetchnumpy()["h"])
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        if not len(repeated):
+            return
+        self.con.register("_repeated", pa.table({"h": repeated}))
+        self.con.execute(
+            f"UPDATE cls_{name} SET reason = '{rules.duplicate_reason(name)}' WHERE rowid IN"
+            f" (SELECT rid FROM (SELECT rowid AS rid, ROW_NUMBER() OVER (PARTITION BY {key}"
+            f" ORDER BY {rules.keep_order_sql(name)}) AS rn FROM cls_{name}"
+            f" WHERE {valid} AND hash({key}) IN (SELECT h FROM _repeated)) WHERE rn > 1)"
+        )
+        self.con.unregister("_repeated")
 
     def dims(self) -> None:
         parent = self.parent
         for name, ref, columns in (
-            ("titles", {}, "title_id, name, kind, coalesce(genres, []) AS genres, launch_date"),
+            ("titles", "", "title_id, name, kind, coalesce(genres, []) AS genres, launch_date"),
             (
                 "assets",
-                {"titles": "dim_titles"},
+                "LEFT JOIN (SELECT DISTINCT title_id AS _ref_title_id FROM dim_titles) _r"
+                " ON _t.title_id = _r._ref_title_id",
                 "asset_id, title_id, asset_type, name, coalesce(tags, []) AS tags, media_url",
             ),
         ):
-            self.con.execute(f"CREATE TABLE cls_{name} AS {classify_sql(name, f'raw_{name}', ref)}")
-            key = DIM_KEYS[name]
+            self.classify(name, ref)
+            key = rules.DIM_KEYS[name]
             old = ""
             if parent is not None and parent.dim_path(name).exists():
                 path = str(parent.dim_path(name)).replace("'", "''")
@@ -132,9 +237,20 @@ class _Run:
                 f"CREATE TABLE dim_{name} AS SELECT {columns} FROM cls_{name}"
                 f" WHERE reason IS NULL{old}"
             )
+        # dense numbers in key order, so comparing numbers compares ids (attribution ties)
         self.con.execute(
-            f"CREATE TABLE cls_members AS {classify_sql('members', 'raw_members', {})}"
+            "CREATE TABLE title_codes AS SELECT"
+            " (row_number() OVER (ORDER BY title_id) - 1)::INTEGER AS title_no, title_id"
+            " FROM dim_titles"
         )
+        self.con.execute(
+            "CREATE TABLE asset_codes AS SELECT"
+            " (row_number() OVER (ORDER BY a.asset_id) - 1)::INTEGER AS asset_no,"
+            " a.asset_id, a.title_id, a.asset_type, t.title_no,"
+            " (dense_rank() OVER (ORDER BY a.asset_type) - 1)::INTEGER AS type_no"
+            " FROM dim_assets a JOIN title_codes t ON t.title_id = a.title_id"
+        )
+        self.classify("members")
         # a member's label set: distinct, sorted, without NULLs (list_distinct drops them)
         self.con.execute(
             "CREATE TABLE profiles AS SELECT member_id,"
@@ -143,35 +259,38 @@ class _Run:
         )
 
     def classify_events(self) -> None:
-        self.con.execute(
-            "CREATE TABLE cls_impressions AS "
-            + classify_sql("impressions", "raw_impressions", {"assets": "dim_assets"})
+        self.classify(
+            "impressions",
+            "LEFT JOIN (SELECT asset_id AS _ref_asset_id, asset_no FROM asset_codes) _r"
+            " ON _t.asset_id = _r._ref_asset_id",
+            f", _r.asset_no, {_country_no('_t.country')} AS country_no,"
+            f" {_day_no('_t.event_time')} AS day_no",
         )
-        self.con.execute(
-            "CREATE TABLE cls_playbacks AS "
-            + classify_sql("playbacks", "raw_playbacks", {"titles": "dim_titles"})
-        )
-        self.con.execute(
-            "CREATE TABLE imp_clean AS SELECT i.event_time, i.member_id, i.asset_id,"
-            " a.title_id, a.asset_type, i.country FROM cls_impressions i"
-            " JOIN dim_assets a ON a.asset_id = i.asset_id WHERE i.reason IS NULL"
-        )
-        self.con.execute(
-            "CREATE TABLE play_clean AS SELECT playback_id, _rank, event_time, member_id,"
-            " title_id, asset_id, duration_s FROM cls_playbacks WHERE reason IS NULL"
+        # the play's own asset_id as a number too: an explicit asset is compared by number
+        self.classify(
+            "playbacks",
+            "LEFT JOIN (SELECT title_id AS _ref_title_id, title_no FROM title_codes) _r"
+            " ON _t.title_id = _r._ref_title_id"
+            " LEFT JOIN (SELECT asset_id AS _own_asset_id, asset_no FROM asset_codes) _a"
+            " ON _t.asset_id = _a._own_asset_id",
+            f", _r.title_no, _a.asset_no, {_day_no('_t.event_time')} AS day_no",
         )
 
-    def accounting(self) -> tuple[dict[str, int], dict[str, dict[str, int]], dict[str, int]]:
+    def accounting(
+        self,
+    ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]], dict[str, int]]:
+        read: dict[str, int] = {}
         kept: dict[str, int] = {}
         quarantined: dict[str, dict[str, int]] = {}
         duplicates: dict[str, int] = {}
         for name in self.raw.tables:
             counts = dict(self.q(f"SELECT reason, count(*) FROM cls_{name} GROUP BY 1"))
+            read[name] = int(sum(counts.values()))
             kept[name] = int(counts.pop(None, 0))
-            if name in EVENT_IDS:
-                duplicates[name] = int(counts.pop(DUPLICATE, 0))
+            if name in rules.EVENT_IDS:
+                duplicates[name] = int(counts.pop(rules.DUPLICATE, 0))
             quarantined[name] = {str(k): int(v) for k, v in sorted(counts.items())}
-        return kept, quarantined, duplicates
+        return read, kept, quarantined, duplicates
 
     def write_quarantine(self, quarantined: dict[str, dict[str, int]]) -> Path | None:
         folder = self.wh.quarantine_dir / self.run_id
@@ -184,50 +303,87 @@ class _Run:
             target = str(folder / f"{name}.parquet").replace("'", "''")
             self.con.execute(
                 f"COPY (SELECT {cols}, reason FROM cls_{name} WHERE reason IS NOT NULL"
-                f" AND reason <> '{DUPLICATE}') TO '{target}' (FORMAT parquet)"
+                f" AND reason <> '{rules.DUPLICATE}') TO '{target}' (FORMAT parquet)"
             )
             wrote = True
         return folder if wrote else None
 
     def new_days(self) -> list[date]:
         rows = self.q(
-            "SELECT DISTINCT CAST(event_time AS DATE) FROM raw_impressions"
-            " WHERE event_time IS NOT NULL UNION SELECT DISTINCT CAST(event_time AS DATE)"
-            " FROM raw_playbacks WHERE event_time IS NOT NULL"
+            "SELECT DISTINCT day_no FROM cls_impressions WHERE day_no IS NOT NULL"
+            " UNION SELECT DISTINCT day_no FROM cls_playbacks WHERE day_no IS NOT NULL"
         )
-        return sorted(r[0] for r in rows)
+        return sorted(EPOCH + timedelta(days=int(r[0])) for r in rows)
 
-    # -- attribution -------------------------------------------------------------------
+    # -- members, facts and attribution ------------------------------------------------
+
+    def members(self) -> None:
+        """member_codes: every member with a clean impression or qualified playback,
+        numbered in (label set, member id) order (see keyart.etl.rollups)."""
+        qualify = int(self.settings.qualify_seconds)
+        self.con.execute(
+            "CREATE TABLE member_codes AS SELECT"
+            " (row_number() OVER (ORDER BY labels, member_id) - 1)::INTEGER AS member_no,"
+            " (dense_rank() OVER (ORDER BY labels) - 1)::INTEGER AS set_no,"
+            " member_id, labels, has_profile FROM (SELECT m.member_id,"
+            " coalesce(p.labels, []::VARCHAR[]) AS labels, p.member_id IS NOT NULL AS has_profile"
+            " FROM (SELECT member_id FROM cls_impressions WHERE reason IS NULL UNION"
+            " SELECT member_id FROM cls_playbacks WHERE reason IS NULL"
+            f" AND duration_s >= {qualify}) m LEFT JOIN profiles p ON p.member_id = m.member_id)"
+        )
+        self.con.execute(
+            "CREATE TABLE imp AS SELECT i.day_no, i.event_time, i.member_id, m.member_no,"
+            " i.asset_no, i.country_no FROM cls_impressions i"
+            " JOIN member_codes m ON m.member_id = i.member_id WHERE i.reason IS NULL"
+        )
 
     def attribute(self, new_days: list[date]) -> tuple[int, int]:
+        """play: attributed qualified plays as codes; returns (qualified, attributed).
+        Runs the portable attribution SQL over numbers in id order (same ties)."""
+        qualify = int(self.settings.qualify_seconds)
+        self.con.execute(
+            "CREATE TABLE qplays AS SELECT rowid AS play_no, member_id, title_no AS title_id,"
+            " asset_no AS asset_id, event_time, duration_s FROM cls_playbacks"
+            f" WHERE reason IS NULL AND duration_s >= {qualify}"
+        )
+        # only impressions of a (member, title) with a qualified play can be picked
+        wanted = "SEMI JOIN (SELECT DISTINCT member_id, title_id FROM qplays) _q ON"
         lookback = self._lookback_files(new_days)
         extra = ""
         if lookback:
             extra = (
-                " UNION ALL SELECT member_id, title_id, asset_id, country,"
-                " CAST(event_time AS TIMESTAMP) AS event_time"
-                f" FROM read_parquet({_sql_list(lookback)})"
+                " UNION ALL SELECT e.member_id, t.title_no, a.asset_no,"
+                f" {_country_no('e.country')}, CAST(e.event_time AS TIMESTAMP)"
+                f" FROM read_parquet({_sql_list(lookback)}) e"
+                " JOIN title_codes t ON t.title_id = e.title_id"
+                " JOIN asset_codes a ON a.asset_id = e.asset_id"
+                f" {wanted} _q.member_id = e.member_id AND _q.title_id = t.title_no"
             )
         self.con.execute(
-            "CREATE VIEW attr_imps AS SELECT member_id, title_id, asset_id, country, event_time"
-            f" FROM imp_clean{extra}"
+            "CREATE TABLE attr_imps AS SELECT i.member_id, a.title_no AS title_id,"
+            " i.asset_no AS asset_id, i.country_no AS country, i.event_time"
+            " FROM imp i JOIN asset_codes a ON a.asset_no = i.asset_no"
+            f" {wanted} _q.member_id = i.member_id AND _q.title_id = a.title_no{extra}"
         )
         sql = attribution_sql(
-            "play_clean",
+            "qplays",
             "attr_imps",
             self.settings,
+            play_key=("play_no",),
             play_columns=("member_id", "title_id", "asset_id", "event_time", "duration_s"),
         )
         self.con.execute(f"CREATE TABLE play_attr AS {sql}")
         engaged = int(self.settings.engaged_seconds)
         self.con.execute(
-            "CREATE TABLE play_facts AS SELECT p.event_time, p.member_id, a.title_id,"
-            " p.attr_asset_id AS asset_id, a.asset_type, p.attr_country AS country,"
-            f" p.duration_s, p.duration_s >= {engaged} AS engaged"
-            " FROM play_attr p JOIN dim_assets a ON a.asset_id = p.attr_asset_id"
+            f"CREATE TABLE play AS SELECT {_day_no('p.event_time')} AS day_no, p.event_time,"
+            " p.member_id, m.member_no, p.attr_asset_id AS asset_no,"
+            " p.attr_country AS country_no, p.duration_s,"
+            f" (p.duration_s >= {engaged})::INTEGER AS engaged FROM play_attr p"
+            " JOIN member_codes m ON m.member_id = p.member_id"
+            " WHERE p.attr_asset_id IS NOT NULL"
         )
         qualified = int(self.scalar("SELECT count(*) FROM play_attr"))
-        attributed = int(self.scalar("SELECT count(*) FROM play_facts"))
+        attributed = int(self.scalar("SELECT count(*) FROM play"))
         return qualified, attributed
 
     def _lookback_files(self, new_days: list[date]) -> list[Path]:
@@ -245,95 +401,72 @@ class _Run:
         return files
 
     def without_profile(self) -> dict[str, int]:
-        out = {}
-        for name, rel in (("impressions", "imp_clean"), ("playbacks", "play_clean")):
-            out[name] = int(
+        return {
+            "impressions": int(
                 self.scalar(
-                    f"SELECT count(*) FROM {rel} e LEFT JOIN profiles p"
-                    " ON p.member_id = e.member_id WHERE p.member_id IS NULL"
+                    "SELECT count(*) FROM imp WHERE member_no IN"
+                    " (SELECT member_no FROM member_codes WHERE NOT has_profile)"
                 )
-            )
-        return out
+            ),
+            "playbacks": int(
+                self.scalar(
+                    "SELECT count(*) FROM cls_playbacks c WHERE c.reason IS NULL"
+                    " AND c.member_id NOT IN (SELECT member_id FROM profiles)"
+                )
+            ),
+        }
 
-    # -- codes and rollups -------------------------------------------------------------
+    # -- codes and daily output ----------------------------------------------------------
 
     def coding(self) -> Coding:
         con = self.con
-        con.execute(
-            "CREATE TABLE asset_codes AS SELECT (row_number() OVER (ORDER BY asset_id) - 1)"
-            "::BIGINT AS asset_no, asset_id, title_id, asset_type FROM dim_assets"
-        )
-        con.execute(
-            "CREATE TABLE country_codes AS SELECT (row_number() OVER (ORDER BY country) - 1)"
-            "::BIGINT AS country_no, country FROM (SELECT country FROM imp_clean"
-            " UNION SELECT country FROM play_facts)"
-        )
-        # member numbers in (label set, member id) order: see keyart.etl.rollups
-        con.execute(
-            "CREATE TABLE member_codes AS SELECT"
-            " (row_number() OVER (ORDER BY labels, member_id) - 1)::BIGINT AS member_no,"
-            " (dense_rank() OVER (ORDER BY labels) - 1)::BIGINT AS set_no, member_id, labels"
-            " FROM (SELECT m.member_id, coalesce(p.labels, []::VARCHAR[]) AS labels FROM"
-            " (SELECT member_id FROM imp_clean UNION SELECT member_id FROM play_facts) m"
-            " LEFT JOIN profiles p ON p.member_id = m.member_id)"
-        )
-        assets = con.sql("SELECT * FROM asset_codes ORDER BY asset_no").to_arrow_table()
-        countries = con.sql(
-            "SELECT country FROM country_codes ORDER BY country_no"
+        assets = con.sql(
+            "SELECT asset_id, title_no, type_no FROM asset_codes ORDER BY asset_no"
+        ).to_arrow_table()
+        titles = con.sql("SELECT title_id FROM title_codes ORDER BY title_no").to_arrow_table()
+        types = con.sql(
+            "SELECT DISTINCT type_no, asset_type FROM asset_codes ORDER BY type_no"
         ).to_arrow_table()
         members = con.sql(
-            "SELECT member_no, set_no, member_id, labels FROM member_codes ORDER BY member_no"
-        ).to_arrow_table()
-        labels = pc.unique(pc.list_flatten(members.column("labels"))).sort()
+            "SELECT member_id, set_no FROM member_codes ORDER BY member_no"
+        ).fetchnumpy()
         sets = con.sql(
-            "SELECT set_no, any_value(labels) AS labels FROM member_codes GROUP BY 1 ORDER BY 1"
+            "SELECT any_value(labels) AS labels FROM member_codes GROUP BY set_no ORDER BY set_no"
         ).to_arrow_table()
-        member_labels = members.column("labels").combine_chunks()
-        if not isinstance(member_labels, pa.ListArray):
-            member_labels = member_labels.cast(pa.list_(pa.string()))
-        flat = pc.index_in(member_labels.flatten(), value_set=labels).to_numpy(zero_copy_only=False)
-        member_ids = members.column("member_id").to_numpy().astype(np.int64)
+        set_lists = sets.column("labels").combine_chunks()
+        if not isinstance(set_lists, pa.ListArray):
+            set_lists = set_lists.cast(pa.list_(pa.string()))
+        flat = set_lists.flatten()
+        labels = pc.unique(flat).sort()
+        set_labels = pc.index_in(flat, value_set=labels).to_numpy(zero_copy_only=False)
+        member_ids = np.asarray(members["member_id"], dtype=np.int64)
         coupons = coupon_table(member_ids, self.settings.lg_k)
+
+        def ints(table: pa.Table, name: str) -> np.ndarray:
+            return np.asarray(table.column(name).to_numpy(), dtype=np.int64)
+
         return Coding(
             asset_ids=assets.column("asset_id").combine_chunks(),
-            title_ids=assets.column("title_id").combine_chunks(),
-            asset_types=assets.column("asset_type").combine_chunks(),
-            countries=countries.column("country").combine_chunks(),
+            asset_title=ints(assets, "title_no"),
+            title_ids=titles.column("title_id").combine_chunks(),
+            asset_kind=ints(assets, "type_no"),
+            asset_types=types.column("asset_type").combine_chunks(),
+            countries=_COUNTRIES,
             labels=labels,
             member_ids=member_ids,
             coupons=coupons.column("coupon").to_numpy(),
             clash=coupons.column("clash").to_numpy(zero_copy_only=False),
-            member_set=members.column("set_no").to_numpy().astype(np.int64),
-            set_labels=sets.column("labels").combine_chunks().cast(pa.list_(pa.string())),
-            label_offsets=member_labels.offsets.to_numpy().astype(np.int64)
-            - int(member_labels.offsets[0].as_py()),
-            label_values=(np.asarray(flat, dtype=np.int64) + 1),
-        )
-
-    def code_facts(self) -> None:
-        self.con.execute(
-            "CREATE TABLE imp_codes AS SELECT"
-            " date_diff('day', DATE '1970-01-01', CAST(i.event_time AS DATE)) AS day_no,"
-            " a.asset_no, c.country_no, m.member_no FROM imp_clean i"
-            " JOIN asset_codes a ON a.asset_id = i.asset_id"
-            " JOIN country_codes c ON c.country = i.country"
-            " JOIN member_codes m ON m.member_id = i.member_id"
-        )
-        self.con.execute(
-            "CREATE TABLE play_codes AS SELECT"
-            " date_diff('day', DATE '1970-01-01', CAST(p.event_time AS DATE)) AS day_no,"
-            " a.asset_no, c.country_no, m.member_no, p.duration_s,"
-            " CAST(p.engaged AS BIGINT) AS engaged FROM play_facts p"
-            " JOIN asset_codes a ON a.asset_id = p.asset_id"
-            " JOIN country_codes c ON c.country = p.country"
-            " JOIN member_codes m ON m.member_id = p.member_id"
+            member_set=np.asarray(members["set_no"], dtype=np.int64),
+            set_offsets=np.asarray(set_lists.offsets.to_numpy(), dtype=np.int64)
+            - int(set_lists.offsets[0].as_py()),
+            set_labels=np.asarray(set_labels, dtype=np.int64),
         )
 
     def batches(self) -> list[tuple[int, int]]:
         """Consecutive day-number ranges holding about BATCH_EVENTS facts each."""
         per_day = self.q(
-            "SELECT day_no, sum(n) FROM (SELECT day_no, count(*) AS n FROM imp_codes GROUP BY 1"
-            " UNION ALL SELECT day_no, count(*) FROM play_codes GROUP BY 1) GROUP BY 1 ORDER BY 1"
+            "SELECT day_no, sum(n) FROM (SELECT day_no, count(*) AS n FROM imp GROUP BY 1"
+            " UNION ALL SELECT day_no, count(*) FROM play GROUP BY 1) GROUP BY 1 ORDER BY 1"
         )
         out: list[tuple[int, int]] = []
         first: int | None = None
@@ -350,87 +483,101 @@ class _Run:
             out.append((first, prev))
         return out
 
-    def facts(self, lo: int, hi: int) -> Facts:
+    def days_of(self, lo: int, hi: int) -> Iterator[DayFacts]:
+        """The coded facts of each day in [lo, hi] that has any."""
         where = f"WHERE day_no BETWEEN {lo} AND {hi}"
-        imp = self.con.sql(f"SELECT * FROM imp_codes {where}").fetchnumpy()
-        play = self.con.sql(f"SELECT * FROM play_codes {where}").fetchnumpy()
-
-        def col(d: dict[str, Any], name: str) -> np.ndarray:
-            return np.asarray(d[name], dtype=np.int64)
-
-        return Facts(
-            imp_day=col(imp, "day_no"),
-            imp_asset=col(imp, "asset_no"),
-            imp_country=col(imp, "country_no"),
-            imp_member=col(imp, "member_no"),
-            play_day=col(play, "day_no"),
-            play_asset=col(play, "asset_no"),
-            play_country=col(play, "country_no"),
-            play_member=col(play, "member_no"),
-            play_seconds=col(play, "duration_s"),
-            play_engaged=col(play, "engaged"),
+        imp = _by_day(
+            self.con.execute(
+                "SELECT day_no, epoch_us(event_time) AS t, asset_no, country_no, member_no"
+                f" FROM imp {where}"
+            ).fetchnumpy()
         )
+        play = _by_day(
+            self.con.execute(
+                "SELECT day_no, epoch_us(event_time) AS t, asset_no, country_no, member_no,"
+                f" duration_s, engaged FROM play {where}"
+            ).fetchnumpy()
+        )
+        empty = np.empty(0, dtype=np.int64)
+        for day in sorted(set(imp) | set(play)):
+            i, p = imp.get(day, {}), play.get(day, {})
+            yield DayFacts(
+                day=day,
+                imp_time=i.get("t", empty),
+                imp_asset=i.get("asset_no", empty),
+                imp_country=i.get("country_no", empty),
+                imp_member=i.get("member_no", empty),
+                play_time=p.get("t", empty),
+                play_asset=p.get("asset_no", empty),
+                play_country=p.get("country_no", empty),
+                play_member=p.get("member_no", empty),
+                play_seconds=p.get("duration_s", empty),
+                play_engaged=p.get("engaged", empty),
+            )
 
-    def write_rollups(self, staging: Staging, coding: Coding) -> dict[str, int]:
-        builder = RollupBuilder(coding, self.settings.lg_k)
-        written = {r.name: 0 for r in ROLLUPS}
+    def write_days(self, staging: Staging, coding: Coding) -> dict[str, int]:
+        """Build and write every day's rollups and event tables; rows written per rollup."""
+        builder = RollupBuilder(coding, self.settings.lg_k, list_mode=self.list_mode)
+        self.sketcher = builder.sketcher
+        self.totals = AlltimeTotals(coding)
         batches = self.batches()
         if self.bar is not None:
             self.bar.total = (self.bar.total or 0) + len(batches)
             self.bar.refresh()
         view = staging.version_view()
-        for lo, hi in batches:
-            tables = builder.build(self.facts(lo, hi))
-            for name, table in tables.items():
-                for day_no, rows in day_slices(table):
-                    folder = view.rollup_dir(name) / day_partition(EPOCH + timedelta(days=day_no))
-                    folder.mkdir(parents=True, exist_ok=True)
-                    pq.write_table(rows, folder / "part.parquet")
-                    written[name] += rows.num_rows
-            self.step(f"rollups {EPOCH + timedelta(days=hi)}")
-            _checkpoint("rollups")
-        return written
+        writer = _Writer()
+        try:
+            for lo, hi in batches:
+                for facts in self.days_of(lo, hi):
+                    part = day_partition(EPOCH + timedelta(days=facts.day))
+                    tables, summary = builder.build(facts)
+                    for name, table in tables.items():
+                        writer.submit(name, table, view.rollup_dir(name) / part / "part.parquet")
+                    if summary is not None:
+                        self.totals.add(summary)
+                    for name, table in builder.events(facts).items():
+                        writer.submit(name, table, view.events_dir(name) / part / "part.parquet")
+                self.step(f"rollups {EPOCH + timedelta(days=hi)}")
+                _checkpoint("rollups", writer.drain)
+        finally:
+            writer.close()
+        return {r.name: writer.rows.get(r.name, 0) for r in ROLLUPS}
 
-    def write_events(self, staging: Staging) -> None:
+    def write_dims(self, staging: Staging) -> None:
         view = staging.version_view()
-        for name, sql in (
-            (
-                "impressions",
-                "SELECT CAST(i.event_time AS DATE) AS day,"
-                " CAST(i.event_time AS TIMESTAMPTZ) AS event_time, i.member_id, i.title_id,"
-                " i.asset_id, i.asset_type, i.country, m.labels AS affinities"
-                " FROM imp_clean i JOIN member_codes m ON m.member_id = i.member_id",
-            ),
-            (
-                "plays",
-                "SELECT CAST(p.event_time AS DATE) AS day,"
-                " CAST(p.event_time AS TIMESTAMPTZ) AS event_time, p.member_id, p.title_id,"
-                " p.asset_id, p.asset_type, p.country, m.labels AS affinities, p.duration_s,"
-                " p.engaged FROM play_facts p JOIN member_codes m ON m.member_id = p.member_id",
-            ),
-        ):
-            target = view.events_dir(name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not self.scalar(f"SELECT count(*) > 0 FROM ({sql})"):
-                continue
-            self.con.execute(
-                f"COPY ({sql}) TO '{str(target).replace(chr(39), chr(39) * 2)}'"
-                " (FORMAT parquet, PARTITION_BY (day), WRITE_PARTITION_COLUMNS true,"
-                " FILENAME_PATTERN 'part{i}')"
-            )
-
-    def write_dims(self, staging: Staging) -> pa.Table:
-        view = staging.version_view()
-        out = {}
         for name, schema in (("titles", TITLES), ("assets", ASSETS)):
-            key = DIM_KEYS[name]
+            key = rules.DIM_KEYS[name]
             table = self.con.sql(f"SELECT * FROM dim_{name} ORDER BY {key}").to_arrow_table()
             table = table.select(schema.names).cast(schema)
             path = view.dim_path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path)
-            out[name] = table
-        return out["assets"]
+
+    def alltime_sources(self, kept_days: list[date]) -> tuple[str, str]:
+        """Relations (asset_no, title_no, member_id) of every impression and attributed
+        play of the new version: this run's facts plus the parent's kept days."""
+        out = []
+        for name, rel in (("impressions", "imp"), ("plays", "play")):
+            sql = (
+                f"SELECT f.asset_no, a.title_no, f.member_id FROM {rel} f"
+                " JOIN asset_codes a ON a.asset_no = f.asset_no"
+            )
+            files = [
+                f
+                for d in kept_days
+                if self.parent is not None
+                for f in sorted((self.parent.events_dir(name) / day_partition(d)).glob("*.parquet"))
+            ]
+            if files:
+                sql += (
+                    " UNION ALL SELECT a.asset_no, t.title_no, e.member_id"
+                    f" FROM read_parquet({_sql_list(files)}) e"
+                    " JOIN asset_codes a ON a.asset_id = e.asset_id"
+                    " JOIN title_codes t ON t.title_id = e.title_id"
+                )
+            self.con.execute(f"CREATE VIEW alltime_{rel} AS {sql}")
+            out.append(f"alltime_{rel}")
+        return out[0], out[1]
 
     def link_parent_days(self, staging: Staging, new_days: list[date]) -> list[date]:
         if self.parent is None:
@@ -457,6 +604,26 @@ class _Run:
                     f"{kept_days[0]}..{kept_days[-1]} would be kept: re-ingest every day with "
                     f"the new settings into a fresh warehouse, or keep {field}={before[field]}"
                 )
+
+
+def _by_day(columns: dict[str, Any]) -> dict[int, dict[str, np.ndarray]]:
+    """Fetched fact columns split by `day_no` (int64 arrays per day)."""
+    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in columns.items()}
+    day = arrays.pop("day_no")
+    if not len(day):
+        return {}
+    lo = int(day.min())
+    if int(day.max()) == lo:
+        return {lo: arrays}
+    order = np.argsort((day - lo).astype(np.int16), kind="stable")
+    day = day[order]
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    ends = np.r_[starts[1:], len(day)]
+    arrays = {k: v[order] for k, v in arrays.items()}
+    return {
+        int(day[s]): {k: v[s:e] for k, v in arrays.items()}
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    }
 
 
 def _rollup_totals(version: Version) -> dict[str, int]:
@@ -488,14 +655,16 @@ def ingest(
     *,
     progress: bool = False,
     publish_snapshot: bool = True,
+    list_mode: bool = True,
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
-    A schema problem raises ContractError before anything is written."""
+    A schema problem raises ContractError before anything is written. `list_mode=False`
+    builds every sketch through the library (benchmark comparison; same results)."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
     with _progress(progress) as bar:
-        run = _Run(raw_input, wh, settings, bar)
+        run = _Run(raw_input, wh, settings, bar, list_mode=list_mode)
         try:
             version, report = _build(run, started)
         except duckdb.Error as exc:
@@ -513,37 +682,52 @@ def ingest(
 
 
 def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
-    rows_read = run.load()
-    run.step("load")
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[name] = round(now - mark, 3)
+        mark = now
+        run.step(name)
+
     run.dims()
-    run.step("dims")
+    lap("dims")
     run.classify_events()
-    kept, quarantined, duplicates = run.accounting()
+    rows_read, kept, quarantined, duplicates = run.accounting()
     new_days = run.new_days()
     parent_days = run.parent.days if run.parent is not None else []
     run.check_parent_settings([d for d in parent_days if d not in set(new_days)])
-    run.step("events")
+    lap("events")
+    run.members()
     qualified, attributed = run.attribute(new_days)
     no_profile = run.without_profile()
-    run.step("attribute")
+    lap("attribute")
     with run.wh.stage() as staging:
         tmp = staging.root / "_duckdb_tmp"
         run.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
         coding = run.coding()
-        run.code_facts()
-        run.step("codes")
-        written = run.write_rollups(staging, coding)
-        run.write_events(staging)
-        assets = run.write_dims(staging)
+        lap("codes")
+        written = run.write_days(staging, coding)
+        run.write_dims(staging)
         kept_days = run.link_parent_days(staging, new_days)
-        run.step("write events")
+        lap("write days")
         view = staging.version_view()
-        alltime_assets, alltime_titles = build_alltime(run.con, view, assets, run.settings.lg_k)
+        alltime_assets, alltime_titles = build_alltime(
+            run.con,
+            run.settings.lg_k,
+            run.totals,
+            run.parent,
+            kept_days,
+            run.alltime_sources(kept_days),
+        )
         view.alltime_path("assets").parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(alltime_assets, view.alltime_path("assets"))
         pq.write_table(alltime_titles, view.alltime_path("titles"))
-        run.step("all-time")
+        lap("all-time")
         quarantine = run.write_quarantine(quarantined)
+        sketcher = run.sketcher
         report = IngestReport(
             run_id=run.run_id,
             engine="embedded",
@@ -560,6 +744,14 @@ def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
             parent_version=run.parent.name if run.parent is not None else None,
             elapsed_s=round(time.perf_counter() - started, 3),
             quarantine_dir=str(quarantine) if quarantine is not None else None,
+            extra={
+                "stage_s": timings,
+                "sketches": {
+                    "list_mode": run.list_mode,
+                    "library_sketches": sketcher.library_sketches,
+                    "library_updates": sketcher.library_updates,
+                },
+            },
         )
         shutil.rmtree(tmp, ignore_errors=True)
         manifest = {
@@ -579,7 +771,7 @@ def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
         }
         _checkpoint("commit")
         version = staging.commit(manifest)
-        run.step("commit")
+        lap("commit")
     return version, report.with_updates(warehouse_version=version.name)
 
 

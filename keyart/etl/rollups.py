@@ -1,17 +1,19 @@
-"""Builds the daily rollup tables (asset_country_day, asset_affinity_day, asset_audience_day)
-from integer-coded impression and attributed-play facts, one batch of days at a time.
+"""Builds one day's output tables — the rollups asset_country_day, asset_affinity_day,
+asset_audience_day and the clean event tables — from integer-coded facts.
 
-Facts arrive as numpy arrays of codes (day number, asset, country, member). Member numbers
-are assigned in (label set, member id) order, so one sort of the facts by (day, asset,
-country, member) yields, as contiguous runs, both the (day, asset, country) groups and
-their (label set) sub-groups: the country and audience rollups come from the same sorted
-pass. The exploded affinity rollup re-sorts the pairs within each country group by label.
-Distinct counts become HLL sketches through `GroupSketcher`.
+Facts arrive as numpy arrays of codes (asset, country, member number). Member numbers are
+assigned in (label set, member id) order, so one sort of the facts by (asset, country,
+member) yields, as contiguous runs, both the (asset, country) cells and their (label set)
+sub-groups: the country and audience rollups come from the same sorted pass. The exploded
+affinity rollup re-sorts the pairs within each cell by label. Distinct counts become HLL
+sketches through `GroupSketcher`. String columns are dictionary arrays over the run's
+dictionaries (cut down to the values a table uses), so no string is copied per row;
+written without the Arrow schema they read back as plain strings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -19,9 +21,16 @@ import pyarrow as pa
 
 from keyart.errors import IngestError
 from keyart.etl.hll import GroupSketcher
-from keyart.warehouse.tables import ASSET_AFFINITY_DAY, ASSET_AUDIENCE_DAY, ASSET_COUNTRY_DAY
+from keyart.warehouse.tables import (
+    ASSET_AFFINITY_DAY,
+    ASSET_AUDIENCE_DAY,
+    ASSET_COUNTRY_DAY,
+    EVENT_IMPRESSIONS,
+    EVENT_PLAYS,
+)
 
 I64 = npt.NDArray[np.int64]
+_TIME = pa.timestamp("us", tz="UTC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,28 +38,30 @@ class Coding:
     """The dictionaries that turn the codes of one run back into warehouse values."""
 
     asset_ids: pa.Array  # by asset number (ascending asset_id)
-    title_ids: pa.Array
-    asset_types: pa.Array
+    asset_title: I64  # title number of each asset number
+    title_ids: pa.Array  # by title number (ascending title_id)
+    asset_kind: I64  # asset-type number of each asset number
+    asset_types: pa.Array  # by asset-type number
     countries: pa.Array  # by country number
-    labels: pa.Array  # affinity number n >= 1 is labels[n - 1]; 0 means no label
+    labels: pa.Array  # by label number (ascending)
     member_ids: I64  # by member number ((label set, member id) order)
     coupons: npt.NDArray[np.uint32]  # HLL coupon per member number
     clash: npt.NDArray[np.bool_]  # coupon shared with another member
     member_set: I64  # label-set number per member number (non-decreasing)
-    set_labels: pa.Array  # list<string> per label-set number, sorted labels
-    label_offsets: I64  # CSR: labels of member m are label_values[off[m]:off[m+1]]
-    label_values: I64  # affinity numbers (>= 1)
+    set_offsets: I64  # CSR: labels of set s are set_labels[set_offsets[s]:set_offsets[s+1]]
+    set_labels: I64  # label numbers, ascending within a set
 
 
 @dataclass(frozen=True, slots=True)
-class Facts:
-    """Integer-coded facts of one batch of days."""
+class DayFacts:
+    """Integer-coded clean impressions and attributed qualified plays of one day."""
 
-    imp_day: I64
+    day: int  # days since 1970-01-01
+    imp_time: I64  # event_time, microseconds since the epoch (UTC)
     imp_asset: I64
     imp_country: I64
     imp_member: I64
-    play_day: I64
+    play_time: I64
     play_asset: I64
     play_country: I64
     play_member: I64
@@ -59,170 +70,331 @@ class Facts:
 
 
 @dataclass(frozen=True, slots=True)
-class _Pairs:
-    """Distinct (group, member) pairs, sorted by group, with per-pair event counts."""
+class DaySummary:
+    """What the all-time tables need from one day's rollups, as codes."""
 
-    group: I64
+    day: int
+    asset: I64  # assets with a row that day, ascending
+    impressions: I64  # per asset
+    plays: I64
+    seconds: I64
+    engaged: I64
+    cells: I64  # asset * n_countries + country of the cells with impressions
+    labels: I64  # asset * n_labels + label number (>= 1) of labelled affinity rows (repeats)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Distinct (cell, member) pairs sorted by cell then member, with per-pair measures."""
+
+    cell: I64
     member: I64
     impressions: I64
     plays: I64
     seconds: I64
     engaged: I64
 
+    def take(self, index: I64) -> _Pairs:
+        """The pairs at `index`, in that order."""
+        return _Pairs(*(getattr(self, f.name)[index] for f in fields(self)))
+
+
+def dictionary(
+    codes: npt.NDArray[np.integer], values: pa.Array, valid: npt.NDArray[np.bool_] | None = None
+) -> pa.Array:
+    """A dictionary array of `values[codes]` (NULL where `valid` is False)."""
+    indices = codes.astype(np.int32)
+    mask = None
+    if valid is not None:
+        indices[~valid] = 0
+        mask = ~valid
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, pa.int32(), mask=mask), values, safe=False
+    )
+
+
+class _Subset:
+    """The part of a large dictionary one day uses (Parquet stores a dictionary whole in
+    every file, so a day's files get only the values they may need)."""
+
+    def __init__(self, values: pa.Array, codes: list[I64]) -> None:
+        used = np.zeros(len(values), dtype=bool)
+        for c in codes:
+            used[c] = True
+        self.remap = np.cumsum(used, dtype=np.int32) - 1
+        self.values = values.take(pa.array(np.flatnonzero(used)))
+
+    def array(self, codes: I64) -> pa.Array:
+        """The dictionary array of the values at `codes` (codes of the full dictionary)."""
+        return dictionary(self.remap[codes], self.values)
+
 
 class RollupBuilder:
-    """Turns batches of coded facts into Arrow tables of the three rollups."""
+    """Turns one day of coded facts into Arrow tables of the rollups and event tables."""
 
-    def __init__(self, coding: Coding, lg_k: int) -> None:
+    def __init__(self, coding: Coding, lg_k: int, *, list_mode: bool = True) -> None:
         self.coding = coding
-        self.sketcher = GroupSketcher(lg_k)
-        self.n_assets = max(len(coding.asset_ids), 1)
+        self.sketcher = GroupSketcher(lg_k, list_mode=list_mode)
         self.n_countries = max(len(coding.countries), 1)
         self.n_members = max(len(coding.member_ids), 1)
-        self.n_labels = len(coding.labels) + 1
-
-    def build(self, facts: Facts) -> dict[str, pa.Table]:
-        """The rollup rows of the facts' days, keyed by rollup name, sorted by day."""
-        if len(facts.imp_day) + len(facts.play_day) == 0:
-            return {
-                r.name: r.schema.empty_table()
-                for r in (ASSET_COUNTRY_DAY, ASSET_AFFINITY_DAY, ASSET_AUDIENCE_DAY)
-            }
-        d0 = int(min(_min(facts.imp_day), _min(facts.play_day)))
-        d1 = int(max(_max(facts.imp_day), _max(facts.play_day)))
-        span = d1 - d0 + 1
-        if span * self.n_assets * self.n_countries * self.n_members >= 2**62:
+        self.n_labels = len(coding.labels) + 1  # label number + 1; 0 = no label
+        self.set_sizes = np.diff(coding.set_offsets)
+        empty = _Subset(pa.array([], pa.string()), [])
+        self._subsets: tuple[int | None, _Subset, _Subset] = (None, empty, empty)
+        if max(len(coding.asset_ids), 1) * self.n_countries * self.n_members >= 2**62:
             raise IngestError(
-                f"batch key space too large ({span} days x {self.n_assets} assets x "
+                f"key space too large ({len(coding.asset_ids)} assets x "
                 f"{self.n_countries} countries x {self.n_members} members)"
             )
-        pairs = self._pairs(facts, d0)
-        m = self.n_members
-        cell = pairs.group // m  # (day, asset, country) cell of each pair
-        member = pairs.member
+
+    # -- rollups ---------------------------------------------------------------------
+
+    def build(self, facts: DayFacts) -> tuple[dict[str, pa.Table], DaySummary | None]:
+        """The day's rows of each rollup, keyed by rollup name (empty tables are left out),
+        and the day's summary for the all-time tables (None without rows)."""
+        pairs = self._pairs(facts)
+        if not len(pairs.cell):
+            return {}, None
+        self._day(facts)
         out = {}
-        out[ASSET_COUNTRY_DAY.name] = self._table(
-            ASSET_COUNTRY_DAY.schema, d0, _runs(cell), cell, pairs, member, None
-        )
-        label_set = self.coding.member_set[member]
-        starts = _runs(cell, label_set)
+        cell = pairs.cell
+        label_set = self.coding.member_set[pairs.member]
+        # audience groups first: a country cell or (cell, label) group holding the members
+        # of a single audience group has that group's sketches (most groups, in sparse data)
+        a_starts = _runs(cell, label_set)
+        a_group = _group_of(a_starts, len(cell))
+        a_sketches = self._sketches(a_starts, pairs, None)
         out[ASSET_AUDIENCE_DAY.name] = self._table(
             ASSET_AUDIENCE_DAY.schema,
-            d0,
-            starts,
-            cell,
+            facts.day,
+            a_starts,
             pairs,
-            member,
-            ("affinities", self.coding.set_labels.take(pa.array(label_set[starts]))),
+            ("affinities", self._label_lists(label_set[a_starts])),
+            a_sketches,
         )
-        out[ASSET_AFFINITY_DAY.name] = self._affinity(d0, cell, pairs)
-        return out
-
-    def _pairs(self, f: Facts, d0: int) -> _Pairs:
-        def key(day: I64, asset: I64, country: I64, member: I64) -> I64:
-            cell = ((day - d0) * self.n_assets + asset) * self.n_countries + country
-            return cell * self.n_members + member
-
-        n_imp = len(f.imp_day)
-        keys = np.concatenate(
-            [
-                key(f.imp_day, f.imp_asset, f.imp_country, f.imp_member),
-                key(f.play_day, f.play_asset, f.play_country, f.play_member),
-            ]
-        )
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        starts = _runs(keys)
-        is_imp = order < n_imp
-        # impressions point at a trailing zero, so play measures need no masking
-        play_pos = np.where(is_imp, len(f.play_day), order - n_imp)
-        seconds = np.r_[f.play_seconds, 0][play_pos]
-        engaged = np.r_[f.play_engaged, 0][play_pos]
-        return _Pairs(
-            group=keys[starts],
-            member=keys[starts] % self.n_members,
-            impressions=np.add.reduceat(is_imp.astype(np.int64), starts),
-            plays=np.add.reduceat((~is_imp).astype(np.int64), starts),
-            seconds=np.add.reduceat(seconds, starts),
-            engaged=np.add.reduceat(engaged, starts),
-        )
-
-    def _affinity(self, d0: int, cell: I64, pairs: _Pairs) -> pa.Table:
-        c = self.coding
-        member = pairs.member
-        first = c.label_offsets[member]
-        count = c.label_offsets[member + 1] - first
-        rows = np.maximum(count, 1)  # a member without labels keeps one row (affinity NULL)
-        src = np.repeat(np.arange(len(member)), rows)
-        rank = np.arange(len(src)) - np.repeat(np.cumsum(rows) - rows, rows)
-        has = np.repeat(count > 0, rows)
-        values = np.r_[c.label_values, 0]  # a trailing 0 for rows without labels
-        label = values[np.where(has, np.repeat(first, rows) + rank, len(c.label_values))]
-        # cells are already in order; sort each cell's pairs by label, members stay ascending
-        cell_no = np.cumsum(np.r_[0, (cell[1:] != cell[:-1]).astype(np.int64)])[src]
-        order = np.argsort(cell_no * self.n_labels + label, kind="stable")
-        src, label = src[order], label[order]
-        exploded = _Pairs(
-            group=pairs.group[src],
-            member=member[src],
-            impressions=pairs.impressions[src],
-            plays=pairs.plays[src],
-            seconds=pairs.seconds[src],
-            engaged=pairs.engaged[src],
-        )
-        ecell = cell[src]
-        starts = _runs(ecell, label)
-        g_label = label[starts]
-        affinity = c.labels.take(pa.array(np.maximum(g_label - 1, 0), mask=g_label == 0))
-        return self._table(
-            ASSET_AFFINITY_DAY.schema,
-            d0,
+        starts = _runs(cell)
+        sums = self._sums(starts, pairs)
+        out[ASSET_COUNTRY_DAY.name] = self._table(
+            ASSET_COUNTRY_DAY.schema,
+            facts.day,
             starts,
-            ecell,
-            exploded,
-            exploded.member,
-            ("affinity", affinity),
+            pairs,
+            None,
+            self._sketches(starts, pairs, (a_group, a_sketches)),
+            sums,
         )
+        table, labelled = self._affinity(facts.day, pairs, label_set, (a_group, a_sketches))
+        out[ASSET_AFFINITY_DAY.name] = table
+        return out, self._summary(facts.day, cell[starts], sums, labelled)
+
+    def _summary(self, day: int, cells: I64, sums: dict[str, I64], labelled: I64) -> DaySummary:
+        asset = cells // self.n_countries
+        starts = _runs(asset)
+        per_asset = {k: np.add.reduceat(v, starts) for k, v in sums.items()}
+        return DaySummary(
+            day=day,
+            asset=asset[starts],
+            impressions=per_asset["impressions"],
+            plays=per_asset["qualified_plays"],
+            seconds=per_asset["play_seconds"],
+            engaged=per_asset["engaged_plays"],
+            cells=cells[sums["impressions"] > 0],
+            labels=labelled,
+        )
+
+    @staticmethod
+    def _sums(starts: I64, pairs: _Pairs) -> dict[str, I64]:
+        return {
+            "impressions": np.add.reduceat(pairs.impressions, starts),
+            "qualified_plays": np.add.reduceat(pairs.plays, starts),
+            "play_seconds": np.add.reduceat(pairs.seconds, starts),
+            "engaged_plays": np.add.reduceat(pairs.engaged, starts),
+        }
+
+    def _pairs(self, f: DayFacts) -> _Pairs:
+        m, c = self.n_members, self.n_countries
+        imp = np.sort((f.imp_asset * c + f.imp_country) * m + f.imp_member)
+        starts = _runs(imp)
+        keys = imp[starts]
+        impressions = np.diff(np.r_[starts, len(imp)])
+        zeros = np.zeros(len(keys), dtype=np.int64)
+        plays, seconds, engaged = zeros, zeros, zeros
+        if len(f.play_member):
+            play = (f.play_asset * c + f.play_country) * m + f.play_member
+            order = np.argsort(play)
+            play = play[order]
+            p_starts = _runs(play)
+            p_keys = play[p_starts]
+            pos = np.searchsorted(keys, p_keys)
+            found = pos < len(keys)
+            found[found] = keys[pos[found]] == p_keys[found]
+            keys = np.insert(keys, pos[~found], p_keys[~found])
+            impressions = np.insert(impressions, pos[~found], 0)
+            at = np.searchsorted(keys, p_keys)
+            plays, seconds, engaged = (np.zeros(len(keys), dtype=np.int64) for _ in range(3))
+            plays[at] = np.diff(np.r_[p_starts, len(play)])
+            seconds[at] = np.add.reduceat(f.play_seconds[order], p_starts)
+            engaged[at] = np.add.reduceat(f.play_engaged[order], p_starts)
+        cell = keys // m
+        return _Pairs(cell, keys - cell * m, impressions, plays, seconds, engaged)
+
+    def _affinity(
+        self, day: int, pairs: _Pairs, label_set: I64, audience: tuple[I64, dict[str, pa.Array]]
+    ) -> tuple[pa.Table, I64]:
+        c = self.coding
+        n_pairs = len(pairs.cell)
+        sizes = self.set_sizes[label_set]
+        rows = np.maximum(sizes, 1)  # a member without labels keeps one row (affinity NULL)
+        src = np.repeat(np.arange(n_pairs), rows)
+        rank = np.arange(len(src)) - np.repeat(np.cumsum(rows) - rows, rows)
+        labelled = np.repeat(sizes > 0, rows)
+        first = np.repeat(c.set_offsets[label_set], rows) + rank
+        values = np.r_[c.set_labels + 1, 0]  # a trailing 0 (no label) for unlabelled rows
+        label = values[np.where(labelled, first, len(c.set_labels))]
+        # cells are in order; sort each cell's pairs by label, members stay ascending
+        cell_no = np.cumsum(np.r_[0, (pairs.cell[1:] != pairs.cell[:-1]).astype(np.int64)])
+        span = (int(cell_no[-1]) + 1) * self.n_labels
+        if span * n_pairs < 2**62:
+            key = np.sort((cell_no[src] * self.n_labels + label) * n_pairs + src)
+            src = key % n_pairs
+            label = (key // n_pairs) % self.n_labels
+        else:
+            order = np.lexsort((src, label, cell_no[src]))
+            src, label = src[order], label[order]
+        exploded = pairs.take(src)
+        starts = _runs(exploded.cell, label)
+        g_label = label[starts]
+        affinity = dictionary(np.maximum(g_label - 1, 0), c.labels, g_label > 0)
+        a_group, a_sketches = audience
+        table = self._table(
+            ASSET_AFFINITY_DAY.schema,
+            day,
+            starts,
+            exploded,
+            ("affinity", affinity),
+            self._sketches(starts, exploded, (a_group[src], a_sketches)),
+        )
+        g_asset = exploded.cell[starts] // self.n_countries
+        return table, (g_asset * self.n_labels + g_label)[g_label > 0]
 
     def _table(
         self,
         schema: pa.Schema,
-        d0: int,
+        day: int,
         starts: I64,
-        cell: I64,
         pairs: _Pairs,
-        member: I64,
         extra: tuple[str, pa.Array] | None,
+        sketches: dict[str, pa.Array],
+        sums: dict[str, I64] | None = None,
     ) -> pa.Table:
-        c = self.coding
         n = len(starts)
-        first = np.zeros(len(cell), dtype=np.int64)
-        first[starts] = 1
-        group_of_pair = np.cumsum(first) - 1
-        g_cell = cell[starts]
-        country = g_cell % self.n_countries
-        asset = (g_cell // self.n_countries) % self.n_assets
-        day = g_cell // (self.n_countries * self.n_assets) + d0
-        asset_idx = pa.array(asset)
-        columns = {
-            "day": pa.array(day.astype(np.int32), pa.int32()).cast(pa.date32()),
-            "title_id": c.title_ids.take(asset_idx),
-            "asset_id": c.asset_ids.take(asset_idx),
-            "asset_type": c.asset_types.take(asset_idx),
-            "country": c.countries.take(pa.array(country)),
-        }
+        g_cell = pairs.cell[starts]
+        columns = self._keys(day, g_cell // self.n_countries, g_cell % self.n_countries)
         if extra is not None:
             columns[extra[0]] = extra[1]
-        columns["impressions"] = pa.array(np.add.reduceat(pairs.impressions, starts))
-        columns["qualified_plays"] = pa.array(np.add.reduceat(pairs.plays, starts))
-        columns["play_seconds"] = pa.array(np.add.reduceat(pairs.seconds, starts))
-        columns["engaged_plays"] = pa.array(np.add.reduceat(pairs.engaged, starts))
-        for name, mask in (("imp_sketch", pairs.impressions > 0), ("play_sketch", pairs.plays > 0)):
-            m = member[mask]
-            columns[name] = self.sketcher.build(
-                group_of_pair[mask], c.member_ids[m], c.coupons[m], c.clash[m], n
+        for name, values in (sums or self._sums(starts, pairs)).items():
+            columns[name] = pa.array(values)
+        columns.update(sketches)
+        assert all(len(v) == n for v in columns.values())
+        return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+
+    def _sketches(
+        self, starts: I64, pairs: _Pairs, audience: tuple[I64, dict[str, pa.Array]] | None
+    ) -> dict[str, pa.Array]:
+        """imp_sketch and play_sketch of each group (runs of `pairs` from `starts`). With
+        `audience` (the audience group of each entry of `pairs`, and the audience groups'
+        sketches), a group within one audience group takes its sketches."""
+        n = len(starts)
+        ends = np.r_[starts[1:], len(pairs.cell)]
+        build = np.ones(n, dtype=bool)
+        if audience is not None:
+            a_group, a_sketches = audience
+            build = a_group[starts] != a_group[ends - 1]
+        group = _group_of(starts, len(pairs.cell))
+        out = {}
+        for name, counts in (("imp_sketch", pairs.impressions), ("play_sketch", pairs.plays)):
+            has = (counts > 0) & build[group]
+            # members with the measure, group after group; per group how many
+            m = pairs.member[has]
+            built = self.sketcher.build_runs(
+                np.bincount(group[has], minlength=n)[build],
+                self.coding.member_ids[m],
+                self.coding.coupons[m],
+                self.coding.clash[m],
             )
-        return pa.Table.from_pydict(columns, schema=schema)
+            if audience is None:
+                out[name] = built
+                continue
+            index = np.where(build, 0, a_group[starts])
+            index[build] = len(a_sketches[name]) + np.arange(len(built))
+            out[name] = pa.concat_arrays([a_sketches[name], built]).take(pa.array(index))
+        return out
+
+    # -- shared columns ----------------------------------------------------------------
+
+    def _keys(self, day: int, asset: I64, country: I64) -> dict[str, pa.Array]:
+        c = self.coding
+        assets, titles = self._subsets[1], self._subsets[2]
+        return {
+            "day": pa.array(np.full(len(asset), day, dtype=np.int32)).view(pa.date32()),
+            "title_id": titles.array(c.asset_title[asset]),
+            "asset_id": assets.array(asset),
+            "asset_type": dictionary(c.asset_kind[asset], c.asset_types),
+            "country": dictionary(country, c.countries),
+        }
+
+    def _day(self, f: DayFacts) -> None:
+        """Cut the asset and title dictionaries down to what day `f` uses."""
+        if self._subsets[0] == f.day:
+            return
+        c = self.coding
+        assets = _Subset(c.asset_ids, [f.imp_asset, f.play_asset])
+        titles = _Subset(c.title_ids, [c.asset_title[f.imp_asset], c.asset_title[f.play_asset]])
+        self._subsets = (f.day, assets, titles)
+
+    def _label_lists(self, label_set: I64) -> pa.Array:
+        """list<dictionary<string>>: the sorted labels of each given label set."""
+        c = self.coding
+        sizes = self.set_sizes[label_set]
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int32)
+        np.cumsum(sizes, out=offsets[1:])
+        src = np.repeat(c.set_offsets[label_set] - offsets[:-1], sizes) + np.arange(offsets[-1])
+        return pa.ListArray.from_arrays(pa.array(offsets), dictionary(c.set_labels[src], c.labels))
+
+    # -- clean event tables ------------------------------------------------------------
+
+    def events(self, f: DayFacts) -> dict[str, pa.Table]:
+        """The day's clean impressions and attributed plays (empty tables are left out)."""
+        self._day(f)
+        out = {}
+        if len(f.imp_member):
+            out["impressions"] = self._events(
+                EVENT_IMPRESSIONS, f.day, f.imp_time, f.imp_asset, f.imp_country, f.imp_member
+            )
+        if len(f.play_member):
+            table = self._events(
+                EVENT_PLAYS, f.day, f.play_time, f.play_asset, f.play_country, f.play_member
+            )
+            table = table.append_column("duration_s", pa.array(f.play_seconds, pa.int64()))
+            out["plays"] = table.append_column("engaged", pa.array(f.play_engaged.astype(bool)))
+        return out
+
+    def _events(
+        self, schema: pa.Schema, day: int, time: I64, asset: I64, country: I64, member: I64
+    ) -> pa.Table:
+        columns = self._keys(day, asset, country)
+        columns["event_time"] = pa.array(time, pa.int64()).view(_TIME)
+        columns["member_id"] = pa.array(self.coding.member_ids[member])
+        columns["affinities"] = self._label_lists(self.coding.member_set[member])
+        names = [n for n in schema.names if n in columns]
+        return pa.Table.from_arrays([columns[n] for n in names], names=names)
+
+
+def _group_of(starts: I64, n: int) -> I64:
+    """The run number of each of n entries, given the runs' start indexes."""
+    first = np.zeros(n, dtype=np.int64)
+    first[starts] = 1
+    return np.cumsum(first) - 1
 
 
 def _runs(*keys: npt.NDArray[np.integer]) -> I64:
@@ -237,22 +409,4 @@ def _runs(*keys: npt.NDArray[np.integer]) -> I64:
     return np.flatnonzero(change)
 
 
-def _min(a: I64) -> int:
-    return int(a.min()) if len(a) else 2**31
-
-
-def _max(a: I64) -> int:
-    return int(a.max()) if len(a) else -(2**31)
-
-
-def day_slices(table: pa.Table) -> list[tuple[int, pa.Table]]:
-    """(day number, rows) for each day of a rollup table sorted by day."""
-    if table.num_rows == 0:
-        return []
-    days = table.column("day").cast(pa.int32()).to_numpy()
-    starts = _runs(days)
-    ends = np.r_[starts[1:], len(days)]
-    return [(int(days[s]), table.slice(s, e - s)) for s, e in zip(starts, ends, strict=True)]
-
-
-__all__ = ["Coding", "Facts", "RollupBuilder", "day_slices"]
+__all__ = ["Coding", "DayFacts", "DaySummary", "RollupBuilder", "dictionary"]

@@ -118,6 +118,21 @@ def columns(table: str) -> tuple[str, ...]:
     return tuple(RAW_TABLES[table].names)
 
 
+def key_column(table: str) -> str:
+    """The column whose repeats are duplicates: the event id or the dimension key."""
+    return EVENT_IDS.get(table) or DIM_KEYS[table]
+
+
+def duplicate_reason(table: str) -> str:
+    """The reason a dropped repeat of `table` gets: DUPLICATE (events) or DUPLICATE_KEY."""
+    return DUPLICATE if table in EVENT_IDS else DUPLICATE_KEY
+
+
+def keep_order_sql(table: str) -> str:
+    """ORDER BY items choosing the kept copy among valid rows sharing an id/key (first wins)."""
+    return ", ".join(f"{c} ASC NULLS LAST" for c in _ORDER[table])
+
+
 def classify_sql(table: str, source: str, references: Mapping[str, str]) -> str:
     """SQL selecting every row of `source` (the raw table, contract columns) with `reason`
     (NULL = kept; DUPLICATE = dropped event duplicate; anything else = quarantined) and
@@ -136,8 +151,8 @@ def classify_sql(table: str, source: str, references: Mapping[str, str]) -> str:
         f"SELECT {', '.join(f'_t.{c} AS {c}' for c in cols)}, {reason_sql(table)} AS _reason"
         f" FROM {source} _t {' '.join(joins)}"
     )
-    key = EVENT_IDS.get(table) or DIM_KEYS[table]
-    order = ", ".join(f"{c} ASC NULLS LAST" for c in _ORDER[table])
+    key = key_column(table)
+    order = keep_order_sql(table)
     ranked = (
         f"SELECT {col_list}, _reason, ROW_NUMBER() OVER (PARTITION BY"
         f" CASE WHEN _reason IS NULL THEN 0 ELSE 1 END, {key} ORDER BY {order}) AS _rank"
@@ -164,6 +179,9 @@ __all__ = [
     "Rule",
     "classify_sql",
     "columns",
+    "duplicate_reason",
+    "keep_order_sql",
+    "key_column",
     "reason_sql",
     "reasons_for",
     "rules_for",

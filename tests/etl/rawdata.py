@@ -168,6 +168,15 @@ def expected_country_day(
     return dict(cells)
 
 
+def split(raw: Raw, days: set[int]) -> Raw:
+    """The same world keeping only events on the given day offsets (from T0)."""
+    keep = {at(d).date() for d in days}
+    out = Raw(raw.titles, raw.assets, raw.members)
+    out.impressions = [i for i in raw.impressions if i["event_time"].date() in keep]
+    out.playbacks = [p for p in raw.playbacks if p["event_time"].date() in keep]
+    return out
+
+
 def random_world(seed: int, days: int = 3, n_imps: int = 500, n_plays: int = 200) -> Raw:
     """A valid, duplicate-free random world with overlapping impressions and plays."""
     rng = random.Random(seed)

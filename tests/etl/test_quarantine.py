@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 
-from keyart.etl.rules import reasons_for
+from keyart.etl.rules import DUPLICATE, classify_sql, reasons_for
 from keyart.warehouse import Warehouse
 
 from .conftest import Ingest
@@ -138,3 +140,76 @@ def test_dimensions_hold_only_clean_rows(run_ingest: Ingest, tmp_path: Path) -> 
     assert [(t["title_id"], t["name"]) for t in titles] == [("t1", "T t1"), ("t2", "T t2")]
     assets = pq.read_table(version.dim_path("assets")).column("asset_id").to_pylist()
     assert assets == ["a1", "a2"]
+
+
+def noisy_world(seed: int) -> Raw:
+    """Random rows with many repeated ids and keys: copies that differ, invalid copies,
+    NULL ids, and repeats of dimension keys."""
+    rng = random.Random(seed)
+    raw = Raw()
+    for t in range(4):
+        raw.title(f"t{t}", name=rng.choice(["x", "y", None]))
+        for a in range(3):
+            raw.asset(f"t{t}a{a}", f"t{t}", rng.choice(["artwork", "video", "poster"]))
+    for m in range(1, 30):
+        for _ in range(rng.choice([1, 1, 2, 3])):  # repeated member keys
+            raw.member(rng.choice([m, m, None]), rng.choice(["US", "FR", "fr"]), ["a"])
+    assets = [a["asset_id"] for a in raw.assets] + ["nope"]
+    ids = [f"i{k}" for k in range(60)] + [None]
+    for _ in range(400):
+        when = rng.choice([at(0, rng.randrange(48)), None])
+        raw.imp(
+            rng.choice([1, 2, 3, None]),
+            rng.choice(assets),
+            when,
+            rng.choice(["US", "FR", "xx"]),
+            impression_id=rng.choice(ids),
+        )
+    pids = [f"p{k}" for k in range(40)] + [None]
+    for _ in range(200):
+        raw.play(
+            rng.choice([1, 2, None]),
+            rng.choice(["t0", "t1", "t2", "zz", None]),
+            at(0, rng.randrange(48)),
+            rng.choice([130, 600, -1, None]),
+            rng.choice([None, "t0a0", "t1a1"]),
+            playback_id=rng.choice(pids),
+        )
+    return raw
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_embedded_classification_equals_portable_sql(
+    run_ingest: Ingest, tmp_path: Path, seed: int
+) -> None:
+    # the embedded engine ranks only repeated ids; the portable SQL (which Spark runs)
+    # ranks every row: both must keep, drop and quarantine the same rows
+    raw = noisy_world(seed)
+    report = run_ingest(raw)
+    root = tmp_path / "raw"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name in ("titles", "assets", "members", "impressions", "playbacks"):
+        con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM '{root / name}.parquet'")
+    refs = {"titles": {}, "assets": {"titles": "dim_titles"}, "members": {}}
+    refs |= {"impressions": {"assets": "dim_assets"}, "playbacks": {"titles": "dim_titles"}}
+    for name, ref in refs.items():
+        con.execute(f"CREATE TABLE cls_{name} AS {classify_sql(name, f'raw_{name}', ref)}")
+        if name in ("titles", "assets"):
+            con.execute(f"CREATE TABLE dim_{name} AS SELECT * FROM cls_{name} WHERE reason IS NULL")
+        counts = dict(con.execute(f"SELECT reason, count(*) FROM cls_{name} GROUP BY 1").fetchall())
+        assert report.kept[name] == counts.pop(None, 0), name
+        assert report.duplicates.get(name, 0) == counts.pop(DUPLICATE, 0), name
+        assert report.quarantined[name] == dict(sorted(counts.items())), name
+    assert sum(report.duplicates.values()) > 10 and sum(report.quarantined["members"].values())
+    # the copy kept of each repeated impression id is the same (events hold kept rows)
+    version = Warehouse(tmp_path / "wh").current()
+    kept = con.execute(
+        "SELECT impression_id, event_time::TIMESTAMPTZ, member_id, asset_id, country"
+        " FROM cls_impressions WHERE reason IS NULL ORDER BY ALL"
+    ).fetchall()
+    events = con.execute(
+        "SELECT event_time, member_id, asset_id, country FROM"
+        f" read_parquet('{version.events_glob('impressions')}') ORDER BY ALL"
+    ).fetchall()
+    assert sorted(row[1:] for row in kept) == events

@@ -23,7 +23,7 @@ from keyart.warehouse.tables import (
 )
 
 from .conftest import Ingest
-from .rawdata import Raw, at, attribute, expected_country_day, random_world
+from .rawdata import Raw, at, attribute, expected_country_day, random_world, split
 
 MEASURES = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
 
@@ -159,11 +159,9 @@ def test_large_group_bounds_and_interop(run_ingest: Ingest, tmp_path: Path) -> N
     assert title["impressions"] == len(members)
 
 
-def test_alltime_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None:
-    raw = random_world(seed=11, days=4)
-    raw.asset("t0idle", "t0")  # an asset without events still gets a row
-    run_ingest(raw)
-    version = Warehouse(tmp_path / "wh").current()
+def check_alltime(version_root: Path, raw: Raw) -> None:
+    """The all-time tables of the current version equal the truth of `raw`."""
+    version = Warehouse(version_root).current()
     table = pq.read_table(version.alltime_path("assets"))
     assert table.schema.equals(ALLTIME_ASSETS)
     got = {r["asset_id"]: r for r in table.to_pylist()}
@@ -187,8 +185,32 @@ def test_alltime_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None:
             (min(days), max(days)) if days else (None, None)
         )
     titles = {r["title_id"]: r for r in pq.read_table(version.alltime_path("titles")).to_pylist()}
+    assert set(titles) == {a["title_id"] for a in raw.assets}
     for title, row in titles.items():
         cells = {k: v for k, v in truth.items() if k[1].startswith(title + "a")}
         members = set().union(*(c["imp_members"] for c in cells.values()))
-        assert row["impressions"] == sum(c["impressions"] for c in cells.values())
+        plays = set().union(*(c["play_members"] for c in cells.values()))
+        for m in MEASURES:
+            assert row[m] == sum(c[m] for c in cells.values())
         assert exact_within(row["imp_sketch"], members)
+        assert exact_within(row["play_sketch"], plays)
+        assert row["countries"] == sorted({k[2] for k, c in cells.items() if c["impressions"]})
+        seen = {lb for m in members | plays for lb in labels.get(m, [])}
+        assert row["affinities"] == sorted(seen)
+
+
+def test_alltime_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None:
+    raw = random_world(seed=11, days=4)
+    raw.asset("t0idle", "t0")  # an asset without events still gets a row
+    run_ingest(raw)
+    check_alltime(tmp_path / "wh", raw)
+
+
+def test_alltime_over_kept_and_new_days_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None:
+    # the second run builds days 2-3 and keeps days 0-1 of the first run's version
+    raw = random_world(seed=12, days=4)
+    raw.asset("t0idle", "t0")
+    run_ingest(split(raw, {0, 1}), name="d01")
+    run_ingest(split(raw, {2, 3}), name="d23")
+    assert len(Warehouse(tmp_path / "wh").current().days) == 4
+    check_alltime(tmp_path / "wh", raw)

@@ -17,7 +17,7 @@ from keyart.warehouse import Warehouse
 from keyart.warehouse.tables import ASSET_COUNTRY_DAY
 
 from .conftest import Ingest
-from .rawdata import Raw, at, expected_country_day, random_world
+from .rawdata import Raw, at, expected_country_day, random_world, split
 
 MEASURES = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
 
@@ -33,15 +33,6 @@ def cells(wh: Path) -> dict[tuple[object, ...], tuple[int, ...]]:
 
 def truth(raw: Raw) -> dict[tuple[object, ...], tuple[int, ...]]:
     return {k: tuple(v[m] for m in MEASURES) for k, v in expected_country_day(raw).items()}
-
-
-def split(raw: Raw, days: set[int]) -> Raw:
-    """The same world keeping only events on the given day offsets."""
-    keep = {at(d).date() for d in days}
-    out = Raw(raw.titles, raw.assets, raw.members)
-    out.impressions = [i for i in raw.impressions if i["event_time"].date() in keep]
-    out.playbacks = [p for p in raw.playbacks if p["event_time"].date() in keep]
-    return out
 
 
 def test_reingest_is_idempotent(run_ingest: Ingest, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import datasketches as ds
 import numpy as np
@@ -146,8 +146,10 @@ def group_sketches(
     column: pa.ChunkedArray | pa.ListArray, lg_k: int, strategy: str = "auto"
 ) -> list[bytes | None]:
     """One compact HLL_4 sketch per row of a list<binary> column: the union of the row's
-    sketches (None for a row without any), e.g. to pre-merge rollup cells."""
-    return _per_group(column, lg_k, strategy, _serialise, None)
+    sketches (None for a row without any), e.g. to pre-merge rollup cells. A row holding
+    a single sketch keeps it as it is. Sketches are united in the order given, which must
+    not depend on their hash values (HIP estimation assumes so), e.g. storage order."""
+    return _per_group(column, lg_k, strategy, _serialise, None, keep_single=True, reorder=False)
 
 
 def _estimate(union: ds.hll_union) -> Estimate:
@@ -164,6 +166,8 @@ def _per_group(
     strategy: str,
     finish: Callable[[ds.hll_union], T],
     nothing: T,
+    keep_single: bool = False,
+    reorder: bool = True,
 ) -> list[T]:
     if strategy not in ("auto", "plain", "packed"):
         raise ValueError(f"unknown merge strategy {strategy!r}")
@@ -173,9 +177,16 @@ def _per_group(
         if len(chunk) == 0:
             continue
         blobs = _Blobs(chunk)
+        singles: dict[int, Any] = {}
+        if keep_single:
+            singles = blobs.take_singles()
         use_packed = strategy == "packed" or (strategy == "auto" and blobs.packing_pays())
-        unions = _packed(blobs, lg_k) if use_packed else _plain(blobs, lg_k)
-        out.extend(nothing if u is None else finish(u) for u in unions)
+        unions = _packed(blobs, lg_k) if use_packed else _plain(blobs, lg_k, reorder)
+        for g, u in enumerate(unions):
+            if g in singles:
+                out.append(singles[g])
+            else:
+                out.append(nothing if u is None else finish(u))
     return out
 
 
@@ -228,18 +239,38 @@ class _Blobs:
         packed = 1000.0 + 0.15 * int(self.count.sum()) + 15.0 * self.n_groups
         return packed < plain
 
+    def take_singles(self) -> dict[int, bytes]:
+        """Remove the groups holding exactly one non-empty sketch; return those sketches
+        by group."""
+        usable = self.valid & ~self.empty
+        per_group = np.bincount(self.blob_group[usable], minlength=self.n_groups)
+        single_blob = usable & (per_group[self.blob_group] == 1)
+        picked = np.flatnonzero(single_blob)
+        if not len(picked):
+            return {}
+        found = dict(zip(self.blob_group[picked].tolist(), self.raw(picked), strict=True))
+        drop = per_group[self.blob_group] == 1
+        self.valid = self.valid & ~drop
+        self.library = self.library & ~drop
+        self.count = np.where(drop, 0, self.count)
+        return found
+
     def raw(self, index: I64) -> list[bytes]:
         """The blobs at the given positions, as bytes."""
         return self.values.take(pa.array(index + self.first)).to_pylist()
 
 
-def _plain(blobs: _Blobs, lg_k: int) -> list[ds.hll_union | None]:
+def _plain(blobs: _Blobs, lg_k: int, reorder: bool = True) -> list[ds.hll_union | None]:
     """Union each group's blobs with the library, in an order fixed by a checksum of each
-    blob: repeatable, and unrelated to the hash values as HIP estimation assumes."""
+    blob (repeatable, and unrelated to the hash values as HIP estimation assumes), or in
+    the given order when `reorder` is off."""
     use = np.flatnonzero(blobs.valid & ~blobs.empty)
     raw = blobs.raw(use)
-    keyed = sorted(
-        zip(blobs.blob_group[use].tolist(), (zlib.crc32(b) for b in raw), raw, strict=True)
+    groups = blobs.blob_group[use].tolist()
+    keyed = (
+        sorted(zip(groups, (zlib.crc32(b) for b in raw), raw, strict=True))
+        if reorder
+        else list(zip(groups, groups, raw, strict=True))  # already grouped, in row order
     )
     out: list[ds.hll_union | None] = [None] * blobs.n_groups
     i, n = 0, len(keyed)

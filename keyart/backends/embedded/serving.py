@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -163,6 +164,29 @@ def _merge_table(
     con.execute(f"DROP TABLE {staging}")
 
 
+STALE_LOCK_S = 6 * 3600  # a build lock older than this was left by a killed process
+
+
+def _acquire(lock: Path) -> bool:
+    """Create the lock file; False when another live build holds it."""
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                age = time.time() - lock.stat().st_mtime
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
+            if age < STALE_LOCK_S:
+                return False
+            lock.unlink(missing_ok=True)  # stale: take it over
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return True
+    return False
+
+
 def _remove(database: Path) -> None:
     database.unlink(missing_ok=True)
     database.with_name(database.name + ".wal").unlink(missing_ok=True)
@@ -227,6 +251,24 @@ class ServingCache:
             self._building.start()
 
     def _build(self, version: Version, path: Path) -> None:
+        lock = path.with_name(f".{path.name}.lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not _acquire(lock):
+                # another process builds this file; lookups find it once it is renamed
+                log.info("serving copy of %s is being built by another process", version.name)
+                return
+        except OSError as exc:
+            log.warning("serving copy of %s not built: %s", version.name, exc)
+            with self._lock:
+                self._failed.add(version.name)
+            return
+        try:
+            self._build_locked(version, path)
+        finally:
+            lock.unlink(missing_ok=True)
+
+    def _build_locked(self, version: Version, path: Path) -> None:
         try:
             built = build_serving_file(
                 version,
@@ -252,10 +294,15 @@ class ServingCache:
             self._builder = con
 
     def _remove_stale(self, keep: Version) -> None:
-        """Delete serving files of versions that no longer exist."""
+        """Delete serving files of versions that no longer exist, and old temporaries."""
         if self.folder is None:
             return
         versions = keep.root.parent
+        now = time.time()
+        for leftover in self.folder.glob(".*.tmp*"):  # from builds killed midway
+            with contextlib.suppress(OSError):
+                if now - leftover.stat().st_mtime > STALE_LOCK_S:
+                    leftover.unlink()
         for path in self.folder.glob(f"*{self.suffix}"):
             name = path.name[: -len(self.suffix)]
             if name != keep.name and not (versions / name).exists():
@@ -270,13 +317,15 @@ class ServingCache:
         return True
 
     def close(self) -> None:
-        """Stop a running build (its partial file is removed)."""
+        """Stop a running build (its partial file is removed) and wait for its thread."""
         self._stop.set()
         with self._lock:
             builder = self._builder
         if builder is not None:
             with contextlib.suppress(duckdb.Error):  # already closed
                 builder.interrupt()
+        # a daemon thread still inside DuckDB when the interpreter exits aborts the process
+        self.wait(timeout=30)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from keyart import sketches
-from keyart.backends.embedded.merge import group_estimates
+from keyart.backends.embedded.merge import group_estimates, group_sketches
 from keyart.query.results import ZERO
 
 
@@ -111,3 +111,28 @@ def test_corrupt_blob_raises(strategy: str) -> None:
     arr = pa.array([[b"\x02\x01\x07\x0c\x03\x08\x09\x00garbage"]], pa.list_(pa.binary()))
     with pytest.raises((ValueError, RuntimeError, IndexError)):
         group_estimates(arr, 12, strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_group_sketches_unite_and_keep_single_sketches(strategy: str) -> None:
+    rng = random.Random(8)
+    lists, truth = _groups(rng, 50, (1, 3000), (1, 200), 12)
+    lists += [
+        [sketches.build([7, 8, 9], 12)],
+        [],
+        [sketches.build([], 12), sketches.build([5], 12)],
+    ]
+    arr = pa.array(lists, pa.list_(pa.binary()))
+    merged = group_sketches(arr, 12, strategy)
+    estimates = group_estimates(arr, 12, strategy)
+    truth += [3, 0, 1]
+    assert merged[-3] == lists[-3][0]  # a lone sketch is kept byte for byte
+    assert merged[-2] is None
+    assert merged[-1] == lists[-1][1]  # empty sketches do not count
+    inside = 0
+    for blob, est, t in zip(merged, estimates, truth, strict=True):
+        # the merged sketch estimates about what the union of the group's sketches does
+        again = sketches.estimate_blobs([blob], 12)
+        assert abs(again.value - est.value) <= 0.03 * t
+        inside += again.lower <= t <= again.upper
+    assert inside >= 0.95 * len(truth)

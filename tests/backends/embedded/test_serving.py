@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -11,6 +13,7 @@ import pytest
 from keyart import sketches
 from keyart.backends.embedded import EmbeddedBackend
 from keyart.backends.embedded.serving import (
+    STALE_LOCK_S,
     CopiedTable,
     MergedTable,
     ServingCache,
@@ -100,3 +103,20 @@ def test_cache_builds_once_and_finds_the_file(version: Version, tmp_path: Path) 
     assert found is not None and found.parent == tmp_path and found.name.startswith(version.name)
     off = ServingCache(None, TABLES, label="t")
     assert off.lookup(version) is None and off.wait()
+
+
+def test_a_build_held_by_another_process_is_not_repeated(version: Version, tmp_path: Path) -> None:
+    cache = ServingCache(tmp_path, TABLES, label="t")
+    path = cache.path_for(version)
+    assert path is not None
+    lock = path.with_name(f".{path.name}.lock")
+    lock.write_text("12345\n")  # a live build elsewhere
+    assert cache.lookup(version) is None
+    assert cache.wait(timeout=60)
+    assert not path.exists() and lock.exists()
+    # a lock left behind long ago by a killed build is taken over
+    old = time.time() - STALE_LOCK_S - 60
+    os.utime(lock, (old, old))
+    assert cache.lookup(version) is None
+    assert cache.wait(timeout=120)
+    assert cache.lookup(version) == path and not lock.exists()

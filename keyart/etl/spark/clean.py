@@ -1,0 +1,256 @@
+"""Validation, quarantine, dedupe and attribution on Spark, with the shared portable SQL.
+
+The quarantine and duplicate rules (`keyart.etl.rules.classify_sql`) and the attribution
+(`keyart.etl.attribution.attribution_sql`) are the very SQL text the embedded engine runs
+on DuckDB; here Spark SQL evaluates it over temp views, so both engines keep and drop the
+same rows for the same reasons. Only the glue (dimension merging, joins) is Spark's own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow.parquet as pq
+
+from keyart.config import EtlSettings
+from keyart.etl.attribution import attribution_sql
+from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql
+from keyart.etl.schemas import RAW_TABLES
+from keyart.warehouse.layout import Version, day_partition
+from keyart.warehouse.tables import ASSETS, TITLES
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+_EMPTY_LIST = "CAST(array() AS ARRAY<STRING>)"
+# The dimension columns as the warehouse keeps them (NULL lists become empty lists).
+DIM_COLUMNS: dict[str, str] = {
+    "titles": f"title_id, name, kind, coalesce(genres, {_EMPTY_LIST}) AS genres, launch_date",
+    "assets": (
+        f"asset_id, title_id, asset_type, name, coalesce(tags, {_EMPTY_LIST}) AS tags, media_url"
+    ),
+}
+DIM_SCHEMAS = {"titles": TITLES, "assets": ASSETS}
+
+
+@dataclass(frozen=True, slots=True)
+class Accounting:
+    """Where every raw row went: kept, quarantined by reason, dropped as a duplicate."""
+
+    kept: dict[str, int]
+    quarantined: dict[str, dict[str, int]]
+    duplicates: dict[str, int]
+
+
+class Cleaner:
+    """Builds the clean views of one run over the `raw_<table>` views of `load_raw`.
+
+    Views created: cls_<table> (classified raw rows), dim_titles, dim_assets (this run's
+    clean dimensions over the parent's), profiles (member_id, labels), imp_clean,
+    play_clean, attr_imps, play_attr (one row per qualified play), play_facts (attributed).
+    """
+
+    def __init__(self, spark: SparkSession, settings: EtlSettings, parent: Version | None) -> None:
+        self.spark = spark
+        self.settings = settings
+        self.parent = parent
+        self._views: list[str] = []
+        self._cached: list[DataFrame] = []
+
+    def sql(self, text: str) -> DataFrame:
+        """Run Spark SQL."""
+        return self.spark.sql(text)
+
+    def _view(self, name: str, text: str, cache: bool = False) -> DataFrame:
+        frame = self.sql(text)
+        if cache:
+            frame = frame.cache()
+            self._cached.append(frame)
+        frame.createOrReplaceTempView(name)
+        self._views.append(name)
+        return frame
+
+    def release(self) -> None:
+        """Unpersist this run's cached frames and drop its views (the session may be shared
+        with other work, so nothing else is touched)."""
+        for frame in self._cached:
+            frame.unpersist()
+        for name in self._views:
+            self.spark.catalog.dropTempView(name)
+        self._cached.clear()
+        self._views.clear()
+
+    def dims(self) -> None:
+        """Classify the dimension tables; clean titles and assets replace the parent's rows
+        of the same key, the parent's other rows stay."""
+        for name, refs in (("titles", {}), ("assets", {"titles": "dim_titles"})):
+            self._view(f"cls_{name}", classify_sql(name, f"raw_{name}", refs), cache=True)
+            key, columns = DIM_KEYS[name], DIM_COLUMNS[name]
+            text = f"SELECT {columns} FROM cls_{name} WHERE reason IS NULL"
+            if self.parent is not None and self.parent.dim_path(name).exists():
+                old = self.spark.createDataFrame(
+                    pq.read_table(self.parent.dim_path(name)).cast(DIM_SCHEMAS[name])
+                )
+                old.createOrReplaceTempView(f"parent_{name}")
+                text += (
+                    f" UNION ALL SELECT {columns} FROM parent_{name} WHERE {key} NOT IN"
+                    f" (SELECT {key} FROM cls_{name} WHERE reason IS NULL AND {key} IS NOT NULL)"
+                )
+            self._view(f"dim_{name}", text, cache=True)
+        self._view("cls_members", classify_sql("members", "raw_members", {}), cache=True)
+        # a member's label set: distinct, sorted, without NULLs (as the embedded engine)
+        self._view(
+            "profiles",
+            "SELECT member_id, array_sort(array_distinct(filter("
+            f"coalesce(affinities, {_EMPTY_LIST}), x -> x IS NOT NULL))) AS labels"
+            " FROM cls_members WHERE reason IS NULL",
+            cache=True,
+        )
+
+    def events(self) -> None:
+        """Classify the event tables against the clean dimensions."""
+        self._view(
+            "cls_impressions",
+            classify_sql("impressions", "raw_impressions", {"assets": "dim_assets"}),
+            cache=True,
+        )
+        self._view(
+            "cls_playbacks",
+            classify_sql("playbacks", "raw_playbacks", {"titles": "dim_titles"}),
+            cache=True,
+        )
+        self._view(
+            "imp_clean",
+            "SELECT i.event_time, i.member_id, i.asset_id, a.title_id, a.asset_type, i.country"
+            " FROM cls_impressions i JOIN dim_assets a ON a.asset_id = i.asset_id"
+            " WHERE i.reason IS NULL",
+        )
+        self._view(
+            "play_clean",
+            "SELECT playback_id, _rank, event_time, member_id, title_id, asset_id, duration_s"
+            " FROM cls_playbacks WHERE reason IS NULL",
+        )
+
+    def accounting(self, tables: list[str]) -> Accounting:
+        """Rows kept, quarantined by reason and dropped as duplicates, per raw table (one
+        Spark job for all tables)."""
+        union = " UNION ALL ".join(
+            f"SELECT '{name}' AS tbl, reason, count(*) AS n FROM cls_{name} GROUP BY reason"
+            for name in tables
+        )
+        counts: dict[str, dict[str | None, int]] = {name: {} for name in tables}
+        for row in self.sql(union).collect():
+            counts[row["tbl"]][row["reason"]] = int(row["n"])
+        kept: dict[str, int] = {}
+        quarantined: dict[str, dict[str, int]] = {}
+        duplicates: dict[str, int] = {}
+        for name in tables:
+            by_reason = counts[name]
+            kept[name] = by_reason.pop(None, 0)
+            if name in EVENT_IDS:
+                duplicates[name] = by_reason.pop(DUPLICATE, 0)
+            quarantined[name] = {str(k): v for k, v in sorted(by_reason.items())}
+        return Accounting(kept, quarantined, duplicates)
+
+    def quarantine_rows(self, table: str) -> DataFrame:
+        """The quarantined rows of one raw table: contract columns plus `reason`."""
+        cols = ", ".join(RAW_TABLES[table].names)
+        return self.sql(
+            f"SELECT {cols}, reason FROM cls_{table}"
+            f" WHERE reason IS NOT NULL AND reason <> '{DUPLICATE}'"
+        )
+
+    def new_days(self) -> list[date]:
+        """Every UTC day any raw event falls on: the days this run (re)builds."""
+        rows = self.sql(
+            "SELECT DISTINCT CAST(event_time AS DATE) AS day FROM raw_impressions"
+            " WHERE event_time IS NOT NULL UNION SELECT DISTINCT CAST(event_time AS DATE)"
+            " FROM raw_playbacks WHERE event_time IS NOT NULL"
+        ).collect()
+        return sorted(r["day"] for r in rows)
+
+    def lookback_files(self, new_days: list[date]) -> list[Path]:
+        """Parent impressions of untouched days that a new day's plays may be attributed to."""
+        if self.parent is None or not new_days:
+            return []
+        reach = math.ceil(self.settings.attribution_hours / 24)
+        wanted = {d - timedelta(days=k) for d in new_days for k in range(1, reach + 1)}
+        keep = (wanted & set(self.parent.days)) - set(new_days)
+        files: list[Path] = []
+        for d in sorted(keep):
+            folder = self.parent.events_dir("impressions") / day_partition(d)
+            files.extend(sorted(folder.glob("*.parquet")))
+        return files
+
+    def attribute(self, new_days: list[date]) -> tuple[int, int]:
+        """Attribute qualified plays (shared SQL); returns (qualified, attributed)."""
+        text = "SELECT member_id, title_id, asset_id, country, event_time FROM imp_clean"
+        lookback = self.lookback_files(new_days)
+        if lookback:
+            self.spark.read.parquet(*(str(p) for p in lookback)).createOrReplaceTempView(
+                "parent_imps"
+            )
+            text += (
+                " UNION ALL SELECT member_id, title_id, asset_id, country,"
+                " CAST(event_time AS TIMESTAMP) AS event_time FROM parent_imps"
+            )
+        self._view("attr_imps", text)
+        self._view(
+            "play_attr",
+            attribution_sql(
+                "play_clean",
+                "attr_imps",
+                self.settings,
+                play_columns=("member_id", "title_id", "asset_id", "event_time", "duration_s"),
+            ),
+            cache=True,
+        )
+        engaged = int(self.settings.engaged_seconds)
+        self._view(
+            "play_facts",
+            "SELECT p.event_time, p.member_id, a.title_id, p.attr_asset_id AS asset_id,"
+            " a.asset_type, p.attr_country AS country, p.duration_s,"
+            f" p.duration_s >= {engaged} AS engaged"
+            " FROM play_attr p JOIN dim_assets a ON a.asset_id = p.attr_asset_id",
+            cache=True,
+        )
+        row = self.sql(
+            "SELECT (SELECT count(*) FROM play_attr) AS q, (SELECT count(*) FROM play_facts) AS a"
+        ).collect()[0]
+        return int(row["q"]), int(row["a"])
+
+    def without_profile(self) -> dict[str, int]:
+        """Kept events whose member has no profile (kept, with no affinities)."""
+        row = self.sql(
+            "SELECT (SELECT count(*) FROM imp_clean e LEFT ANTI JOIN profiles p"
+            " ON p.member_id = e.member_id) AS impressions,"
+            " (SELECT count(*) FROM play_clean e LEFT ANTI JOIN profiles p"
+            " ON p.member_id = e.member_id) AS playbacks"
+        ).collect()[0]
+        return {"impressions": int(row["impressions"]), "playbacks": int(row["playbacks"])}
+
+    def facts(self) -> None:
+        """The clean, attributed event views the rollups and event tables read:
+        imp_events and play_events, with `day` and the member's label set."""
+        self._view(
+            "imp_events",
+            "SELECT CAST(i.event_time AS DATE) AS day, i.event_time, i.member_id, i.title_id,"
+            f" i.asset_id, i.asset_type, i.country, coalesce(p.labels, {_EMPTY_LIST})"
+            " AS affinities FROM imp_clean i LEFT JOIN profiles p ON p.member_id = i.member_id",
+            cache=True,
+        )
+        self._view(
+            "play_events",
+            "SELECT CAST(f.event_time AS DATE) AS day, f.event_time, f.member_id, f.title_id,"
+            f" f.asset_id, f.asset_type, f.country, coalesce(p.labels, {_EMPTY_LIST})"
+            " AS affinities, f.duration_s, f.engaged"
+            " FROM play_facts f LEFT JOIN profiles p ON p.member_id = f.member_id",
+            cache=True,
+        )
+
+
+__all__ = ["DIM_COLUMNS", "DIM_SCHEMAS", "Accounting", "Cleaner"]

@@ -1,0 +1,51 @@
+"""Reading a validated raw directory into Spark, cast to the raw contract's types."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from keyart.errors import ContractError
+from keyart.etl.contract import RawInput, RawTable
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def spark_type(arrow: pa.DataType) -> str:
+    """The Spark SQL type a raw contract column is cast to."""
+    if pa.types.is_integer(arrow):
+        return "BIGINT"
+    if pa.types.is_timestamp(arrow):
+        # with the session time zone at UTC, naive (TIMESTAMP_NTZ) values are taken as UTC
+        return "TIMESTAMP"
+    if pa.types.is_date(arrow):
+        return "DATE"
+    if pa.types.is_list(arrow):
+        return "ARRAY<STRING>"
+    return "STRING"
+
+
+def cast_select_sql(table: RawTable, source: str) -> str:
+    """A Spark SELECT over `source` keeping the contract columns, cast to contract types."""
+    cols = ", ".join(
+        f"CAST(`{f.name}` AS {spark_type(f.type)}) AS `{f.name}`" for f in table.schema
+    )
+    return f"SELECT {cols} FROM {source}"
+
+
+def load_raw(spark: SparkSession, raw: RawInput, prefix: str = "raw_") -> dict[str, DataFrame]:
+    """Every raw table as a DataFrame of contract columns, also registered as the temp
+    view `<prefix><table>`."""
+    frames: dict[str, DataFrame] = {}
+    for name, table in raw.tables.items():
+        try:
+            files = spark.read.parquet(*(str(p) for p in table.files))
+            files.createOrReplaceTempView(f"_{prefix}{name}_files")
+            frame = spark.sql(cast_select_sql(table, f"_{prefix}{name}_files"))
+        except Exception as exc:  # Spark's AnalysisException and friends: name the table
+            raise ContractError(f"{raw.root}: table {name!r} cannot be read: {exc}") from exc
+        frame.createOrReplaceTempView(f"{prefix}{name}")
+        frames[name] = frame
+    return frames

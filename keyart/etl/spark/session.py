@@ -1,0 +1,92 @@
+"""Starting (or reusing) the SparkSession the Spark ETL engine runs in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keyart.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Spark 4 needs Java 17+; used only when neither JAVA_HOME nor `java` is set up
+_FALLBACK_JAVA_HOMES = ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/java-17-openjdk")
+
+
+def spark_conf(master: str, shuffle_partitions: int = 8) -> dict[str, str]:
+    """The Spark settings keyart uses: UTC days, loopback only, no UI, Arrow transfers."""
+    return {
+        "spark.master": master,
+        "spark.app.name": "keyart-ingest",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        # the ETL is batch work on one machine: the driver holds the collected dims
+        "spark.driver.memory": os.environ.get("KEYART_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.sql.adaptive.enabled": "true",
+        # hll_sketch_agg keeps a sketch object per group; the default (128 groups per task)
+        # makes every rollup fall back to sorting all its input rows
+        "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "1000000",
+    }
+
+
+def _prepare_environment() -> None:
+    # Spark binds its block manager to SPARK_LOCAL_IP; keyart talks to loopback only
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if "JAVA_HOME" not in os.environ and shutil.which("java") is None:
+        for home in _FALLBACK_JAVA_HOMES:
+            if Path(home, "bin", "java").exists():
+                os.environ["JAVA_HOME"] = home
+                break
+
+
+def active_session() -> SparkSession | None:
+    """The SparkSession already running in this thread, if any."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError(
+            "the spark engine needs pyspark: pip install 'keyart[spark]' (and Java 17+)"
+        ) from exc
+    return SparkSession.getActiveSession()
+
+
+def start_session(master: str = "local[2]", shuffle_partitions: int = 8) -> SparkSession:
+    """A SparkSession for the ETL: the active one when there is one, else a new one."""
+    active = active_session()
+    if active is not None:
+        return active
+    from pyspark.sql import SparkSession
+
+    _prepare_environment()
+    builder = SparkSession.builder
+    for key, value in spark_conf(master, shuffle_partitions).items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # the JVM failed to start: report it as a setup problem
+        raise ConfigError(f"could not start Spark with master {master!r}: {exc}") from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@contextmanager
+def spark_session(master: str = "local[2]") -> Iterator[SparkSession]:
+    """The session for one ingest run; stopped afterwards only if this call started it."""
+    owned = active_session() is None
+    session = start_session(master)
+    try:
+        yield session
+    finally:
+        if owned:
+            session.stop()
