@@ -17,7 +17,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -148,11 +147,16 @@ _MERGE_SQL = """SELECT k, sum(impressions)::BIGINT AS impressions,
     FROM ({parts}) GROUP BY k"""
 
 
-def _pairs(cursor: duckdb.DuckDBPyConnection, relation: str, key: str) -> dict[str, Any]:
-    """The distinct (key, member_id) pairs of `relation`, sorted, as numpy columns."""
-    return cursor.execute(
-        f"SELECT {key}, member_id FROM {relation} GROUP BY ALL ORDER BY ALL"
-    ).fetchnumpy()
+def _pairs(cursor: duckdb.DuckDBPyConnection, relation: str, key: str) -> tuple[I64, I64]:
+    """The distinct (key, member_id) pairs of `relation`, sorted. DuckDB only sorts (a
+    GROUP BY over ~all rows costs more than the sort); repeats are dropped afterwards."""
+    pairs = cursor.execute(f"SELECT {key}, member_id FROM {relation} ORDER BY ALL").fetchnumpy()
+    groups = np.asarray(pairs[key], dtype=np.int64)
+    members = np.asarray(pairs["member_id"], dtype=np.int64)
+    if not len(groups):
+        return groups, members
+    first = np.r_[True, (groups[1:] != groups[:-1]) | (members[1:] != members[:-1])]
+    return groups[first], members[first]
 
 
 def _sketches(
@@ -167,12 +171,10 @@ def _sketches(
         cursor = con.cursor()
         try:
             pending = pool.submit(_pairs, cursor, jobs[0][0], jobs[0][1])
-            for i, (_, key, n) in enumerate(jobs):
-                pairs = pending.result()
+            for i, (_, _, n) in enumerate(jobs):
+                groups, members = pending.result()
                 if i + 1 < len(jobs):
                     pending = pool.submit(_pairs, cursor, jobs[i + 1][0], jobs[i + 1][1])
-                groups = np.asarray(pairs[key], dtype=np.int64)
-                members = np.asarray(pairs["member_id"], dtype=np.int64)
                 out.append(sketcher.build(groups, members, None, None, n))
         finally:
             pending.cancel()
