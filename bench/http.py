@@ -19,11 +19,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -35,6 +31,7 @@ from typing import Any
 import httpx
 
 from bench.common import markdown_table, percentiles, write_results
+from tests.e2e.server_process import ServerProcess
 
 RESULTS = Path(__file__).parent / "results"
 SUITE = "http"
@@ -207,69 +204,26 @@ def _top_countries(snapshot: Any) -> list[str]:
 # -- server ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def start_server(
+    warehouse: Path, snapshots: Path, config: ServerConfig, log: Path
+) -> ServerProcess:
+    """A `keyart serve` subprocess of one configuration on a free localhost port."""
+    env = {
+        "KEYART_CACHE_TTL_S": "3600" if config.cached else "0",
+        "KEYART_SNAPSHOT_DIR": str(snapshots),
+        # time the embedded backend on its sorted serving copy, as served in production
+        "KEYART_READY_REQUIRES_SERVING_COPY": "1" if config.backend == "embedded" else "0",
+    }
+    args = ["serve", "--warehouse", str(warehouse), "--backend", config.backend]
+    return ServerProcess(args, log, env)
 
 
-class Server:
-    """A `keyart serve` subprocess on a free localhost port."""
-
-    def __init__(self, warehouse: Path, snapshots: Path, config: ServerConfig, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "KEYART_CACHE_TTL_S": "3600" if config.cached else "0",
-            "KEYART_SNAPSHOT_DIR": str(snapshots),
-        }
-        self.log = log
-        self._log_file = log.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "keyart.cli", "serve",
-                "--warehouse", str(warehouse),
-                "--port", str(self.port),
-                "--backend", config.backend,
-            ],
-            env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def wait_ready(self, timeout_s: float = 300.0) -> None:
-        """Block until /readyz answers 200."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server not ready within {timeout_s}s; see {self.log}")
-
-    def rss_mb(self) -> float:
-        """Resident memory of the server process (VmRSS), in MiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        """Stop the server process this object started."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
-        self._log_file.close()
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (VmRSS), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 # -- load generator ----------------------------------------------------------------------
@@ -353,14 +307,14 @@ def bench_server(
     logs = Path(tempfile.gettempdir()) / "keyart-bench-http-logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{config.name}.log"
-    server = Server(warehouse, snapshots, config, log)
+    server = start_server(warehouse, snapshots, config, log)
     cells: list[Cell] = []
     try:
         t0 = time.perf_counter()
-        server.wait_ready()
+        server.wait_ready(timeout_s=300)
         info: dict[str, Any] = {
             "startup_s": round(time.perf_counter() - t0, 2),
-            "rss_mb_ready": round(server.rss_mb(), 1),
+            "rss_mb_ready": round(rss_mb(server.process.pid), 1),
         }
         for question in QUESTIONS:
             if config.backend == "legacy" and question == "alltime_50":
@@ -381,7 +335,7 @@ def bench_server(
                     flush=True,
                 )
                 cells.append(cell)
-        info["rss_mb_after"] = round(server.rss_mb(), 1)
+        info["rss_mb_after"] = round(rss_mb(server.process.pid), 1)
         return cells, info
     finally:
         server.stop()

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A single-machine Apache Druid assembled from Maven Central artifacts (no tarball, no Docker).
 #
-#   druid/druid.sh up       fetch Druid if needed, start every service, wait until it serves
-#   druid/druid.sh down     stop everything (by pid file, then by port); safe to repeat
-#   druid/druid.sh status   one line per service; exit 0 only when all are healthy
-#   druid/druid.sh logs [S] tail the logs (of service S)
-#   druid/druid.sh fetch    only assemble lib/ and extensions/ (what `up` does on a first run)
-#   druid/druid.sh clean    down, then delete var/ (segments, metadata, ZooKeeper, logs)
-#   druid/druid.sh purge    down, then delete the whole .druid/ folder (jars too)
+#   druid/druid.sh up         fetch Druid if needed, start every service, wait until it serves
+#   druid/druid.sh down       stop everything (by pid file, then by port); safe to repeat
+#   druid/druid.sh stop S...  stop only the named services (e.g. `stop broker`, to test faults)
+#   druid/druid.sh start S... start the named services and wait until each serves again
+#   druid/druid.sh status     one line per service; exit 0 only when all are healthy
+#   druid/druid.sh logs [S]   tail the logs (of service S)
+#   druid/druid.sh fetch      only assemble lib/ and extensions/ (what `up` does on a first run)
+#   druid/druid.sh clean      down, then delete var/ (segments, metadata, ZooKeeper, logs)
+#   druid/druid.sh purge      down, then delete the whole .druid/ folder (jars too)
 #
 # Layout (DRUID_HOME, default <repo>/.druid, git-ignored):
 #   lib/                           core jars: org.apache.druid:druid-services + runtime deps
@@ -39,6 +41,8 @@ MARKER="-Dkeyart.druid.home=$DRUID_HOME"
 
 SERVICES=(zk coordinator-overlord broker historical indexer)
 STARTED=()
+# Set by `start`: a failed start stops only these services instead of the whole cluster.
+PARTIAL=()
 if [[ "${DRUID_ROUTER:-0}" == 1 ]]; then SERVICES+=(router); fi
 
 port_of() {
@@ -292,8 +296,13 @@ fail_with_log() {
   awk '/^==== druid.sh: starting/ { first = NR } { text[NR] = $0 }
     END { from = (NR - 60 > first) ? NR - 60 : first; for (i = from; i <= NR; i++) print text[i] }' \
     "$VAR/log/$svc.log" >&2 2>/dev/null || true
-  log "---- (stopping the cluster; logs stay in $VAR/log) ----"
-  down >/dev/null 2>&1 || true
+  if ((${#PARTIAL[@]})); then
+    log "---- (stopping ${PARTIAL[*]}; logs stay in $VAR/log) ----"
+    stop_services "${PARTIAL[@]}" >/dev/null 2>&1 || true
+  else
+    log "---- (stopping the cluster; logs stay in $VAR/log) ----"
+    down >/dev/null 2>&1 || true
+  fi
   exit 1
 }
 
@@ -400,6 +409,60 @@ stop_group() {
   fi
 }
 
+# Stop the named services only and forget their pid files.
+stop_services() {
+  stop_group "$@"
+  local svc
+  for svc in "$@"; do rm -f "$(pid_file "$svc")"; done
+}
+
+# Die unless every argument names a service.
+require_services() {
+  (($#)) || die "name at least one service: zk coordinator-overlord broker historical indexer router"
+  local svc
+  for svc in "$@"; do
+    port_of "$svc" >/dev/null ||
+      die "unknown service '$svc' (known: zk coordinator-overlord broker historical indexer router)"
+  done
+}
+
+# The checks a service must pass before it serves: its health, plus what `up` waits for.
+checks_of() {
+  case "$1" in
+    coordinator-overlord) echo coordinator-overlord coordinator-leader overlord-leader ;;
+    broker) echo broker broker-ready ;;
+    historical) echo historical historical-registered ;;
+    indexer) echo indexer indexer-registered ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# Start the named services of a running cluster (ZooKeeper first when named) and wait until
+# each passes its checks; a failed start stops only these services.
+start() {
+  require_services "$@"
+  local t0=$SECONDS svc
+  local -a checks=() more
+  fetch
+  require_java
+  mkdir -p "$VAR"/{log,run,tmp,zk,druid}
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  PARTIAL=("$@")
+  if [[ " $* " == *" zk "* ]]; then
+    start_svc zk
+    wait_for zk
+  fi
+  check zk || die "ZooKeeper is not running; start the whole cluster with \`druid/druid.sh up\`"
+  for svc in "$@"; do
+    [[ "$svc" == zk ]] && continue
+    start_svc "$svc"
+    read -ra more <<<"$(checks_of "$svc")"
+    checks+=("${more[@]}")
+  done
+  ((${#checks[@]} == 0)) || wait_for "${checks[@]}"
+  log "serving in $((SECONDS - t0))s: $*"
+}
+
 down() {
   # Druid services first (they unannounce through ZooKeeper), ZooKeeper last. The router is
   # always included so a cluster started with DRUID_ROUTER=1 stops without it.
@@ -436,6 +499,12 @@ main() {
   case "$action" in
     up) up ;;
     down) down ;;
+    start) start "$@" ;;
+    stop)
+      require_services "$@"
+      stop_services "$@"
+      log "stopped $*"
+      ;;
     status) status ;;
     fetch) fetch ;;
     logs) logs "$@" ;;
@@ -450,7 +519,7 @@ main() {
       log "removed $DRUID_HOME"
       ;;
     *)
-      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac

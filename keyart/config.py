@@ -48,6 +48,9 @@ class ApiSettings:
     cache_ttl_s: int = 3600
     snapshot_poll_s: float = 5.0
     snapshot_pin: str | None = None
+    # /readyz answers 503 until the embedded backend's serving copy is built (a load
+    # balancer then sends no traffic to the slower day-file path)
+    ready_requires_serving_copy: bool = False
     cors_origins: tuple[str, ...] = ()
     max_query_depth: int = 12
     max_query_tokens: int = 2000
@@ -82,6 +85,8 @@ def _parse_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
                 values[f.name] = Path(raw)
             elif "tuple" in hint:
                 values[f.name] = tuple(s.strip() for s in raw.split(",") if s.strip())
+            elif hint.startswith("<class 'bool'>") or hint == "bool":
+                values[f.name] = _boolean(raw)
             elif hint.startswith("<class 'int'>") or hint == "int":
                 values[f.name] = int(raw)
             elif hint.startswith("<class 'float'>") or hint == "float":
@@ -91,6 +96,18 @@ def _parse_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
         except ValueError as exc:
             raise ConfigError(f"KEYART_{f.name.upper()}={raw!r} is not valid: {exc}") from exc
     return values
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _boolean(raw: str) -> bool:
+    """An environment flag: 1/true/yes/on or 0/false/no/off (any case)."""
+    text = raw.strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError("expected one of 1, true, yes, on, 0, false, no, off")
 
 
 __all__ = ["ApiSettings", "BackendName", "EngineName", "EtlSettings"]

@@ -24,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from keyart.backends.base import Backend
+from keyart.backends.base import Backend, Warming
 from keyart.cache import ResponseCache, ResultCache
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError, KeyartError, SnapshotError, WarehouseError
@@ -240,11 +240,17 @@ def create_app(
         except Exception as exc:
             log.exception("backend ping failed unexpectedly")
             reasons.append(f"backend {backend_name}: {type(exc).__name__}")
+        serving = None
+        if isinstance(state.backend, Warming):
+            serving = "ready" if state.backend.serving_ready() else "building"
+            if serving != "ready" and state.settings.ready_requires_serving_copy:
+                reasons.append(f"backend {backend_name}: serving copy not built yet")
         body = {
             "status": "not ready" if reasons else "ready",
             "snapshot": None if snapshot is None else snapshot.version,
             "warehouse": None if snapshot is None else snapshot.warehouse_version,
             "backend": backend_name,
+            "serving_copy": serving,
             "reasons": reasons,
         }
         return JSONResponse(body, status_code=503 if reasons else 200)

@@ -3,9 +3,14 @@ every test folder (tests that modify a warehouse must build their own copy)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.e2e.redis_server import RedisServer
 
 TINY_SEED = 7
 
@@ -29,3 +34,13 @@ def tiny_warehouse(tiny_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     wh = tmp_path_factory.mktemp("tiny-wh") / "warehouse"
     ingest(tiny_raw, wh, EtlSettings(), progress=False, publish_snapshot=True)
     return wh
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server for the tests of one module (skips when redis cannot be had)."""
+    from tests.e2e.redis_server import start_or_skip
+
+    server = start_or_skip(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

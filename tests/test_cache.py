@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +20,8 @@ from keyart.query import (
     QueryResult,
     ResultRow,
 )
-from tests.e2e.redis_server import RedisServer, free_port, start_or_skip
+from tests.e2e.redis_server import RedisServer
+from tests.e2e.server_process import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:aiocache.backends.redis")
 
@@ -152,13 +152,6 @@ def test_bad_cache_url_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="redis://"):
         ResultCache.from_settings("memcached://localhost", 60)
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = start_or_skip(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
 
 
 @pytest.mark.redis

@@ -14,8 +14,10 @@ def test_api_settings_read_typed_values_from_the_environment() -> None:
             "KEYART_DRUID_TIMEOUT_S": "2.5",
             "KEYART_CORS_ORIGINS": "http://a.example, http://b.example",
             "KEYART_CACHE_URL": "redis://127.0.0.1:6379/0",
+            "KEYART_READY_REQUIRES_SERVING_COPY": "yes",
         }
     )
+    assert settings.ready_requires_serving_copy is True
     assert settings.port == 9001
     assert settings.warehouse == Path("/data/wh")
     assert settings.druid_timeout_s == 2.5
@@ -27,6 +29,14 @@ def test_api_settings_read_typed_values_from_the_environment() -> None:
 def test_bad_environment_values_name_the_variable() -> None:
     with pytest.raises(ConfigError, match="KEYART_PORT"):
         ApiSettings.from_env({"KEYART_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="KEYART_READY_REQUIRES_SERVING_COPY"):
+        ApiSettings.from_env({"KEYART_READY_REQUIRES_SERVING_COPY": "maybe"})
+    assert (
+        ApiSettings.from_env(
+            {"KEYART_READY_REQUIRES_SERVING_COPY": "0"}
+        ).ready_requires_serving_copy
+        is False
+    )
 
 
 def test_overrides_skip_none() -> None:

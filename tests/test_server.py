@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from keyart.backends.druid import DruidBackend
+from keyart.backends.embedded import EmbeddedBackend
 from keyart.store import files
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.producer import SnapshotProducer
 from keyart.warehouse.layout import Warehouse
-from tests.e2e.harness import api, codes, data, gql, truth_of
-from tests.e2e.redis_server import free_port
-from tests.truth import Truth
+from tests.e2e.harness import api, codes, data, gql
+from tests.e2e.server_process import free_port
+from tests.truth import Truth, truth_of
 
 WINDOW = {"start": "2026-01-21", "end": "2026-02-10"}
 
@@ -43,6 +44,39 @@ async def test_health_and_readiness(tiny_warehouse: Path) -> None:
         assert body["status"] == "ready"
         assert body["warehouse"] == Warehouse(tiny_warehouse).current().name
         assert body["snapshot"] == client.app.state.keyart.consumer.version  # type: ignore[attr-defined]
+
+
+async def test_readiness_can_wait_for_the_serving_copy(
+    tiny_warehouse: Path, tmp_path: Path
+) -> None:
+    # without a serving copy (disabled) the flag keeps the server out of rotation
+    plain = EmbeddedBackend(tiny_warehouse, serving=False)
+    try:
+        async with api(tiny_warehouse, backend=plain) as client:
+            body = (await client.get("/readyz")).json()
+            assert body["status"] == "ready"
+            assert body["serving_copy"] == "building"
+        async with api(tiny_warehouse, backend=plain, ready_requires_serving_copy=True) as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["reasons"] == ["backend embedded: serving copy not built yet"]
+    finally:
+        await plain.aclose()
+    # with one built in the background, readiness follows the build
+    fresh = EmbeddedBackend(tiny_warehouse, cache_dir=tmp_path / "cache")
+    try:
+        async with api(tiny_warehouse, backend=fresh, ready_requires_serving_copy=True) as client:
+            deadline = asyncio.get_running_loop().time() + 120
+            ready = await client.get("/readyz")
+            while ready.status_code != 200:
+                assert ready.json()["serving_copy"] == "building", ready.text
+                assert asyncio.get_running_loop().time() < deadline, ready.text
+                await asyncio.sleep(0.2)
+                ready = await client.get("/readyz")
+            assert ready.json()["serving_copy"] == "ready"
+            assert any((tmp_path / "cache").iterdir())
+    finally:
+        await fresh.aclose()
 
 
 async def test_not_ready_without_a_snapshot(tmp_path: Path) -> None:

@@ -1,30 +1,37 @@
-"""Exact truth computed from a raw directory, independently of keyart's ETL and backends.
+"""Exact truth computed from raw events, independently of keyart's ETL and backends: what
+the tests check numbers of raw data against.
 
-DuckDB SQL (written here, not keyart's) cleans the raw Parquet tables per the raw contract
+DuckDB SQL (written here, not keyart's) cleans the raw tables per the raw contract
 (DESIGN §3); plain Python attributes qualified playbacks to impressions and counts every
-metric of DESIGN §2 exactly, with exact distinct member sets. Any test folder can import it:
+metric of DESIGN §2 exactly, with exact distinct member sets. The raw tables come from a
+raw directory or, for hand-built worlds, straight from Arrow tables keyed by table name:
 
-    truth = Truth.from_raw(raw_dir)
+    truth = Truth.from_raw(raw_dir)  # or Truth.from_raw({"titles": titles, ...})
     exact = truth.metrics(date(2026, 1, 21), date(2026, 2, 1), assets={"a1"}, countries={"US"})
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+import pyarrow as pa
 
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
 EPOCH = date(1970, 1, 1)
 COUNTRY_SQL = "regexp_full_match(country, '[A-Z][A-Z]')"
+K = TypeVar("K")
+RAW_TABLES = ("titles", "assets", "members", "impressions", "playbacks")
 
 
-def _source(raw: Path, table: str) -> str:
+def _read_parquet(raw: Path, table: str) -> str:
     file = raw / f"{table}.parquet"
     if file.exists():
         return f"read_parquet('{file}')"
@@ -120,15 +127,23 @@ class Truth:
     @classmethod
     def from_raw(
         cls,
-        raw: Path,
+        raw: Path | Mapping[str, pa.Table],
         *,
         qualify_seconds: int = 120,
         engaged_seconds: int = 900,
         attribution_hours: int = 24,
     ) -> Truth:
+        """The truth of a raw directory (one file or a folder of files per table), or of
+        the five raw tables given as Arrow tables keyed by table name."""
         con = duckdb.connect()
         try:
-            return cls._load(con, Path(raw), qualify_seconds, engaged_seconds, attribution_hours)
+            for table in RAW_TABLES:
+                if isinstance(raw, Mapping):
+                    con.register(f"raw_{table}", raw[table])
+                else:
+                    source = _read_parquet(Path(raw), table)
+                    con.execute(f"CREATE VIEW raw_{table} AS SELECT * FROM {source}")
+            return cls._load(con, qualify_seconds, engaged_seconds, attribution_hours)
         finally:
             con.close()
 
@@ -136,24 +151,23 @@ class Truth:
     def _load(
         cls,
         con: duckdb.DuckDBPyConnection,
-        raw: Path,
         qualify_seconds: int,
         engaged_seconds: int,
         attribution_hours: int,
     ) -> Truth:
         con.execute(
-            f"""CREATE TEMP TABLE t AS SELECT * FROM (
+            """CREATE TEMP TABLE t AS SELECT * FROM (
                 SELECT *, row_number() OVER (PARTITION BY title_id
                     ORDER BY name, kind, launch_date NULLS LAST) AS rn
-                FROM {_source(raw, "titles")}
+                FROM raw_titles
                 WHERE title_id IS NOT NULL AND name IS NOT NULL
                   AND kind IN ('series', 'film', 'live', 'game')) WHERE rn = 1"""
         )
         con.execute(
-            f"""CREATE TEMP TABLE a AS SELECT * FROM (
+            """CREATE TEMP TABLE a AS SELECT * FROM (
                 SELECT *, row_number() OVER (PARTITION BY asset_id
                     ORDER BY title_id, asset_type, name, media_url NULLS LAST) AS rn
-                FROM {_source(raw, "assets")}
+                FROM raw_assets
                 WHERE asset_id IS NOT NULL AND name IS NOT NULL
                   AND asset_type IN ('artwork', 'video')
                   AND title_id IN (SELECT title_id FROM t)) WHERE rn = 1"""
@@ -161,7 +175,7 @@ class Truth:
         con.execute(
             f"""CREATE TEMP TABLE m AS SELECT * FROM (
                 SELECT *, row_number() OVER (PARTITION BY member_id ORDER BY country) AS rn
-                FROM {_source(raw, "members")}
+                FROM raw_members
                 WHERE member_id IS NOT NULL AND country IS NOT NULL AND {COUNTRY_SQL})
                 WHERE rn = 1"""
         )
@@ -185,18 +199,18 @@ class Truth:
             f"""SELECT epoch_us(event_time), member_id, asset_id, country FROM (
                 SELECT *, row_number() OVER (PARTITION BY impression_id
                     ORDER BY event_time, member_id, asset_id, country) AS rn
-                FROM {_source(raw, "impressions")}
+                FROM raw_impressions
                 WHERE event_time IS NOT NULL AND member_id IS NOT NULL
                   AND asset_id IN (SELECT asset_id FROM a)
                   AND country IS NOT NULL AND {COUNTRY_SQL})
                 WHERE impression_id IS NULL OR rn = 1"""
         ).fetchall()
         play_rows = con.execute(
-            f"""SELECT epoch_us(event_time), member_id, title_id, asset_id, duration_s FROM (
+            """SELECT epoch_us(event_time), member_id, title_id, asset_id, duration_s FROM (
                 SELECT *, row_number() OVER (PARTITION BY playback_id
                     ORDER BY event_time, member_id, title_id, asset_id NULLS LAST,
                              duration_s) AS rn
-                FROM {_source(raw, "playbacks")}
+                FROM raw_playbacks
                 WHERE event_time IS NOT NULL AND member_id IS NOT NULL
                   AND duration_s IS NOT NULL AND duration_s >= 0
                   AND title_id IN (SELECT title_id FROM t))
@@ -295,17 +309,17 @@ class Truth:
         self,
         start: date,
         end: date,
-        key: Callable[[Event], Iterable[object]],
+        key: Callable[[Event], Iterable[K]],
         *,
         titles: Iterable[str] | None = None,
         assets: Iterable[str] | None = None,
         asset_types: Iterable[str] | None = None,
         countries: Iterable[str] | None = None,
         affinities: Iterable[str] | None = None,
-    ) -> dict[object, Exact]:
+    ) -> dict[K, Exact]:
         """Exact metrics per group; `key` gives the groups an event belongs to."""
         keep = self._keep(start, end, titles, assets, asset_types, countries, affinities)
-        out: dict[object, Exact] = defaultdict(Exact)
+        out: dict[K, Exact] = defaultdict(Exact)
         for events, is_play in ((self.impressions, False), (self.plays, True)):
             for e in events:
                 if keep(e):
@@ -315,17 +329,17 @@ class Truth:
 
     def metrics(self, start: date, end: date, **flt: Iterable[str] | None) -> Exact:
         """Exact metrics of everything matching the filter in [start, end]."""
-        return self.grouped(start, end, lambda e: (None,), **flt).get(None, Exact())  # type: ignore[arg-type]
+        return self.grouped(start, end, lambda e: (None,), **flt).get(None, Exact())
 
     def by_asset(self, start: date, end: date, **flt: Iterable[str] | None) -> dict[object, Exact]:
         """Exact metrics per asset."""
-        return self.grouped(start, end, lambda e: (e.asset,), **flt)  # type: ignore[arg-type]
+        return self.grouped(start, end, lambda e: (e.asset,), **flt)
 
     def by_country(
         self, start: date, end: date, **flt: Iterable[str] | None
     ) -> dict[object, Exact]:
         """Exact metrics per country of the (attributed) impression."""
-        return self.grouped(start, end, lambda e: (e.country,), **flt)  # type: ignore[arg-type]
+        return self.grouped(start, end, lambda e: (e.country,), **flt)
 
     def by_affinity(
         self, start: date, end: date, **flt: Iterable[str] | None
@@ -338,7 +352,7 @@ class Truth:
             start,
             end,
             lambda e: (x for x in e.affinities if allowed is None or x in allowed),
-            **flt,  # type: ignore[arg-type]
+            **flt,
         )
 
     def series(
@@ -353,7 +367,7 @@ class Truth:
                 return (e.day.replace(day=1),)
             return (e.day,)
 
-        return self.grouped(start, end, bucket, **flt)  # type: ignore[arg-type]
+        return self.grouped(start, end, bucket, **flt)
 
     def countries_of_asset(self, asset: str) -> list[str]:
         """Sorted countries where the asset had impressions (all time)."""
@@ -370,5 +384,15 @@ class Truth:
             labels |= e.affinities
         return sorted(labels)
 
+    def cells(self) -> dict[tuple[date, str, str], Exact]:
+        """Exact metrics per (day, asset, country) over all days: the daily rollups' grain."""
+        return self.grouped(date.min, date.max, lambda e: ((e.day, e.asset, e.country),))
 
-__all__ = ["AssetRow", "Event", "Exact", "TitleRow", "Truth"]
+
+@functools.cache
+def truth_of(raw: Path) -> Truth:
+    """The exact truth of a raw directory, computed once per test session (read it only)."""
+    return Truth.from_raw(raw)
+
+
+__all__ = ["AssetRow", "Event", "Exact", "TitleRow", "Truth", "truth_of"]

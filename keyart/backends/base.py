@@ -24,3 +24,13 @@ class Backend(Protocol):
     async def aclose(self) -> None:
         """Release connections and threads."""
         ...
+
+
+@runtime_checkable
+class Warming(Protocol):
+    """A backend that builds a faster read path (a serving copy) after it starts answering."""
+
+    def serving_ready(self) -> bool:
+        """True when queries of the current data are answered from the fast path; starts
+        building it when it is missing."""
+        ...

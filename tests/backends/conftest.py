@@ -1,39 +1,41 @@
-"""Backend test fixtures: exact truth computed from the tiny raw data, independently of
-the ETL (the raw data and warehouse themselves come from tests/conftest.py)."""
+"""Backend test fixtures over the tiny raw data and its warehouse (both from
+tests/conftest.py), with the exact truth of tests/truth.py in the oracle's form."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.backends.cases import Universe
 from tests.backends.handmade import Dataset
-from tests.backends.truth import LOW_LG_K, raw_truth, universe
+from tests.truth import truth_of
 
 
 @pytest.fixture(scope="session")
 def tiny_truth(tiny_raw: Path) -> Dataset:
     """Clean impressions and attributed qualified plays of the tiny raw data."""
-    return raw_truth(tiny_raw)
+    return Dataset.from_truth(truth_of(tiny_raw))
 
 
 @pytest.fixture(scope="session")
 def tiny_universe(tiny_truth: Dataset) -> Universe:
     """The calendar and busiest values of the tiny data, to build test queries from."""
-    return universe(tiny_truth)
-
-
-@pytest.fixture(scope="session")
-def tiny_warehouse_low_precision(tiny_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny data ingested with lgK=5, so that many groups hold far more members than
-    the sketch keeps exactly and the bounds are really put to the test."""
-    from keyart.config import EtlSettings
-    from keyart.etl.ingest import ingest
-
-    wh = tmp_path_factory.mktemp("tiny-wh-lg5") / "warehouse"
-    ingest(tiny_raw, wh, EtlSettings(lg_k=LOW_LG_K), progress=False, publish_snapshot=False)
-    return wh
+    days = tiny_truth.days
+    imps = tiny_truth.impressions
+    assets = Counter(e.asset for e in imps).most_common(3)
+    titles = Counter(e.title for e in imps).most_common(2)
+    countries = Counter(e.country for e in imps).most_common(2)
+    labels = Counter(label for e in imps for label in e.labels).most_common(3)
+    return Universe(
+        days[0],
+        (days[-1] - days[0]).days + 1,
+        assets=tuple(a for a, _ in assets),
+        titles=tuple(t for t, _ in titles),
+        countries=tuple(c for c, _ in countries),
+        labels=tuple(label for label, _ in labels),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,8 @@ from keyart.query.results import QueryResult
 from keyart.warehouse import tables
 from keyart.warehouse.layout import Version, Warehouse, day_partition
 from tests.backends.cases import Universe, cases
+from tests.truth import Event as CleanEvent
+from tests.truth import Truth as RawTruth
 
 LG_K = 12
 QUALIFY_SECONDS = 120
@@ -79,6 +81,18 @@ class Dataset:
     @property
     def days(self) -> list[date]:
         return sorted({e.day for e in self.impressions} | {e.day for e in self.plays})
+
+    @classmethod
+    def from_truth(cls, truth: RawTruth) -> Dataset:
+        """The clean impressions and attributed qualified plays of raw data's exact truth."""
+
+        def event(e: CleanEvent) -> Event:
+            labels = tuple(sorted(e.affinities))
+            return Event(
+                e.day, e.member, e.asset, e.country, labels, e.duration, e.title, e.asset_type
+            )
+
+        return cls([event(e) for e in truth.impressions], [event(e) for e in truth.plays])
 
 
 def make_dataset(seed: int = 11, n_members: int = 400, n_impressions: int = 6000) -> Dataset:

@@ -4,7 +4,6 @@ lifespan included) and to send GraphQL requests."""
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,6 @@ from keyart.backends.base import Backend
 from keyart.config import ApiSettings
 from keyart.server import create_app
 from keyart.store.consumer import SnapshotConsumer
-from tests.truth import Truth
-
-
-@functools.cache
-def truth_of(raw: Path) -> Truth:
-    """The exact truth of a raw directory, computed once per test session."""
-    return Truth.from_raw(raw)
 
 
 @contextlib.asynccontextmanager

@@ -15,16 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.server_process import free_port
+
 
 class RedisUnavailable(RuntimeError):
     """redis-server is not installed and could not be installed."""
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def redis_binary() -> str:

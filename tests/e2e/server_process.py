@@ -1,9 +1,11 @@
-"""A keyart CLI subprocess serving HTTP on a free localhost port, for end-to-end tests."""
+"""A keyart CLI subprocess serving HTTP on a free localhost port, for end-to-end tests and
+the HTTP benchmark (bench/http.py)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +13,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.redis_server import free_port
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class ServerProcess:
@@ -36,18 +43,19 @@ class ServerProcess:
         return self.log.read_text(errors="replace")
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
-        """Block until /readyz answers 200 (fails with the log when the process dies)."""
+        """Block until /readyz answers 200; RuntimeError with the log when the process dies
+        or is not ready in time."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"server exited {self.process.returncode}:\n{self.output()}")
+                raise RuntimeError(f"server exited {self.process.returncode}:\n{self.output()}")
             try:
                 if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"server not ready in {timeout_s}s:\n{self.output()}")
+        raise RuntimeError(f"server not ready in {timeout_s}s:\n{self.output()}")
 
     def stop(self) -> int:
         """Interrupt the process (graceful shutdown) and return its exit code."""

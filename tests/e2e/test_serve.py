@@ -3,7 +3,6 @@ numbers checked against exact truth, and the Redis cache shared across server pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import httpx
 import pytest
 
 from tests.e2e.checks import BoundsTally, assert_metrics
-from tests.e2e.harness import METRICS_FIELDS, truth_of
-from tests.e2e.redis_server import RedisServer, start_or_skip
+from tests.e2e.harness import METRICS_FIELDS
+from tests.e2e.redis_server import RedisServer
 from tests.e2e.server_process import ServerProcess
-from tests.truth import Truth
+from tests.truth import Truth, truth_of
 
 pytestmark = pytest.mark.slow
 
@@ -100,13 +99,6 @@ def test_keyart_serve_over_tcp(tiny_warehouse: Path, tiny_raw: Path, tmp_path: P
     finally:
         code = server.stop()
     assert code == 0, server.output()
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = start_or_skip(tmp_path_factory.mktemp("redis-e2e"))
-    yield server
-    server.stop()
 
 
 @pytest.mark.redis

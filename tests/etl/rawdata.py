@@ -1,10 +1,9 @@
-"""Hand-built raw directories for ETL tests, plus a plain-Python reference of the metric
-rules (DESIGN §2) to compute expected numbers independently of the SQL under test."""
+"""Hand-built raw worlds for ETL tests, written as raw directories; their expected numbers
+come from the exact truth of tests/truth.py, independent of the ETL under test."""
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from keyart.etl.schemas import RAW_TABLES
+from tests.truth import Truth
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 
@@ -88,84 +88,24 @@ class Raw:
             }
         )
 
+    def tables(self, schemas: dict[str, pa.Schema] | None = None) -> dict[str, pa.Table]:
+        """Every table as Arrow (contract schemas by default)."""
+        out = {}
+        for name, schema in {**RAW_TABLES, **(schemas or {})}.items():
+            rows = getattr(self, name)
+            out[name] = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+        return out
+
     def write(self, root: Path, schemas: dict[str, pa.Schema] | None = None) -> Path:
         """Write every table as `<root>/<table>.parquet` (contract schemas by default)."""
         root.mkdir(parents=True, exist_ok=True)
-        for name, schema in {**RAW_TABLES, **(schemas or {})}.items():
-            rows = getattr(self, name)
-            table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+        for name, table in self.tables(schemas).items():
             pq.write_table(table, root / f"{name}.parquet")
         return root
 
-
-# -- plain-Python reference of the metric rules --------------------------------------------
-
-
-def attribute(
-    raw: Raw,
-    qualify: int = 120,
-    hours: int = 24,
-    extra_impressions: list[dict[str, Any]] | None = None,
-) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """Each qualified playback of `raw` (all rows assumed valid and unique) with the
-    impression it is attributed to, or None."""
-    title_of = {a["asset_id"]: a["title_id"] for a in raw.assets}
-    imps = [*raw.impressions, *(extra_impressions or [])]
-    out = []
-    for p in raw.playbacks:
-        if p["duration_s"] < qualify:
-            continue
-        lo = p["event_time"] - timedelta(hours=hours)
-        cands = [
-            i
-            for i in imps
-            if i["member_id"] == p["member_id"]
-            and title_of[i["asset_id"]] == p["title_id"]
-            and lo <= i["event_time"] <= p["event_time"]
-        ]
-        explicit = [i for i in cands if i["asset_id"] == p["asset_id"]]
-        pool = explicit or cands
-        best = None
-        for i in pool:
-            if best is None or (
-                i["event_time"] > best["event_time"]
-                or (
-                    i["event_time"] == best["event_time"]
-                    and (i["asset_id"], i["country"]) < (best["asset_id"], best["country"])
-                )
-            ):
-                best = i
-        out.append((p, best))
-    return out
-
-
-def expected_country_day(
-    raw: Raw, qualify: int = 120, engaged: int = 900
-) -> dict[tuple[date, str, str], dict[str, Any]]:
-    """(day, asset_id, country) -> impressions, plays, seconds, engaged, member sets."""
-    cells: dict[tuple[date, str, str], dict[str, Any]] = defaultdict(
-        lambda: {
-            "impressions": 0,
-            "qualified_plays": 0,
-            "play_seconds": 0,
-            "engaged_plays": 0,
-            "imp_members": set(),
-            "play_members": set(),
-        }
-    )
-    for i in raw.impressions:
-        c = cells[(i["event_time"].date(), i["asset_id"], i["country"])]
-        c["impressions"] += 1
-        c["imp_members"].add(i["member_id"])
-    for p, i in attribute(raw, qualify):
-        if i is None:
-            continue
-        c = cells[(p["event_time"].date(), i["asset_id"], i["country"])]
-        c["qualified_plays"] += 1
-        c["play_seconds"] += p["duration_s"]
-        c["engaged_plays"] += int(p["duration_s"] >= engaged)
-        c["play_members"].add(p["member_id"])
-    return dict(cells)
+    def truth(self) -> Truth:
+        """The exact truth of these tables, cleaned and attributed by tests/truth.py."""
+        return Truth.from_raw(self.tables())
 
 
 def split(raw: Raw, days: set[int]) -> Raw:

@@ -1,13 +1,15 @@
-"""Daily rollups and all-time tables equal the raw truth computed in plain Python."""
+"""Daily rollups and all-time tables equal the exact raw truth (tests/truth.py)."""
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import datasketches as ds
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
@@ -17,13 +19,15 @@ from keyart.config import EtlSettings
 from keyart.warehouse import Warehouse
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,
+    ALLTIME_TITLES,
     ASSET_AFFINITY_DAY,
     ASSET_AUDIENCE_DAY,
     ASSET_COUNTRY_DAY,
 )
+from tests.truth import Event, Exact, Truth
 
 from .conftest import Ingest
-from .rawdata import Raw, at, attribute, expected_country_day, random_world, split
+from .rawdata import Raw, at, random_world, split
 
 MEASURES = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
 
@@ -41,17 +45,13 @@ def exact_within(blob: bytes | None, members: set[int], lg_k: int = 14) -> bool:
     return est.lower <= len(members) <= est.upper and (blob is None) == (not members)
 
 
-def labels_of(raw: Raw) -> dict[int, list[str]]:
-    return {m["member_id"]: sorted(set(m["affinities"])) for m in raw.members}
-
-
 def test_country_rollup_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None:
     raw = random_world(seed=3)
     # a play landing on a cell (next day, JP) that has no impressions that day
     raw.imp(1, "t0a0", at(2, 23), "JP")
     raw.play(1, "t0", at(3, 0.25), 1000)
     run_ingest(raw)
-    truth = expected_country_day(raw)
+    truth = raw.truth().cells()
     rows = rollup_rows(tmp_path, ASSET_COUNTRY_DAY.name)
     got = {(r["day"], r["asset_id"], r["country"]): r for r in rows}
     assert set(got) == set(truth)
@@ -59,9 +59,9 @@ def test_country_rollup_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None
     for key, want in truth.items():
         row = got[key]
         assert (row["title_id"], row["asset_type"]) == title_of[key[1]]
-        assert {m: row[m] for m in MEASURES} == {m: want[m] for m in MEASURES}, key
-        assert exact_within(row["imp_sketch"], want["imp_members"])
-        assert exact_within(row["play_sketch"], want["play_members"])
+        assert {m: row[m] for m in MEASURES} == {m: getattr(want, m) for m in MEASURES}, key
+        assert exact_within(row["imp_sketch"], want.imp_members)
+        assert exact_within(row["play_sketch"], want.play_members)
     # a play can land on a cell without impressions that day
     assert any(r["impressions"] == 0 and r["imp_sketch"] is None for r in rows)
     assert pq.read_schema(
@@ -72,54 +72,31 @@ def test_country_rollup_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None
 def test_affinity_rollups_equal_truth(run_ingest: Ingest, tmp_path: Path) -> None:
     raw = random_world(seed=5)
     run_ingest(raw)
-    labels = labels_of(raw)
-    truth = expected_country_day(raw)
-    # per (cell, label set) and per (cell, label): recompute from the raw events
-    audience: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(
-        lambda: {m: 0 for m in MEASURES} | {"imp": set(), "play": set()}
-    )
-    exploded: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(
-        lambda: {m: 0 for m in MEASURES} | {"imp": set(), "play": set()}
-    )
+    truth = raw.truth()
 
-    def add(cell: tuple[Any, ...], member: int, **measures: int) -> None:
-        ls = labels.get(member, [])
-        for key, acc in [((*cell, tuple(ls)), audience)] + [
-            ((*cell, label), exploded) for label in (ls or [None])
-        ]:
-            for k, v in measures.items():
-                acc[key][k] += v
-            if measures.get("impressions"):
-                acc[key]["imp"].add(member)
-            if measures.get("qualified_plays"):
-                acc[key]["play"].add(member)
+    def by(key: Callable[[Event], Iterable[tuple[Any, ...]]]) -> dict[tuple[Any, ...], Exact]:
+        return truth.grouped(date.min, date.max, key)
 
-    for i in raw.impressions:
-        add((i["event_time"].date(), i["asset_id"], i["country"]), i["member_id"], impressions=1)
-    for p, i in attribute(raw):
-        if i is not None:
-            add(
-                (p["event_time"].date(), i["asset_id"], i["country"]),
-                p["member_id"],
-                qualified_plays=1,
-                play_seconds=p["duration_s"],
-                engaged_plays=int(p["duration_s"] >= 900),
-            )
+    # per (cell, label set), and per (cell, label) with a null label for label-less members
+    audience = by(lambda e: [(e.day, e.asset, e.country, tuple(sorted(e.affinities)))])
+    exploded = by(
+        lambda e: [(e.day, e.asset, e.country, x) for x in tuple(sorted(e.affinities)) or (None,)]
+    )
     rows = rollup_rows(tmp_path, ASSET_AUDIENCE_DAY.name)
     got = {(r["day"], r["asset_id"], r["country"], tuple(r["affinities"])): r for r in rows}
     assert set(got) == set(audience)
     for key, want in audience.items():
-        assert {m: got[key][m] for m in MEASURES} == {m: want[m] for m in MEASURES}
-        assert exact_within(got[key]["imp_sketch"], want["imp"])
-        assert exact_within(got[key]["play_sketch"], want["play"])
+        assert {m: got[key][m] for m in MEASURES} == {m: getattr(want, m) for m in MEASURES}
+        assert exact_within(got[key]["imp_sketch"], want.imp_members)
+        assert exact_within(got[key]["play_sketch"], want.play_members)
     rows = rollup_rows(tmp_path, ASSET_AFFINITY_DAY.name)
     got = {(r["day"], r["asset_id"], r["country"], r["affinity"]): r for r in rows}
     assert set(got) == set(exploded)
     for key, want in exploded.items():
-        assert {m: got[key][m] for m in MEASURES} == {m: want[m] for m in MEASURES}
-        assert exact_within(got[key]["imp_sketch"], want["imp"])
+        assert {m: got[key][m] for m in MEASURES} == {m: getattr(want, m) for m in MEASURES}
+        assert exact_within(got[key]["imp_sketch"], want.imp_members)
     # sanity: the exploded table's NULL-affinity rows plus labelled rows cover every cell
-    assert {k[:3] for k in exploded} == set(truth)
+    assert {k[:3] for k in exploded} == set(truth.cells())
 
 
 def test_large_group_bounds_and_interop(run_ingest: Ingest, tmp_path: Path) -> None:
@@ -160,43 +137,40 @@ def test_large_group_bounds_and_interop(run_ingest: Ingest, tmp_path: Path) -> N
 
 
 def check_alltime(version_root: Path, raw: Raw) -> None:
-    """The all-time tables of the current version equal the truth of `raw`."""
+    """The all-time asset and title tables of the current version equal the truth of `raw`."""
     version = Warehouse(version_root).current()
-    table = pq.read_table(version.alltime_path("assets"))
-    assert table.schema.equals(ALLTIME_ASSETS)
-    got = {r["asset_id"]: r for r in table.to_pylist()}
-    truth = expected_country_day(raw)
-    labels = labels_of(raw)
-    assert set(got) == {a["asset_id"] for a in raw.assets}
-    for asset in got:
-        cells = {k: v for k, v in truth.items() if k[1] == asset}
-        row = got[asset]
+    truth = raw.truth()
+    check_alltime_table(version.alltime_path("assets"), ALLTIME_ASSETS, raw, truth, "asset")
+    check_alltime_table(version.alltime_path("titles"), ALLTIME_TITLES, raw, truth, "title")
+
+
+def check_alltime_table(path: Path, schema: pa.Schema, raw: Raw, truth: Truth, of: str) -> None:
+    """One all-time table: a row per asset (or title) of the catalog, with or without
+    events, holding the exact metrics, countries, affinities and days of its events."""
+    table = pq.read_table(path)
+    assert table.schema.equals(schema), path
+
+    def key(e: Event) -> str:
+        return e.asset if of == "asset" else e.title
+
+    got = {r[f"{of}_id"]: r for r in table.to_pylist()}
+    assert set(got) == {a[f"{of}_id"] for a in raw.assets}
+    per_id = truth.grouped(date.min, date.max, lambda e: (key(e),))
+    events = [*truth.impressions, *truth.plays]
+    for ident, row in got.items():
+        want = per_id.get(ident, Exact())
         for m in MEASURES:
-            assert row[m] == sum(c[m] for c in cells.values())
-        imp = set().union(*(c["imp_members"] for c in cells.values()))
-        play = set().union(*(c["play_members"] for c in cells.values()))
-        assert exact_within(row["imp_sketch"], imp)
-        assert exact_within(row["play_sketch"], play)
-        assert row["countries"] == sorted({k[2] for k, c in cells.items() if c["impressions"]})
-        seen = {lb for m in imp | play for lb in labels.get(m, [])}
-        assert row["affinities"] == sorted(seen)
-        days = [k[0] for k in cells]
+            assert row[m] == getattr(want, m), (ident, m)
+        assert exact_within(row["imp_sketch"], want.imp_members)
+        assert exact_within(row["play_sketch"], want.play_members)
+        shown = {e.country for e in truth.impressions if key(e) == ident}
+        assert row["countries"] == sorted(shown)
+        mine = [e for e in events if key(e) == ident]
+        assert row["affinities"] == sorted({x for e in mine for x in e.affinities})
+        days = [e.day for e in mine]
         assert (row["first_day"], row["last_day"]) == (
             (min(days), max(days)) if days else (None, None)
         )
-    titles = {r["title_id"]: r for r in pq.read_table(version.alltime_path("titles")).to_pylist()}
-    assert set(titles) == {a["title_id"] for a in raw.assets}
-    for title, row in titles.items():
-        cells = {k: v for k, v in truth.items() if k[1].startswith(title + "a")}
-        members = set().union(*(c["imp_members"] for c in cells.values()))
-        plays = set().union(*(c["play_members"] for c in cells.values()))
-        for m in MEASURES:
-            assert row[m] == sum(c[m] for c in cells.values())
-        assert exact_within(row["imp_sketch"], members)
-        assert exact_within(row["play_sketch"], plays)
-        assert row["countries"] == sorted({k[2] for k, c in cells.items() if c["impressions"]})
-        seen = {lb for m in members | plays for lb in labels.get(m, [])}
-        assert row["affinities"] == sorted(seen)
 
 
 def test_alltime_equals_truth(run_ingest: Ingest, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from keyart.warehouse import Warehouse
 from keyart.warehouse.tables import ASSET_COUNTRY_DAY
 
 from .conftest import Ingest
-from .rawdata import Raw, at, expected_country_day, random_world, split
+from .rawdata import Raw, at, random_world, split
 
 MEASURES = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
 
@@ -32,7 +32,8 @@ def cells(wh: Path) -> dict[tuple[object, ...], tuple[int, ...]]:
 
 
 def truth(raw: Raw) -> dict[tuple[object, ...], tuple[int, ...]]:
-    return {k: tuple(v[m] for m in MEASURES) for k, v in expected_country_day(raw).items()}
+    """The exact counts of `raw` per (day, asset, country), as `cells` reads them."""
+    return {k: tuple(getattr(v, m) for m in MEASURES) for k, v in raw.truth().cells().items()}
 
 
 def test_reingest_is_idempotent(run_ingest: Ingest, tmp_path: Path) -> None:

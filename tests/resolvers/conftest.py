@@ -9,8 +9,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.e2e.harness import api, truth_of
-from tests.truth import Truth
+from tests.e2e.harness import api
+from tests.truth import Truth, truth_of
 
 
 @pytest.fixture(scope="module")

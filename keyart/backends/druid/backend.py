@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -35,12 +37,14 @@ class DruidBackend:
         use_country_datasource: bool = True,
         max_connections: int = 32,
         transport: httpx.AsyncBaseTransport | None = None,
+        query_context: Mapping[str, Any] | None = None,
     ) -> None:
         self.options = CompileOptions(
             datasources=Datasources(datasource_prefix),
             use_country_datasource=use_country_datasource,
             lg_k=lg_k,
             timeout_ms=max(1, int(timeout_s * 1000)),
+            context=dict(query_context or {}),
         )
         self.timeout_s = timeout_s
         self.client = DruidClient(

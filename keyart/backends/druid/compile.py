@@ -7,6 +7,7 @@ pydruid has no helper for.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -43,6 +44,9 @@ class CompileOptions:
     use_country_datasource: bool = True
     lg_k: int = 14
     timeout_ms: int = 10_000
+    # extra Druid query context sent with every query (e.g. {"maxOnDiskStorage": 0} to
+    # forbid groupBy spilling); keys set by the compiler win
+    context: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # a huge lgK makes Druid's data servers run out of heap (and exit), so never send one
@@ -162,7 +166,7 @@ def compile_query(query: MetricQuery, options: CompileOptions) -> dict[str, Any]
     post = post_aggregations_of(query)
     if post:
         args["post_aggregations"] = post
-    context: dict[str, Any] = {"timeout": options.timeout_ms}
+    context: dict[str, Any] = {**options.context, "timeout": options.timeout_ms}
     builder = QueryBuilder()
     if not query.group_by:
         # groups without data are absent in every backend: no zero-filled buckets

@@ -13,7 +13,7 @@ from keyart.backends.embedded.engine import Cursor, DuckDBRunner
 from keyart.backends.embedded.planner import matches_nothing
 from keyart.backends.embedded.serving import CopiedTable, MergedTable, ServingCache, alias_of
 from keyart.backends.embedded.source import CurrentVersion, VersionView
-from keyart.errors import BackendUnavailable
+from keyart.errors import BackendUnavailable, KeyartError
 from keyart.query import MetricQuery, QueryResult
 from keyart.warehouse.layout import Warehouse
 
@@ -104,6 +104,15 @@ class ServedWarehouse:
         if self._cache.lookup(view.version) is None:
             await asyncio.to_thread(self._cache.wait, timeout)
         return await self._served(view) is not None
+
+    def serving_ready(self) -> bool:
+        """True when the current version's serving copy is built (starts the build if not);
+        False too when there is no current version to serve."""
+        try:
+            view = self._current.get()
+        except KeyartError:
+            return False
+        return self._cache.lookup(view.version) is not None
 
     async def ping(self) -> None:
         """Return when the warehouse has a current version and DuckDB answers."""

@@ -52,19 +52,56 @@ class _Plan:
         return self.defect == kinds.index(kind)
 
 
+@dataclass(frozen=True, slots=True)
+class _Ordered:
+    """A chunk's planned output rows in event-time order (null times last), the order every
+    column of an event table follows."""
+
+    plan: _Plan
+    kinds: tuple[str, ...]
+    order: np.ndarray  # int64 positions in the plan, in output order
+    src: np.ndarray  # int64 index into the valid rows, per output row
+    defect: np.ndarray  # int64 index into the defect kinds, -1 for a valid row
+
+    @classmethod
+    def of(
+        cls, rows: ImpressionRows | PlaybackRows, kinds: tuple[str, ...], rng: np.random.Generator
+    ) -> _Ordered:
+        plan = _plan(len(rows), kinds, rng)
+        time_null = plan.has(kinds, "null_event_time")
+        order = np.argsort(np.where(time_null, _NO_TIME, rows.time_us[plan.src]), kind="stable")
+        return cls(plan, kinds, order, plan.src[order], plan.defect[order])
+
+    def having(self, kind: str) -> np.ndarray:
+        """Whether each output row carries the defect `kind`."""
+        return self.defect == self.kinds.index(kind)
+
+    def head_columns(
+        self, prefix: str, chunk: int, salt: int, rows: ImpressionRows | PlaybackRows, world: World
+    ) -> list[pa.Array]:
+        """The id, event_time and member_id columns that both event tables start with."""
+        member = rows.member[self.src]
+        return [
+            _ids(prefix, chunk, self.plan.id_key[self.order], self.plan.id_null[self.order], salt),
+            _times(rows.time_us[self.src], self.having("null_event_time")),
+            pa.array(
+                world.audience.member_ids[member], pa.int64(), mask=self.having("null_member")
+            ),
+        ]
+
+    def stats(self, rows: ImpressionRows | PlaybackRows, world: World) -> ChunkStats:
+        """What the chunk holds."""
+        return _stats(self.plan, world, rows.member[self.src], self.having("null_member"))
+
+
 def impressions_table(
     rows: ImpressionRows, world: World, chunk: int, salt: int, rng: np.random.Generator
 ) -> tuple[pa.Table, ChunkStats]:
     """The chunk's `impressions` table, sorted by event_time (null times last)."""
-    kinds = IMPRESSION_DEFECTS
-    plan = _plan(len(rows), kinds, rng)
-    time_null = plan.has(kinds, "null_event_time")
-    order = np.argsort(np.where(time_null, _NO_TIME, rows.time_us[plan.src]), kind="stable")
-    src, defect = plan.src[order], plan.defect[order]
-    member = rows.member[src]
-    member_null = defect == kinds.index("null_member")
-    unknown = np.flatnonzero(defect == kinds.index("unknown_asset"))
-    bad = np.flatnonzero(defect == kinds.index("bad_country"))
+    out = _Ordered.of(rows, IMPRESSION_DEFECTS, rng)
+    src = out.src
+    unknown = np.flatnonzero(out.having("unknown_asset"))
+    bad = np.flatnonzero(out.having("bad_country"))
 
     asset = pa.array(world.catalog.asset_ids, pa.string()).take(pa.array(rows.asset[src]))
     asset = _replace(asset, unknown, [f"a0{v}" for v in rng.integers(10**8, 10**9, len(unknown))])
@@ -73,31 +110,20 @@ def impressions_table(
         country, bad, [BAD_COUNTRIES[i] for i in rng.integers(0, len(BAD_COUNTRIES), len(bad))]
     )
     table = pa.Table.from_arrays(
-        [
-            _ids("imp_", chunk, plan.id_key[order], plan.id_null[order], salt),
-            _times(rows.time_us[src], time_null[order]),
-            pa.array(world.audience.member_ids[member], pa.int64(), mask=member_null),
-            asset,
-            country,
-        ],
+        [*out.head_columns("imp_", chunk, salt, rows, world), asset, country],
         schema=RAW_TABLES["impressions"],
     )
-    return table, _stats(plan, world, member, member_null)
+    return table, out.stats(rows, world)
 
 
 def playbacks_table(
     rows: PlaybackRows, world: World, chunk: int, salt: int, rng: np.random.Generator
 ) -> tuple[pa.Table, ChunkStats]:
     """The chunk's `playbacks` table, sorted by event_time (null times last)."""
-    kinds = PLAYBACK_DEFECTS
-    plan = _plan(len(rows), kinds, rng)
-    time_null = plan.has(kinds, "null_event_time")
-    order = np.argsort(np.where(time_null, _NO_TIME, rows.time_us[plan.src]), kind="stable")
-    src, defect = plan.src[order], plan.defect[order]
-    member = rows.member[src]
-    member_null = defect == kinds.index("null_member")
-    unknown = np.flatnonzero(defect == kinds.index("unknown_title"))
-    negative = defect == kinds.index("negative_duration")
+    out = _Ordered.of(rows, PLAYBACK_DEFECTS, rng)
+    src = out.src
+    unknown = np.flatnonzero(out.having("unknown_title"))
+    negative = out.having("negative_duration")
 
     title = pa.array(world.catalog.title_ids, pa.string()).take(pa.array(rows.title[src]))
     title = _replace(title, unknown, [f"t0{v}" for v in rng.integers(10**7, 10**8, len(unknown))])
@@ -109,16 +135,14 @@ def playbacks_table(
     duration = np.where(negative, -rng.integers(1, 3600, len(src)), rows.duration_s[src])
     table = pa.Table.from_arrays(
         [
-            _ids("pb_", chunk, plan.id_key[order], plan.id_null[order], salt),
-            _times(rows.time_us[src], time_null[order]),
-            pa.array(world.audience.member_ids[member], pa.int64(), mask=member_null),
+            *out.head_columns("pb_", chunk, salt, rows, world),
             title,
             asset,
             pa.array(duration, pa.int64()),
         ],
         schema=RAW_TABLES["playbacks"],
     )
-    return table, _stats(plan, world, member, member_null)
+    return table, out.stats(rows, world)
 
 
 def _plan(n: int, kinds: tuple[str, ...], rng: np.random.Generator) -> _Plan:

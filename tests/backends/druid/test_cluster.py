@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,25 +27,28 @@ import pytest
 from keyart.backends.base import Backend
 from keyart.backends.druid import DruidBackend
 from keyart.backends.druid.client import DruidClient
-from keyart.backends.druid.ingest import DruidIngestor, LoadReport, ingest_warehouse
+from keyart.backends.druid.ingest import DruidIngestor, ingest_warehouse
 from keyart.backends.druid.ingest_spec import ingestion_spec, interval_text
 from keyart.backends.druid.split import RESOURCE_LIMIT
 from keyart.backends.embedded import EmbeddedBackend
-from keyart.cli import main as cli_main
 from keyart.errors import BackendUnavailable, BadQuery, IngestError
 from keyart.query import Dimension, Estimate, Filter, Interval, MetricQuery, QueryResult
 from keyart.warehouse.layout import Warehouse
 from keyart.warehouse.tables import ASSET_COUNTRY_DAY
 from tests.backends import handmade
 from tests.backends.cases import Universe, cases, fine_grained
-from tests.druid_support import DruidEndpoints, druid_endpoints_or_skip
+from tests.backends.druid.conftest import (
+    HANDMADE_PREFIX,
+    LOAD_TIMEOUT_S,
+    TINY_PREFIX,
+    Loaded,
+    load,
+)
+from tests.druid_support import DruidEndpoints
 
 pytestmark = [pytest.mark.druid, pytest.mark.slow]
 
-HANDMADE_PREFIX = "keyart_test_hm_"
-TINY_PREFIX = "keyart_test_tiny_"
 REPLACE_PREFIX = "keyart_test_replace_"
-LOAD_TIMEOUT_S = 600.0
 
 HM_UNIVERSE = Universe(
     handmade.FIRST_DAY,
@@ -66,41 +69,7 @@ def _sql(sql: str) -> list[tuple[object, ...]]:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def druid() -> DruidEndpoints:
-    return druid_endpoints_or_skip()
-
-
-def _load(druid: DruidEndpoints, warehouse: Path, prefix: str) -> list[LoadReport]:
-    return asyncio.run(
-        ingest_warehouse(
-            warehouse,
-            druid.overlord,
-            druid.broker,
-            coordinator_url=druid.coordinator,
-            timeout_s=LOAD_TIMEOUT_S,
-            datasource_prefix=prefix,
-            progress=None,
-        )
-    )
-
-
 # ---------------------------------------------------------------- hand-built data vs oracle
-
-
-@dataclass(frozen=True)
-class Loaded:
-    data: handmade.Dataset
-    warehouse: Path
-    reports: list[LoadReport]
-
-
-@pytest.fixture(scope="module")
-def handmade_loaded(druid: DruidEndpoints, tmp_path_factory: pytest.TempPathFactory) -> Loaded:
-    data = handmade.make_dataset()
-    root = tmp_path_factory.mktemp("druid-handmade") / "wh"
-    handmade.publish(root, data)
-    return Loaded(data, root, _load(druid, root, HANDMADE_PREFIX))
 
 
 def test_load_reports_every_warehouse_row(handmade_loaded: Loaded) -> None:
@@ -199,20 +168,6 @@ def _universe(warehouse: Path) -> Universe:
 
 
 @pytest.fixture(scope="module")
-def tiny_loaded(druid: DruidEndpoints, tiny_warehouse: Path) -> Path:
-    # through the CLI, as a user would run it
-    code = cli_main(
-        [
-            "druid", "ingest", "--warehouse", str(tiny_warehouse), "--druid", druid.overlord,
-            "--broker", druid.broker, "--timeout", str(LOAD_TIMEOUT_S),
-            "--datasource-prefix", TINY_PREFIX,
-        ]
-    )  # fmt: skip
-    assert code == 0
-    return tiny_warehouse
-
-
-@pytest.fixture(scope="module")
 def tiny_cases(tiny_loaded: Path) -> dict[str, MetricQuery]:
     universe = _universe(tiny_loaded)
     # fine_grained (~11k groups x 2 HLL unions of 16 KiB) exceeds the local cluster's 50 MiB
@@ -272,8 +227,13 @@ async def test_query_beyond_druids_groupby_memory_is_answered_in_parts(
 ) -> None:
     query = tiny_cases["fine_grained"]
     version = Warehouse(tiny_loaded).current()
+    # no spilling to disk for these queries, so Druid's groupBy memory limit is reached
     backend = DruidBackend(
-        druid.broker, lg_k=version.lg_k, datasource_prefix=TINY_PREFIX, timeout_s=60
+        druid.broker,
+        lg_k=version.lg_k,
+        datasource_prefix=TINY_PREFIX,
+        timeout_s=60,
+        query_context={"maxOnDiskStorage": 0},
     )
     embedded = EmbeddedBackend(tiny_loaded, threads=2)
     try:
@@ -374,9 +334,9 @@ def test_reingest_replaces_the_interval(druid: DruidEndpoints, tmp_path: Path) -
     root = tmp_path / "wh"
 
     handmade.publish(root, first)
-    _load(druid, root, REPLACE_PREFIX)
+    load(druid, root, REPLACE_PREFIX)
     handmade.publish(root, second)
-    _load(druid, root, REPLACE_PREFIX)
+    load(druid, root, REPLACE_PREFIX)
 
     async def check() -> None:
         backend = DruidBackend(druid.broker, lg_k=handmade.LG_K, datasource_prefix=REPLACE_PREFIX)

@@ -155,6 +155,14 @@ def test_query_type_follows_group_by() -> None:
             assert body["context"]["skipEmptyBuckets"] is True
 
 
+def test_extra_context_is_sent_but_never_overrides_the_compilers_keys() -> None:
+    options = CompileOptions(timeout_ms=7_000, context={"maxOnDiskStorage": 0, "timeout": 1})
+    for query, _ in CASES.values():
+        context = compile_query(query, options)["context"]
+        assert context["maxOnDiskStorage"] == 0
+        assert context["timeout"] == 7_000
+
+
 def test_interval_is_half_open_utc_days() -> None:
     body = compile_query(MetricQuery(Interval(date(2023, 12, 31), date(2024, 2, 29))), OPTIONS)
     assert body["intervals"] == ["2023-12-31T00:00:00.000Z/2024-03-01T00:00:00.000Z"]

@@ -20,6 +20,7 @@ from keyart.warehouse.layout import Warehouse
 from tests.backends import handmade
 from tests.backends.cases import fine_grained
 from tests.backends.handmade import CASES, UNIVERSE
+from tests.backends.served import STORAGES, opened
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +35,13 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, dataset: handmade.Datase
     return root
 
 
-@pytest.fixture(params=["parquet", "served"])
+@pytest.fixture(params=STORAGES)
 async def backend(
     warehouse: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[EmbeddedBackend]:
     """The backend reading the day files, or reading the version's serving copy."""
-    served = request.param == "served"
-    b = EmbeddedBackend(warehouse, threads=2, serving=served)
-    if served:
-        assert await b.wait_until_served(timeout=120)
-    yield b
-    await b.aclose()
+    async with opened(EmbeddedBackend, warehouse, request.param) as b:
+        yield b
 
 
 def test_is_a_backend(warehouse: Path) -> None:

@@ -72,7 +72,10 @@ def test_only_requested_metrics_are_read() -> None:
 def test_bucket_expr_runs_in_duckdb(granularity: Granularity, day: date, expected: date) -> None:
     expr = bucket_expr(granularity, "d")
     assert expr is not None
-    row = duckdb.execute(f"SELECT {expr} FROM (SELECT ?::DATE AS d)", [day]).fetchone()
+    # a connection of its own: a half-read result on DuckDB's shared default connection
+    # would break the next test that uses it
+    with duckdb.connect() as con:
+        row = con.execute(f"SELECT {expr} FROM (SELECT ?::DATE AS d)", [day]).fetchone()
     assert row == (expected,)
 
 

@@ -1,5 +1,5 @@
 """End to end: generate tiny raw data, ingest it, and check the embedded backend against
-truth computed independently from the raw files (tests/backends/truth.py)."""
+truth computed independently from the raw files (tests/truth.py)."""
 
 from __future__ import annotations
 
@@ -9,27 +9,37 @@ from pathlib import Path
 import pytest
 
 from keyart.backends.embedded import EmbeddedBackend
+from keyart.config import EtlSettings
+from keyart.etl.ingest import ingest
 from keyart.query.ir import Dimension, Filter, Granularity, MetricQuery
 from tests.backends import handmade
 from tests.backends.cases import Universe, cases, fine_grained
-from tests.backends.truth import LOW_LG_K
+from tests.backends.served import STORAGES, opened
 
 CASE_NAMES = sorted(cases(handmade.UNIVERSE))
+# sketch precision of the low-precision tiny warehouse (bounds are tested in HLL mode)
+LOW_LG_K = 5
 
 
-@pytest.fixture(params=["parquet", "served"])
+@pytest.fixture(params=STORAGES)
 async def embedded(
     tiny_warehouse: Path, tiny_serving_cache: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[EmbeddedBackend]:
     """The backend over the day files, or over the version's serving copy (built in a
     folder of this test session: the shared warehouse stays untouched)."""
-    served = request.param == "served"
-    cache = tiny_serving_cache if served else None
-    backend = EmbeddedBackend(tiny_warehouse, threads=2, serving=served, cache_dir=cache)
-    if served:
-        assert await backend.wait_until_served(timeout=300)
-    yield backend
-    await backend.aclose()
+    async with opened(
+        EmbeddedBackend, tiny_warehouse, request.param, cache_dir=tiny_serving_cache, timeout=300
+    ) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="module")
+def tiny_warehouse_low_precision(tiny_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny data ingested with lgK=5, so that many groups hold far more members than
+    the sketch keeps exactly and the bounds are really put to the test."""
+    wh = tmp_path_factory.mktemp("tiny-wh-lg5") / "warehouse"
+    ingest(tiny_raw, wh, EtlSettings(lg_k=LOW_LG_K), progress=False, publish_snapshot=False)
+    return wh
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)

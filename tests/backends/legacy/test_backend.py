@@ -15,6 +15,7 @@ from keyart.query.ir import Dimension, Filter, Metric, MetricQuery
 from tests.backends import handmade
 from tests.backends.cases import fine_grained
 from tests.backends.handmade import CASES, UNIVERSE
+from tests.backends.served import STORAGES, opened
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +30,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, dataset: handmade.Datase
     return root
 
 
-@pytest.fixture(params=["parquet", "served"])
+@pytest.fixture(params=STORAGES)
 async def legacy(warehouse: Path, request: pytest.FixtureRequest) -> AsyncIterator[LegacyBackend]:
     """The backend reading the event day files, or the version's serving copy of them."""
-    served = request.param == "served"
-    b = LegacyBackend(warehouse, threads=2, serving=served)
-    if served:
-        assert await b.wait_until_served(timeout=120)
-    yield b
-    await b.aclose()
+    async with opened(LegacyBackend, warehouse, request.param) as b:
+        yield b
 
 
 def test_is_a_backend(warehouse: Path) -> None:

@@ -1,5 +1,5 @@
 """End to end: the legacy backend over an ingested tiny warehouse equals the exact truth
-computed independently from the raw files."""
+computed independently from the raw files (tests/truth.py)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,21 @@ import pytest
 from keyart.backends.legacy import LegacyBackend
 from tests.backends import handmade
 from tests.backends.cases import Universe, cases, fine_grained
+from tests.backends.served import STORAGES, opened
 
 CASE_NAMES = sorted(cases(handmade.UNIVERSE))
 
 
-@pytest.fixture(params=["parquet", "served"])
+@pytest.fixture(params=STORAGES)
 async def legacy(
     tiny_warehouse: Path, tiny_serving_cache: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[LegacyBackend]:
     """The backend over the day files, or over the version's serving copy (built in a
     folder of this test session: the shared warehouse stays untouched)."""
-    served = request.param == "served"
-    cache = tiny_serving_cache if served else None
-    backend = LegacyBackend(tiny_warehouse, threads=2, serving=served, cache_dir=cache)
-    if served:
-        assert await backend.wait_until_served(timeout=300)
-    yield backend
-    await backend.aclose()
+    async with opened(
+        LegacyBackend, tiny_warehouse, request.param, cache_dir=tiny_serving_cache, timeout=300
+    ) as backend:
+        yield backend
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
