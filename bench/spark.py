@@ -49,7 +49,21 @@ def _totals(root: Path) -> dict[str, Any]:
     }
 
 
-def _row(profile: str, engine: str, report: IngestReport, extra_s: float = 0.0) -> dict[str, Any]:
+def _load() -> float | None:
+    """The 1-minute load average (the machine is shared: a busy one slows both engines)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _row(
+    profile: str,
+    engine: str,
+    report: IngestReport,
+    load: tuple[float | None, float | None],
+    extra_s: float = 0.0,
+) -> dict[str, Any]:
     total = report.elapsed_s + extra_s
     return {
         "profile": profile,
@@ -61,6 +75,8 @@ def _row(profile: str, engine: str, report: IngestReport, extra_s: float = 0.0) 
         "with_startup_s": round(total, 2),
         "events_per_s_with_startup": round(report.raw_events / total) if total > 0 else 0,
         "rollup_rows": sum(report.rollup_rows.values()),
+        "load_1min_before": load[0],
+        "load_1min_after": load[1],
     }
 
 
@@ -75,11 +91,14 @@ def run_profile(
     embedded_wh, spark_wh = work / f"{profile}-embedded", work / f"{profile}-spark"
     for wh in (embedded_wh, spark_wh):
         shutil.rmtree(wh, ignore_errors=True)
-    print(f"[{profile}] embedded ingest", flush=True)
+    print(f"[{profile}] embedded ingest (load {_load()})", flush=True)
+    loads = [_load()]
     embedded = ingest(raw, embedded_wh, settings, publish_snapshot=False)
+    loads.append(_load())
     print(f"[{profile}] embedded {embedded.elapsed_s:.1f}s; spark ingest", flush=True)
     spark = ingest_spark(raw, spark_wh, settings, master=master, publish_snapshot=False)
-    print(f"[{profile}] spark {spark.elapsed_s:.1f}s", flush=True)
+    loads.append(_load())
+    print(f"[{profile}] spark {spark.elapsed_s:.1f}s (load {loads[-1]})", flush=True)
     left, right = _totals(embedded_wh), _totals(spark_wh)
     detail = {
         "profile": profile,
@@ -89,7 +108,10 @@ def run_profile(
         "same_output": left == right,
         "totals": {"embedded": left, "spark": right},
     }
-    rows = [_row(profile, "embedded", embedded), _row(profile, "spark", spark, spark_startup_s)]
+    rows = [
+        _row(profile, "embedded", embedded, (loads[0], loads[1])),
+        _row(profile, "spark", spark, (loads[1], loads[2]), spark_startup_s),
+    ]
     for wh in (embedded_wh, spark_wh):
         shutil.rmtree(wh, ignore_errors=True)
     return rows, detail
@@ -144,6 +166,8 @@ def _write(
         ("startup_s", "JVM start s"),
         ("events_per_s_with_startup", "events/s incl. start"),
         ("rollup_rows", "rollup rows"),
+        ("load_1min_before", "load 1m before"),
+        ("load_1min_after", "load 1m after"),
     ]
     same = ", ".join(f"{d['profile']}: {'yes' if d['same_output'] else 'NO'}" for d in details)
     steps = "; ".join(
@@ -155,6 +179,8 @@ def _write(
         f"Spark master `{args.master}`, driver memory {args.driver_memory}; one ingest per "
         "engine into a fresh warehouse, no snapshot.\n\n"
         + markdown_table(rows, columns)
+        + "\nThe machine has 2 cores shared with other work: the 1-minute load average before"
+        " and after each run says how busy it was.\n"
         + f"\nSame rollup rows and all-time totals in both warehouses: {same}.\n\n"
         + f"Spark step times (s): {steps}\n"
     )

@@ -11,16 +11,13 @@ previous version current.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,16 @@ from keyart.etl.attribution import attribution_sql
 from keyart.etl.hll import coupon_table
 from keyart.etl.report import IngestReport
 from keyart.etl.rollups import Coding, DayFacts, RollupBuilder
+from keyart.etl.runs import (
+    Accounting,
+    Attribution,
+    IngestRun,
+    RunCounts,
+    link_parent_days,
+    lookback_files,
+    progress_bar,
+    publish,
+)
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
 from keyart.warehouse.tables import ASSETS, ROLLUPS, TITLES
 
@@ -137,8 +144,10 @@ class _Writer:
             self.pool.shutdown(cancel_futures=True)
 
 
-class _Run:
+class _Run(IngestRun):
     """The state of one embedded ingest run."""
+
+    engine = "embedded"
 
     def __init__(
         self,
@@ -149,13 +158,9 @@ class _Run:
         *,
         list_mode: bool = True,
     ) -> None:
+        super().__init__(warehouse, settings, bar, "ingest")
         self.raw = raw
-        self.wh = warehouse
-        self.settings = settings
-        self.bar = bar
         self.list_mode = list_mode
-        self.parent = warehouse.current_or_none()
-        self.run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
@@ -163,11 +168,6 @@ class _Run:
         self.con.execute("SET preserve_insertion_order = false")
         codes = ", ".join(f"'{c}'" for c in _COUNTRIES.to_pylist())
         self.con.execute(f"CREATE TYPE {_COUNTRY_TYPE} AS ENUM ({codes})")
-
-    def step(self, name: str) -> None:
-        if self.bar is not None:
-            self.bar.set_description(f"ingest: {name}")
-            self.bar.update(1)
 
     def q(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()
@@ -276,37 +276,25 @@ class _Run:
             f", _r.title_no, _a.asset_no, {_day_no('_t.event_time')} AS day_no",
         )
 
-    def accounting(
-        self,
-    ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]], dict[str, int]]:
-        read: dict[str, int] = {}
+    def accounting(self) -> Accounting:
         kept: dict[str, int] = {}
         quarantined: dict[str, dict[str, int]] = {}
         duplicates: dict[str, int] = {}
         for name in self.raw.tables:
             counts = dict(self.q(f"SELECT reason, count(*) FROM cls_{name} GROUP BY 1"))
-            read[name] = int(sum(counts.values()))
             kept[name] = int(counts.pop(None, 0))
             if name in rules.EVENT_IDS:
                 duplicates[name] = int(counts.pop(rules.DUPLICATE, 0))
             quarantined[name] = {str(k): int(v) for k, v in sorted(counts.items())}
-        return read, kept, quarantined, duplicates
+        return Accounting(kept, quarantined, duplicates)
 
-    def write_quarantine(self, quarantined: dict[str, dict[str, int]]) -> Path | None:
-        folder = self.wh.quarantine_dir / self.run_id
-        wrote = False
-        for name, by_reason in quarantined.items():
-            if not sum(by_reason.values()):
-                continue
-            folder.mkdir(parents=True, exist_ok=True)
-            cols = ", ".join(contract.RAW_TABLES[name].names)
-            target = str(folder / f"{name}.parquet").replace("'", "''")
-            self.con.execute(
-                f"COPY (SELECT {cols}, reason FROM cls_{name} WHERE reason IS NOT NULL"
-                f" AND reason <> '{rules.DUPLICATE}') TO '{target}' (FORMAT parquet)"
-            )
-            wrote = True
-        return folder if wrote else None
+    def write_quarantined(self, table: str, path: Path) -> None:
+        cols = ", ".join(contract.RAW_TABLES[table].names)
+        target = str(path).replace("'", "''")
+        self.con.execute(
+            f"COPY (SELECT {cols}, reason FROM cls_{table} WHERE reason IS NOT NULL"
+            f" AND reason <> '{rules.DUPLICATE}') TO '{target}' (FORMAT parquet)"
+        )
 
     def new_days(self) -> list[date]:
         rows = self.q(
@@ -348,7 +336,7 @@ class _Run:
         )
         # only impressions of a (member, title) with a qualified play can be picked
         wanted = "SEMI JOIN (SELECT DISTINCT member_id, title_id FROM qplays) _q ON"
-        lookback = self._lookback_files(new_days)
+        lookback = lookback_files(self.parent, self.settings, new_days)
         extra = ""
         if lookback:
             extra = (
@@ -385,20 +373,6 @@ class _Run:
         qualified = int(self.scalar("SELECT count(*) FROM play_attr"))
         attributed = int(self.scalar("SELECT count(*) FROM play"))
         return qualified, attributed
-
-    def _lookback_files(self, new_days: list[date]) -> list[Path]:
-        """Parent impressions of untouched days a new day's plays may be attributed to."""
-        if self.parent is None or not new_days:
-            return []
-        reach = math.ceil(self.settings.attribution_hours / 24)
-        wanted = {d - timedelta(days=k) for d in new_days for k in range(1, reach + 1)}
-        keep = (wanted & set(self.parent.days)) - set(new_days)
-        files: list[Path] = []
-        for d in sorted(keep):
-            files.extend(
-                sorted((self.parent.events_dir("impressions") / day_partition(d)).glob("*.parquet"))
-            )
-        return files
 
     def without_profile(self) -> dict[str, int]:
         return {
@@ -521,9 +495,10 @@ class _Run:
         self.sketcher = builder.sketcher
         self.totals = AlltimeTotals(coding)
         batches = self.batches()
-        if self.bar is not None:
-            self.bar.total = (self.bar.total or 0) + len(batches)
-            self.bar.refresh()
+        bar = self.steps.bar
+        if bar is not None:
+            bar.total = (bar.total or 0) + len(batches)
+            bar.refresh()
         view = staging.version_view()
         writer = _Writer()
         try:
@@ -537,7 +512,7 @@ class _Run:
                         self.totals.add(summary)
                     for name, table in builder.events(facts).items():
                         writer.submit(name, table, view.events_dir(name) / part / "part.parquet")
-                self.step(f"rollups {EPOCH + timedelta(days=hi)}")
+                self.steps.tick(f"rollups {EPOCH + timedelta(days=hi)}")
                 _checkpoint("rollups", writer.drain)
         finally:
             writer.close()
@@ -579,32 +554,6 @@ class _Run:
             out.append(f"alltime_{rel}")
         return out[0], out[1]
 
-    def link_parent_days(self, staging: Staging, new_days: list[date]) -> list[date]:
-        if self.parent is None:
-            return []
-        kept = [d for d in self.parent.days if d not in set(new_days)]
-        for d in kept:
-            part = day_partition(d)
-            for rollup in ROLLUPS:
-                staging.link_from(self.parent, f"rollups/{rollup.name}/{part}")
-            for name in ("impressions", "plays"):
-                staging.link_from(self.parent, f"events/{name}/{part}")
-        return kept
-
-    def check_parent_settings(self, kept_days: list[date]) -> None:
-        if self.parent is None or not kept_days:
-            return
-        before = self.parent.manifest.get("etl", {})
-        for field in ("lg_k", "qualify_seconds", "engaged_seconds", "attribution_hours"):
-            now = getattr(self.settings, field)
-            if field in before and int(before[field]) != now:
-                raise IngestError(
-                    f"{field}={now} differs from {before[field]} used by warehouse version "
-                    f"{self.parent.name}, whose days "
-                    f"{kept_days[0]}..{kept_days[-1]} would be kept: re-ingest every day with "
-                    f"the new settings into a fresh warehouse, or keep {field}={before[field]}"
-                )
-
 
 def _by_day(columns: dict[str, Any]) -> dict[int, dict[str, np.ndarray]]:
     """Fetched fact columns split by `day_no` (int64 arrays per day)."""
@@ -626,28 +575,6 @@ def _by_day(columns: dict[str, Any]) -> dict[int, dict[str, np.ndarray]]:
     }
 
 
-def _rollup_totals(version: Version) -> dict[str, int]:
-    return {
-        r.name: sum(
-            pq.ParquetFile(f).metadata.num_rows
-            for f in version.rollup_dir(r).glob("day=*/*.parquet")
-        )
-        for r in ROLLUPS
-    }
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[tqdm[Any] | None]:
-    if not enabled:
-        yield None
-        return
-    bar = tqdm(total=len(_STEPS), unit="step", desc="ingest")
-    try:
-        yield bar
-    finally:
-        bar.close()
-
-
 def ingest(
     raw: Path,
     warehouse: Path,
@@ -663,7 +590,7 @@ def ingest(
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
-    with _progress(progress) as bar:
+    with progress_bar(progress, len(_STEPS), "ingest") as bar:
         run = _Run(raw_input, wh, settings, bar, list_mode=list_mode)
         try:
             version, report = _build(run, started)
@@ -671,38 +598,21 @@ def ingest(
             raise IngestError(f"ingest of {raw} failed: {exc}") from exc
         finally:
             run.con.close()
-        snapshot = None
-        if publish_snapshot:
-            from keyart.store.producer import SnapshotProducer
-
-            snapshot = SnapshotProducer(wh.snapshots_dir).publish(version)
-    return report.with_updates(
-        snapshot_version=snapshot, elapsed_s=round(time.perf_counter() - started, 3)
-    )
+        return publish(wh, version, report, started, publish_snapshot)
 
 
 def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
-    timings: dict[str, float] = {}
-    mark = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        timings[name] = round(now - mark, 3)
-        mark = now
-        run.step(name)
-
+    lap = run.steps.lap
     run.dims()
     lap("dims")
     run.classify_events()
-    rows_read, kept, quarantined, duplicates = run.accounting()
+    accounting = run.accounting()
     new_days = run.new_days()
-    parent_days = run.parent.days if run.parent is not None else []
-    run.check_parent_settings([d for d in parent_days if d not in set(new_days)])
+    kept = run.kept_days(new_days)
     lap("events")
     run.members()
     qualified, attributed = run.attribute(new_days)
-    no_profile = run.without_profile()
+    attribution = Attribution(qualified, attributed, run.without_profile())
     lap("attribute")
     with run.wh.stage() as staging:
         tmp = staging.root / "_duckdb_tmp"
@@ -711,7 +621,7 @@ def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
         lap("codes")
         written = run.write_days(staging, coding)
         run.write_dims(staging)
-        kept_days = run.link_parent_days(staging, new_days)
+        link_parent_days(staging, run.parent, kept)
         lap("write days")
         view = staging.version_view()
         alltime_assets, alltime_titles = build_alltime(
@@ -719,60 +629,33 @@ def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
             run.settings.lg_k,
             run.totals,
             run.parent,
-            kept_days,
-            run.alltime_sources(kept_days),
+            kept,
+            run.alltime_sources(kept),
         )
         view.alltime_path("assets").parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(alltime_assets, view.alltime_path("assets"))
         pq.write_table(alltime_titles, view.alltime_path("titles"))
         lap("all-time")
-        quarantine = run.write_quarantine(quarantined)
         sketcher = run.sketcher
-        report = IngestReport(
-            run_id=run.run_id,
-            engine="embedded",
-            rows_read=rows_read,
-            kept=kept,
-            quarantined=quarantined,
-            duplicates=duplicates,
-            events_without_profile=no_profile,
-            qualified_plays=qualified,
-            attributed_plays=attributed,
-            unattributed_plays=qualified - attributed,
-            rollup_rows=written,
-            days=[d.isoformat() for d in new_days],
-            parent_version=run.parent.name if run.parent is not None else None,
-            elapsed_s=round(time.perf_counter() - started, 3),
-            quarantine_dir=str(quarantine) if quarantine is not None else None,
+        quarantine = run.write_quarantine(accounting.quarantined)
+        shutil.rmtree(tmp, ignore_errors=True)
+        version, report = run.commit(
+            staging,
+            RunCounts(accounting, attribution, written, new_days, kept),
+            started,
+            quarantine,
             extra={
-                "stage_s": timings,
+                "stage_s": run.steps.timings,
                 "sketches": {
                     "list_mode": run.list_mode,
                     "library_sketches": sketcher.library_sketches,
                     "library_updates": sketcher.library_updates,
                 },
             },
+            before=lambda: _checkpoint("commit"),
         )
-        shutil.rmtree(tmp, ignore_errors=True)
-        manifest = {
-            "run_id": run.run_id,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "parent": report.parent_version,
-            "days": sorted({*(d.isoformat() for d in kept_days), *report.days}),
-            "etl": {
-                "engine": "embedded",
-                "lg_k": run.settings.lg_k,
-                "qualify_seconds": run.settings.qualify_seconds,
-                "engaged_seconds": run.settings.engaged_seconds,
-                "attribution_hours": run.settings.attribution_hours,
-            },
-            "rollups": _rollup_totals(view),
-            "report": report.to_dict(),
-        }
-        _checkpoint("commit")
-        version = staging.commit(manifest)
         lap("commit")
-    return version, report.with_updates(warehouse_version=version.name)
+    return version, report
 
 
 def main(args: argparse.Namespace) -> int:

@@ -3,10 +3,14 @@
 Appending days never recomputes history: an asset's new all-time row is its parent row
 merged with this run's events (counts added, sketches unioned with `hll_union_agg`,
 countries/affinities unioned, first/last day widened). A replaced day cannot be
-subtracted from a sketch, so every asset (and title) that had data on a replaced day is
-recomputed from all daily rollups of the new version; so is everything when there is no
-usable parent (first run, or an asset moved to another title). Both paths yield the same
-sketch registers as the embedded engine's build over the distinct members.
+subtracted from a sketch, so every asset that had data on a replaced day is recomputed
+from all daily rollups of the new version; so is everything when there is no usable
+parent (an asset moved to another title, a parent without all-time tables). When no day of
+the parent survives (a first run, or every day re-ingested), the version holds only this
+run's events, and every asset is built from them directly, without reading back the
+rollups just written. A title's row is then the union of its assets' rows (each asset
+belongs to one title). All paths yield the same sketch registers as the embedded engine's
+build over the distinct members.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import pyarrow.parquet as pq
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,
-    ALLTIME_TITLES,
     ASSET_AFFINITY_DAY,
     ASSET_COUNTRY_DAY,
 )
@@ -36,24 +39,27 @@ _MEASURES = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
 @dataclass(frozen=True, slots=True)
 class AlltimePlan:
     """How this run's all-time tables are made: `mode` is "merge" (parent + new days),
-    "partial" (merge, but assets with data on replaced days recomputed) or "recompute"."""
+    "partial" (merge, but assets with data on replaced days recomputed) or "recompute"
+    (from this run's events alone when `events_only`, else from the daily rollups)."""
 
     mode: str
     replaced_days: tuple[date, ...]
     reason: str
+    events_only: bool = False
 
 
 def plan(parent: Version | None, new_days: list[date], moved_assets: int) -> AlltimePlan:
     """Choose between merging into the parent's all-time tables and recomputing."""
     if parent is None:
-        return AlltimePlan("recompute", (), "no parent version")
+        return AlltimePlan("recompute", (), "no parent version", events_only=True)
+    replaced = tuple(sorted(set(new_days) & set(parent.days)))
+    events_only = set(parent.days) <= set(new_days)  # no parent day is kept
+    if events_only:
+        return AlltimePlan("recompute", replaced, "every parent day is replaced", True)
     if not (parent.alltime_path("assets").exists() and parent.alltime_path("titles").exists()):
         return AlltimePlan("recompute", (), f"parent {parent.name} has no all-time tables")
     if moved_assets:
         return AlltimePlan("recompute", (), f"{moved_assets} assets moved to another title")
-    replaced = tuple(sorted(set(new_days) & set(parent.days)))
-    if set(parent.days) <= set(new_days):
-        return AlltimePlan("recompute", replaced, "every parent day is replaced")
     if replaced:
         return AlltimePlan("partial", replaced, f"{len(replaced)} parent days replaced")
     return AlltimePlan("merge", (), "days appended")
@@ -67,11 +73,12 @@ def _files(version: Version, rollup: str, days: tuple[date, ...] | None = None) 
 
 
 class AlltimeBuilder:
-    """Builds ALLTIME_ASSETS and ALLTIME_TITLES for a staged version."""
+    """Builds the ALLTIME_ASSETS and ALLTIME_TITLES rows of a staged version."""
 
-    def __init__(self, spark: SparkSession, lg_k: int) -> None:
+    def __init__(self, spark: SparkSession, lg_k: int, facts: str = "facts") -> None:
         self.spark = spark
         self.lg_k = int(lg_k)
+        self.facts = facts  # the view stacking this run's impressions and attributed plays
         self.daily_files_read = 0  # rollup day files of the new version read (0 on append)
 
     def _read(self, files: list[str], schema: pa.Schema, view: str) -> None:
@@ -107,7 +114,9 @@ class AlltimeBuilder:
         """
 
     def _delta(self, key: str) -> str:
-        """This run's contribution per key, from the clean attributed events."""
+        """This run's contribution per key, from the clean attributed events (distributed by
+        the key first: each key's sketch is then built in one task, in event order, with no
+        partial sketches to serialise and merge)."""
         k = int(self.lg_k)
         return f"""
         SELECT {key} AS k, count_if(is_imp) AS impressions,
@@ -119,7 +128,7 @@ class AlltimeBuilder:
             array_sort(collect_set(CASE WHEN is_imp THEN country END)) AS countries,
             array_sort(array_distinct(flatten(collect_list(affinities)))) AS affinities,
             min(day) AS first_day, max(day) AS last_day
-        FROM run_facts GROUP BY {key}
+        FROM (SELECT * FROM {self.facts} DISTRIBUTE BY {key}) _f GROUP BY {key}
         """
 
     def _merged(self, key: str, parent_view: str, keys_view: str) -> str:
@@ -146,23 +155,13 @@ class AlltimeBuilder:
         GROUP BY k
         """
 
-    def build(
-        self,
-        version: Version,
-        parent: Version | None,
-        how: AlltimePlan,
-        facts_sql: str,
-    ) -> tuple[DataFrame, DataFrame]:
-        """The all-time DataFrames (assets, titles) of `version`, whose rollups, events and
-        `dim_assets` view are ready; `facts_sql` stacks this run's impressions and plays."""
+    def _sources(self, version: Version, parent: Version | None, how: AlltimePlan) -> None:
+        """The views the recomputing and merging paths read: the assets to recompute
+        (redo_asset_id), the parent's all-time assets and the dailies."""
         spark = self.spark
-        spark.sql(facts_sql).createOrReplaceTempView("run_facts")
         if how.mode == "recompute":
             spark.sql("SELECT asset_id AS k FROM dim_assets").createOrReplaceTempView(
                 "redo_asset_id"
-            )
-            spark.sql("SELECT DISTINCT title_id AS k FROM dim_assets").createOrReplaceTempView(
-                "redo_title_id"
             )
         else:
             assert parent is not None
@@ -174,13 +173,9 @@ class AlltimeBuilder:
             spark.sql(
                 "SELECT DISTINCT asset_id AS k FROM replaced_country"
             ).createOrReplaceTempView("redo_asset_id")
-            spark.sql(
-                "SELECT DISTINCT title_id AS k FROM replaced_country"
-            ).createOrReplaceTempView("redo_title_id")
-            for name, schema in (("assets", ALLTIME_ASSETS), ("titles", ALLTIME_TITLES)):
-                spark.createDataFrame(
-                    pq.read_table(parent.alltime_path(name)).cast(schema)
-                ).createOrReplaceTempView(f"parent_alltime_{name}")
+            spark.createDataFrame(
+                pq.read_table(parent.alltime_path("assets")).cast(ALLTIME_ASSETS)
+            ).createOrReplaceTempView("parent_alltime_assets")
         # the dailies are read only when something must be recomputed (never on append)
         if how.mode == "merge":
             self._read([], ASSET_COUNTRY_DAY.schema, "daily_country")
@@ -191,39 +186,56 @@ class AlltimeBuilder:
             self.daily_files_read = len(country) + len(affinity)
             self._read(country, ASSET_COUNTRY_DAY.schema, "daily_country")
             self._read(affinity, ASSET_AFFINITY_DAY.schema, "daily_affinity")
-        out = []
-        for key, name in (("asset_id", "assets"), ("title_id", "titles")):
-            parts = [self._recomputed(key, f"redo_{key}")]
+
+    def assets(self, version: Version, parent: Version | None, how: AlltimePlan) -> DataFrame:
+        """The ALLTIME_ASSETS rows of `version` (in no particular order), whose rollups,
+        events and `dim_assets` and facts views are ready."""
+        if how.events_only:
+            body = self._delta("asset_id")
+        else:
+            self._sources(version, parent, how)
+            parts = [self._recomputed("asset_id", "redo_asset_id")]
             if how.mode != "recompute":
-                parts.append(self._merged(key, f"parent_alltime_{name}", f"redo_{key}"))
-            spark.sql(
-                " UNION ALL ".join(f"SELECT * FROM ({p}) _p" for p in parts)
-            ).createOrReplaceTempView(f"alltime_{key}")
-            if key == "asset_id":
-                dims = "SELECT asset_id, title_id FROM dim_assets"
-                select_keys = "d.asset_id, d.title_id"
-            else:
-                dims = "SELECT DISTINCT title_id FROM dim_assets"
-                select_keys = "d.title_id"
-            out.append(
-                spark.sql(
-                    f"""
-                    SELECT {select_keys},
-                        CAST(coalesce(a.impressions, 0) AS BIGINT) AS impressions,
-                        CAST(coalesce(a.qualified_plays, 0) AS BIGINT) AS qualified_plays,
-                        CAST(coalesce(a.play_seconds, 0) AS BIGINT) AS play_seconds,
-                        CAST(coalesce(a.engaged_plays, 0) AS BIGINT) AS engaged_plays,
-                        CASE WHEN a.impressions > 0 THEN a.imp_sketch END AS imp_sketch,
-                        CASE WHEN a.qualified_plays > 0 THEN a.play_sketch END AS play_sketch,
-                        coalesce(a.countries, {_EMPTY_LIST}) AS countries,
-                        coalesce(a.affinities, {_EMPTY_LIST}) AS affinities,
-                        a.first_day, a.last_day
-                    FROM ({dims}) d LEFT JOIN alltime_{key} a ON a.k = d.{key}
-                    ORDER BY d.{key}
-                    """
-                )
-            )
-        return out[0], out[1]
+                parts.append(self._merged("asset_id", "parent_alltime_assets", "redo_asset_id"))
+            body = " UNION ALL ".join(f"SELECT * FROM ({p}) _p" for p in parts)
+        self.spark.sql(body).createOrReplaceTempView("alltime_asset_id")
+        return self.spark.sql(
+            f"""
+            SELECT d.asset_id, d.title_id,
+                CAST(coalesce(a.impressions, 0) AS BIGINT) AS impressions,
+                CAST(coalesce(a.qualified_plays, 0) AS BIGINT) AS qualified_plays,
+                CAST(coalesce(a.play_seconds, 0) AS BIGINT) AS play_seconds,
+                CAST(coalesce(a.engaged_plays, 0) AS BIGINT) AS engaged_plays,
+                CASE WHEN a.impressions > 0 THEN a.imp_sketch END AS imp_sketch,
+                CASE WHEN a.qualified_plays > 0 THEN a.play_sketch END AS play_sketch,
+                coalesce(a.countries, {_EMPTY_LIST}) AS countries,
+                coalesce(a.affinities, {_EMPTY_LIST}) AS affinities,
+                a.first_day, a.last_day
+            FROM dim_assets d LEFT JOIN alltime_asset_id a ON a.k = d.asset_id
+            """
+        )
+
+    def titles(self, assets: pa.Table) -> DataFrame:
+        """The ALLTIME_TITLES rows (in no particular order) from the version's all-time
+        asset rows: a title's counts are its assets' sums, its sketches their union (the
+        same registers as a sketch of all its members), its countries, affinities and
+        days their union."""
+        self.spark.createDataFrame(assets).createOrReplaceTempView("alltime_asset_rows")
+        return self.spark.sql(
+            """
+            SELECT title_id, sum(impressions) AS impressions,
+                sum(qualified_plays) AS qualified_plays, sum(play_seconds) AS play_seconds,
+                sum(engaged_plays) AS engaged_plays,
+                CASE WHEN sum(impressions) > 0 THEN hll_union_agg(imp_sketch) END
+                    AS imp_sketch,
+                CASE WHEN sum(qualified_plays) > 0 THEN hll_union_agg(play_sketch) END
+                    AS play_sketch,
+                array_sort(array_distinct(flatten(collect_list(countries)))) AS countries,
+                array_sort(array_distinct(flatten(collect_list(affinities)))) AS affinities,
+                min(first_day) AS first_day, max(last_day) AS last_day
+            FROM alltime_asset_rows GROUP BY title_id
+            """
+        )
 
 
 __all__ = ["AlltimeBuilder", "AlltimePlan", "plan"]

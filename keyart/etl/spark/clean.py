@@ -8,10 +8,7 @@ same rows for the same reasons. Only the glue (dimension merging, joins) is Spar
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
@@ -19,8 +16,10 @@ import pyarrow.parquet as pq
 from keyart.config import EtlSettings
 from keyart.etl.attribution import attribution_sql
 from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql
+from keyart.etl.runs import Accounting, lookback_files
 from keyart.etl.schemas import RAW_TABLES
-from keyart.warehouse.layout import Version, day_partition
+from keyart.etl.spark.rollups import facts_sql
+from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import ASSETS, TITLES
 
 if TYPE_CHECKING:
@@ -37,21 +36,13 @@ DIM_COLUMNS: dict[str, str] = {
 DIM_SCHEMAS = {"titles": TITLES, "assets": ASSETS}
 
 
-@dataclass(frozen=True, slots=True)
-class Accounting:
-    """Where every raw row went: kept, quarantined by reason, dropped as a duplicate."""
-
-    kept: dict[str, int]
-    quarantined: dict[str, dict[str, int]]
-    duplicates: dict[str, int]
-
-
 class Cleaner:
     """Builds the clean views of one run over the `raw_<table>` views of `load_raw`.
 
     Views created: cls_<table> (classified raw rows), dim_titles, dim_assets (this run's
     clean dimensions over the parent's), profiles (member_id, labels), imp_clean,
-    play_clean, attr_imps, play_attr (one row per qualified play), play_facts (attributed).
+    play_clean, attr_pairs, attr_imps, play_attr (one row per qualified play), play_facts
+    (attributed), imp_events, play_events and facts (see `facts`).
     """
 
     def __init__(self, spark: SparkSession, settings: EtlSettings, parent: Version | None) -> None:
@@ -65,8 +56,8 @@ class Cleaner:
         """Run Spark SQL."""
         return self.spark.sql(text)
 
-    def _view(self, name: str, text: str, cache: bool = False) -> DataFrame:
-        frame = self.sql(text)
+    def _view(self, name: str, source: str | DataFrame, cache: bool = False) -> DataFrame:
+        frame = self.sql(source) if isinstance(source, str) else source
         if cache:
             frame = frame.cache()
             self._cached.append(frame)
@@ -135,16 +126,22 @@ class Cleaner:
             " FROM cls_playbacks WHERE reason IS NULL",
         )
 
-    def accounting(self, tables: list[str]) -> Accounting:
-        """Rows kept, quarantined by reason and dropped as duplicates, per raw table (one
-        Spark job for all tables)."""
+    def accounting(self, tables: list[str]) -> tuple[Accounting, list[date]]:
+        """Rows kept, quarantined by reason and dropped as duplicates, per raw table, and
+        every UTC day any raw event falls on (the days this run rebuilds), in one job."""
         union = " UNION ALL ".join(
-            f"SELECT '{name}' AS tbl, reason, count(*) AS n FROM cls_{name} GROUP BY reason"
+            f"SELECT '{name}' AS tbl, reason,"
+            + (" CAST(event_time AS DATE)" if name in EVENT_IDS else " CAST(NULL AS DATE)")
+            + f" AS day, count(*) AS n FROM cls_{name} GROUP BY 2, 3"
             for name in tables
         )
         counts: dict[str, dict[str | None, int]] = {name: {} for name in tables}
+        days: set[date] = set()
         for row in self.sql(union).collect():
-            counts[row["tbl"]][row["reason"]] = int(row["n"])
+            by_reason = counts[row["tbl"]]
+            by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + int(row["n"])
+            if row["day"] is not None:
+                days.add(row["day"])
         kept: dict[str, int] = {}
         quarantined: dict[str, dict[str, int]] = {}
         duplicates: dict[str, int] = {}
@@ -154,7 +151,7 @@ class Cleaner:
             if name in EVENT_IDS:
                 duplicates[name] = by_reason.pop(DUPLICATE, 0)
             quarantined[name] = {str(k): v for k, v in sorted(by_reason.items())}
-        return Accounting(kept, quarantined, duplicates)
+        return Accounting(kept, quarantined, duplicates), sorted(days)
 
     def quarantine_rows(self, table: str) -> DataFrame:
         """The quarantined rows of one raw table: contract columns plus `reason`."""
@@ -164,39 +161,29 @@ class Cleaner:
             f" WHERE reason IS NOT NULL AND reason <> '{DUPLICATE}'"
         )
 
-    def new_days(self) -> list[date]:
-        """Every UTC day any raw event falls on: the days this run (re)builds."""
-        rows = self.sql(
-            "SELECT DISTINCT CAST(event_time AS DATE) AS day FROM raw_impressions"
-            " WHERE event_time IS NOT NULL UNION SELECT DISTINCT CAST(event_time AS DATE)"
-            " FROM raw_playbacks WHERE event_time IS NOT NULL"
-        ).collect()
-        return sorted(r["day"] for r in rows)
-
-    def lookback_files(self, new_days: list[date]) -> list[Path]:
-        """Parent impressions of untouched days that a new day's plays may be attributed to."""
-        if self.parent is None or not new_days:
-            return []
-        reach = math.ceil(self.settings.attribution_hours / 24)
-        wanted = {d - timedelta(days=k) for d in new_days for k in range(1, reach + 1)}
-        keep = (wanted & set(self.parent.days)) - set(new_days)
-        files: list[Path] = []
-        for d in sorted(keep):
-            folder = self.parent.events_dir("impressions") / day_partition(d)
-            files.extend(sorted(folder.glob("*.parquet")))
-        return files
-
     def attribute(self, new_days: list[date]) -> tuple[int, int]:
         """Attribute qualified plays (shared SQL); returns (qualified, attributed)."""
-        text = "SELECT member_id, title_id, asset_id, country, event_time FROM imp_clean"
-        lookback = self.lookback_files(new_days)
+        # only impressions of a (member, title) with a qualified play can be picked: the
+        # others are dropped before the attribution's join (as in the embedded engine)
+        self._view(
+            "attr_pairs",
+            "SELECT DISTINCT member_id, title_id FROM play_clean"
+            f" WHERE duration_s >= {int(self.settings.qualify_seconds)}",
+        )
+        wanted = "LEFT SEMI JOIN attr_pairs _q ON _q.member_id = i.member_id AND _q.title_id ="
+        text = (
+            "SELECT i.member_id, i.title_id, i.asset_id, i.country, i.event_time"
+            f" FROM imp_clean i {wanted} i.title_id"
+        )
+        lookback = lookback_files(self.parent, self.settings, new_days)
         if lookback:
             self.spark.read.parquet(*(str(p) for p in lookback)).createOrReplaceTempView(
                 "parent_imps"
             )
             text += (
-                " UNION ALL SELECT member_id, title_id, asset_id, country,"
-                " CAST(event_time AS TIMESTAMP) AS event_time FROM parent_imps"
+                " UNION ALL SELECT i.member_id, i.title_id, i.asset_id, i.country,"
+                f" CAST(i.event_time AS TIMESTAMP) AS event_time FROM parent_imps i {wanted}"
+                " i.title_id"
             )
         self._view("attr_imps", text)
         self._view(
@@ -216,7 +203,6 @@ class Cleaner:
             " a.asset_type, p.attr_country AS country, p.duration_s,"
             f" p.duration_s >= {engaged} AS engaged"
             " FROM play_attr p JOIN dim_assets a ON a.asset_id = p.attr_asset_id",
-            cache=True,
         )
         row = self.sql(
             "SELECT (SELECT count(*) FROM play_attr) AS q, (SELECT count(*) FROM play_facts) AS a"
@@ -233,15 +219,17 @@ class Cleaner:
         ).collect()[0]
         return {"impressions": int(row["impressions"]), "playbacks": int(row["playbacks"])}
 
-    def facts(self) -> None:
-        """The clean, attributed event views the rollups and event tables read:
-        imp_events and play_events, with `day` and the member's label set."""
+    def facts(self, partitions: int) -> None:
+        """The clean, attributed events the rollups, event tables and all-time tables read:
+        imp_events and play_events (with `day` and the member's label set), stacked into
+        `facts` (cached), hash-partitioned by day into `partitions` parts: each rollup then
+        aggregates a day's rows in one task, without a shuffle and without partial sketches
+        to merge, and every output file holds whole days."""
         self._view(
             "imp_events",
             "SELECT CAST(i.event_time AS DATE) AS day, i.event_time, i.member_id, i.title_id,"
             f" i.asset_id, i.asset_type, i.country, coalesce(p.labels, {_EMPTY_LIST})"
             " AS affinities FROM imp_clean i LEFT JOIN profiles p ON p.member_id = i.member_id",
-            cache=True,
         )
         self._view(
             "play_events",
@@ -249,8 +237,8 @@ class Cleaner:
             f" f.asset_id, f.asset_type, f.country, coalesce(p.labels, {_EMPTY_LIST})"
             " AS affinities, f.duration_s, f.engaged"
             " FROM play_facts f LEFT JOIN profiles p ON p.member_id = f.member_id",
-            cache=True,
         )
+        self._view("facts", self.sql(facts_sql()).repartition(partitions, "day"), cache=True)
 
 
-__all__ = ["DIM_COLUMNS", "DIM_SCHEMAS", "Accounting", "Cleaner"]
+__all__ = ["DIM_COLUMNS", "DIM_SCHEMAS", "Cleaner"]

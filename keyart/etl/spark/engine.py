@@ -9,12 +9,9 @@ the same manifest, report and snapshot publication.
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +23,22 @@ from keyart.config import EtlSettings
 from keyart.errors import IngestError, KeyartError
 from keyart.etl import contract
 from keyart.etl.report import IngestReport
+from keyart.etl.runs import (
+    Attribution,
+    IngestRun,
+    RunCounts,
+    link_parent_days,
+    progress_bar,
+    publish,
+)
 from keyart.etl.schemas import RAW_TABLES
 from keyart.etl.spark.alltime import AlltimeBuilder, plan
 from keyart.etl.spark.clean import DIM_SCHEMAS, Cleaner
-from keyart.etl.spark.output import write_by_day, write_table
+from keyart.etl.spark.output import DayWriter, write_table
 from keyart.etl.spark.read import load_raw
-from keyart.etl.spark.rollups import ROLLUP_ORDER, facts_sql, rollup_sql
+from keyart.etl.spark.rollups import ROLLUP_ORDER, rollup_sql
 from keyart.etl.spark.session import spark_session
-from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
+from keyart.warehouse.layout import Staging, Version, Warehouse
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,
     ALLTIME_TITLES,
@@ -45,6 +50,9 @@ from keyart.warehouse.tables import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+_DESC = "ingest (spark)"
+# days of facts per Spark partition (never fewer partitions than spark.sql.shuffle.partitions)
+DAYS_PER_PARTITION = 8
 _STEPS = (
     "session",
     "load",
@@ -56,55 +64,12 @@ _STEPS = (
     "all-time",
     "commit",
 )
-_SETTINGS = ("lg_k", "qualify_seconds", "engaged_seconds", "attribution_hours")
 
 
-@contextmanager
-def _progress(enabled: bool) -> Iterator[tqdm[Any] | None]:
-    if not enabled:
-        yield None
-        return
-    bar = tqdm(total=len(_STEPS), unit="step", desc="ingest (spark)")
-    try:
-        yield bar
-    finally:
-        bar.close()
-
-
-def _step(bar: tqdm[Any] | None, name: str) -> None:
-    if bar is not None:
-        bar.set_description(f"ingest (spark): {name}")
-        bar.update(1)
-
-
-def check_parent_settings(parent: Version | None, settings: EtlSettings, kept: list[date]) -> None:
-    """Refuse to mix metric definitions: kept parent days must share this run's settings."""
-    if parent is None or not kept:
-        return
-    before = parent.manifest.get("etl", {})
-    for field in _SETTINGS:
-        now = getattr(settings, field)
-        if field in before and int(before[field]) != now:
-            raise IngestError(
-                f"{field}={now} differs from {before[field]} used by warehouse version "
-                f"{parent.name}, whose days {kept[0]}..{kept[-1]} would be kept: re-ingest "
-                f"every day with the new settings into a fresh warehouse, or keep "
-                f"{field}={before[field]}"
-            )
-
-
-def _rollup_totals(version: Version) -> dict[str, int]:
-    return {
-        r.name: sum(
-            pq.ParquetFile(f).metadata.num_rows
-            for f in version.rollup_dir(r).glob("day=*/*.parquet")
-        )
-        for r in ROLLUPS
-    }
-
-
-class _SparkRun:
+class _SparkRun(IngestRun):
     """The state of one Spark ingest run."""
+
+    engine = "spark"
 
     def __init__(
         self,
@@ -113,23 +78,12 @@ class _SparkRun:
         warehouse: Warehouse,
         settings: EtlSettings,
         bar: tqdm[Any] | None,
+        started: float,
     ) -> None:
+        super().__init__(warehouse, settings, bar, _DESC, started)
         self.spark = spark
         self.raw = raw
-        self.wh = warehouse
-        self.settings = settings
-        self.bar = bar
-        self.parent = warehouse.current_or_none()
-        self.run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         self.cleaner = Cleaner(spark, settings, self.parent)
-        self.timings: dict[str, float] = {}
-        self._mark = time.perf_counter()
-
-    def step(self, name: str) -> None:
-        now = time.perf_counter()
-        self.timings[name] = round(now - self._mark, 3)
-        self._mark = now
-        _step(self.bar, name)
 
     def moved_assets(self) -> int:
         """Assets whose title differs from the parent's dimension (all-time must be redone)."""
@@ -144,126 +98,94 @@ class _SparkRun:
             ).collect()[0][0]
         )
 
-    def write_rollups(self, staging: Staging) -> dict[str, int]:
+    def write_rollups(self, out: DayWriter, staging: Staging) -> None:
+        """Aggregate and write the three daily rollups."""
         view = staging.version_view()
-        written: dict[str, int] = {}
-        self.spark.sql(facts_sql()).createOrReplaceTempView("facts")
         for rollup in ROLLUPS:
             frame = self.spark.sql(rollup_sql(rollup, "facts", self.settings.lg_k))
-            per_day = write_by_day(
+            out.write(
+                rollup.name,
                 frame,
-                staging.root / "_spark" / rollup.name,
                 view.rollup_dir(rollup),
                 rollup.schema,
-                self.settings.lg_k,
                 ROLLUP_ORDER[rollup.name],
             )
-            written[rollup.name] = sum(per_day.values())
-        return written
 
-    def write_events(self, staging: Staging) -> None:
+    def write_events(self, out: DayWriter, staging: Staging) -> None:
+        """Write the clean event tables (the facts, split back into their two kinds)."""
         view = staging.version_view()
-        for name, source, schema in (
-            ("impressions", "imp_events", EVENT_IMPRESSIONS),
-            ("plays", "play_events", EVENT_PLAYS),
+        for name, kind, schema in (
+            ("impressions", "is_imp", EVENT_IMPRESSIONS),
+            ("plays", "NOT is_imp", EVENT_PLAYS),
         ):
-            write_by_day(
-                self.spark.table(source),
-                staging.root / "_spark" / f"events_{name}",
-                view.events_dir(name),
-                schema,
-                self.settings.lg_k,
-            )
+            frame = self.spark.sql(f"SELECT {', '.join(schema.names)} FROM facts WHERE {kind}")
+            out.write(f"events_{name}", frame, view.events_dir(name), schema)
 
     def write_dims(self, staging: Staging) -> None:
         view = staging.version_view()
         for name, key in (("titles", "title_id"), ("assets", "asset_id")):
-            frame = self.spark.sql(f"SELECT * FROM dim_{name} ORDER BY {key}")
-            write_table(frame, view.dim_path(name), DIM_SCHEMAS[name], self.settings.lg_k)
+            frame = self.spark.table(f"dim_{name}")
+            write_table(frame, view.dim_path(name), DIM_SCHEMAS[name], self.settings.lg_k, (key,))
 
-    def link_parent_days(self, staging: Staging, new_days: list[date]) -> list[date]:
-        if self.parent is None:
-            return []
-        kept = [d for d in self.parent.days if d not in set(new_days)]
-        for d in kept:
-            part = day_partition(d)
-            for rollup in ROLLUPS:
-                staging.link_from(self.parent, f"rollups/{rollup.name}/{part}")
-            for name in ("impressions", "plays"):
-                staging.link_from(self.parent, f"events/{name}/{part}")
-        return kept
-
-    def write_quarantine(self, quarantined: dict[str, dict[str, int]]) -> Path | None:
-        folder = self.wh.quarantine_dir / self.run_id
-        wrote = False
-        for name, by_reason in quarantined.items():
-            if not sum(by_reason.values()):
-                continue
-            schema = RAW_TABLES[name].append(pa.field("reason", pa.string()))
-            table = self.cleaner.quarantine_rows(name).toArrow()
-            folder.mkdir(parents=True, exist_ok=True)
-            arrays = [table.column(f.name).cast(f.type) for f in schema]
-            pq.write_table(pa.Table.from_arrays(arrays, schema=schema), folder / f"{name}.parquet")
-            wrote = True
-        return folder if wrote else None
+    def write_quarantined(self, table: str, path: Path) -> None:
+        schema = RAW_TABLES[table].append(pa.field("reason", pa.string()))
+        rows = self.cleaner.quarantine_rows(table).toArrow()
+        arrays = [rows.column(f.name).cast(f.type) for f in schema]
+        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
 
 
 def _build(run: _SparkRun, started: float, master: str) -> tuple[Version, IngestReport]:
     settings = run.settings
     load_raw(run.spark, run.raw)
-    run.step("load")
+    run.steps.lap("load")
     run.cleaner.dims()
-    run.step("dims")
+    run.steps.lap("dims")
     run.cleaner.events()
-    accounting = run.cleaner.accounting(list(run.raw.tables))
-    # every raw row is classified exactly once: the classes add up to the rows read
-    rows_read = {
-        name: accounting.kept[name]
-        + sum(accounting.quarantined[name].values())
-        + accounting.duplicates.get(name, 0)
-        for name in run.raw.tables
-    }
-    new_days = run.cleaner.new_days()
-    parent_days = run.parent.days if run.parent is not None else []
-    kept_days = [d for d in parent_days if d not in set(new_days)]
-    check_parent_settings(run.parent, settings, kept_days)
-    run.step("events")
+    accounting, new_days = run.cleaner.accounting(list(run.raw.tables))
+    kept = run.kept_days(new_days)
+    run.steps.lap("events")
     qualified, attributed = run.cleaner.attribute(new_days)
-    no_profile = run.cleaner.without_profile()
-    run.cleaner.facts()
-    run.step("attribute")
+    attribution = Attribution(qualified, attributed, run.cleaner.without_profile())
+    partitions = max(
+        int(run.spark.conf.get("spark.sql.shuffle.partitions") or 1),
+        math.ceil(len(new_days) / DAYS_PER_PARTITION),
+    )
+    run.cleaner.facts(partitions)
+    run.steps.lap("attribute")
     how = plan(run.parent, new_days, run.moved_assets())
     with run.wh.stage() as staging:
-        written = run.write_rollups(staging)
-        run.step("rollups")
-        run.write_events(staging)
+        with DayWriter(staging.root / "_spark", settings.lg_k, partitions) as out:
+            run.write_rollups(out, staging)
+            run.steps.lap("rollups")
+            run.write_events(out, staging)
+            tables = out.finish()
+        written = {r.name: sum(tables[r.name].values()) for r in ROLLUPS}
         run.write_dims(staging)
-        run.link_parent_days(staging, new_days)
-        run.step("events out")
+        link_parent_days(staging, run.parent, kept)
+        run.steps.lap("events out")
         view = staging.version_view()
         builder = AlltimeBuilder(run.spark, settings.lg_k)
-        assets, titles = builder.build(view, run.parent, how, facts_sql())
-        write_table(assets, view.alltime_path("assets"), ALLTIME_ASSETS, settings.lg_k)
-        write_table(titles, view.alltime_path("titles"), ALLTIME_TITLES, settings.lg_k)
+        assets = write_table(
+            builder.assets(view, run.parent, how),
+            view.alltime_path("assets"),
+            ALLTIME_ASSETS,
+            settings.lg_k,
+            ("asset_id",),
+        )
+        write_table(
+            builder.titles(assets),
+            view.alltime_path("titles"),
+            ALLTIME_TITLES,
+            settings.lg_k,
+            ("title_id",),
+        )
         shutil.rmtree(staging.root / "_spark", ignore_errors=True)
-        run.step("all-time")
-        quarantine = run.write_quarantine(accounting.quarantined)
-        report = IngestReport(
-            run_id=run.run_id,
-            engine="spark",
-            rows_read=rows_read,
-            kept=accounting.kept,
-            quarantined=accounting.quarantined,
-            duplicates=accounting.duplicates,
-            events_without_profile=no_profile,
-            qualified_plays=qualified,
-            attributed_plays=attributed,
-            unattributed_plays=qualified - attributed,
-            rollup_rows=written,
-            days=[d.isoformat() for d in new_days],
-            parent_version=run.parent.name if run.parent is not None else None,
-            elapsed_s=round(time.perf_counter() - started, 3),
-            quarantine_dir=str(quarantine) if quarantine is not None else None,
+        run.steps.lap("all-time")
+        version, report = run.commit(
+            staging,
+            RunCounts(accounting, attribution, written, new_days, kept),
+            started,
+            run.write_quarantine(accounting.quarantined),
             extra={
                 "spark_version": run.spark.version,
                 "master": master,
@@ -273,21 +195,11 @@ def _build(run: _SparkRun, started: float, master: str) -> tuple[Version, Ingest
                     "replaced_days": [d.isoformat() for d in how.replaced_days],
                     "daily_files_read": builder.daily_files_read,
                 },
-                "steps_s": dict(run.timings),
+                "steps_s": dict(run.steps.timings),
             },
         )
-        manifest = {
-            "run_id": run.run_id,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "parent": report.parent_version,
-            "days": sorted({*(d.isoformat() for d in kept_days), *report.days}),
-            "etl": {"engine": "spark", **{f: getattr(settings, f) for f in _SETTINGS}},
-            "rollups": _rollup_totals(view),
-            "report": report.to_dict(),
-        }
-        version = staging.commit(manifest)
-        run.step("commit")
-    return version, report.with_updates(warehouse_version=version.name)
+        run.steps.lap("commit")
+    return version, report
 
 
 def _summary(exc: BaseException, limit: int = 600) -> str:
@@ -316,10 +228,9 @@ def ingest_spark(
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
-    with _progress(progress) as bar, spark_session(master) as spark:
-        run = _SparkRun(spark, raw_input, wh, settings, bar)
-        run.timings["session"] = round(time.perf_counter() - started, 3)
-        _step(bar, "session")
+    with progress_bar(progress, len(_STEPS), _DESC) as bar, spark_session(master) as spark:
+        run = _SparkRun(spark, raw_input, wh, settings, bar, started)
+        run.steps.lap("session")
         try:
             version, report = _build(run, started, master)
         except KeyartError:
@@ -328,14 +239,7 @@ def ingest_spark(
             raise IngestError(f"spark ingest of {raw} failed: {_summary(exc)}") from exc
         finally:
             run.cleaner.release()
-    snapshot = None
-    if publish_snapshot:
-        from keyart.store.producer import SnapshotProducer
-
-        snapshot = SnapshotProducer(wh.snapshots_dir).publish(version)
-    return report.with_updates(
-        snapshot_version=snapshot, elapsed_s=round(time.perf_counter() - started, 3)
-    )
+    return publish(wh, version, report, started, publish_snapshot)
 
 
-__all__ = ["check_parent_settings", "ingest_spark"]
+__all__ = ["ingest_spark"]

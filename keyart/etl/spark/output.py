@@ -1,19 +1,23 @@
 """Writing Spark results into a staging version with the warehouse's exact Arrow schemas.
 
-Spark writes a day-partitioned Parquet scratch copy (it runs on the executors, in
-parallel); each day folder is then read back with Arrow, its sketches turned into compact
-HLL_4, its columns cast to the table's schema (the `day` column restored, since Spark moves
-partition columns into folder names) and written as `day=YYYY-MM-DD/part.parquet`.
+Spark writes a scratch Parquet copy with all of a day's rows in one file (it runs on the
+executors, in parallel, and writes one file per task: on a local file system Hadoop starts
+a `chmod` process for every file and folder it creates, so a copy partitioned by day, with
+a file per day and task, costs more than the work itself). Each scratch file is then read
+back with Arrow on a few threads, split by day, its sketches turned into compact HLL_4 and
+its columns cast to the table's schema, and written as `day=YYYY-MM-DD/part.parquet`.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from datetime import date
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -26,18 +30,16 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 SKETCH_COLUMNS = ("imp_sketch", "play_sketch")
-_PREFIX = "day="
+_EPOCH = date(1970, 1, 1)
+_THREADS = 2  # scratch files converted at once (Arrow and numpy release the GIL)
 
 
-def conform(table: pa.Table, schema: pa.Schema, lg_k: int, *, day: date | None = None) -> pa.Table:
-    """`table` with exactly `schema`'s columns and types: sketches as compact HLL_4,
-    `day` filled in when given (it is the partition folder's value)."""
+def conform(table: pa.Table, schema: pa.Schema, lg_k: int) -> pa.Table:
+    """`table` with exactly `schema`'s columns and types, sketches as compact HLL_4."""
     arrays: list[pa.Array | pa.ChunkedArray] = []
     for field in schema:
-        if field.name == "day" and day is not None and "day" not in table.column_names:
-            arrays.append(pa.array([day] * table.num_rows, pa.date32()))
-        elif field.name in SKETCH_COLUMNS:
-            arrays.append(convert_column(table.column(field.name).to_pylist(), lg_k))
+        if field.name in SKETCH_COLUMNS:
+            arrays.append(convert_column(table.column(field.name), lg_k))
         else:
             try:
                 arrays.append(table.column(field.name).cast(field.type))
@@ -66,45 +68,97 @@ def sort_rows(table: pa.Table, order: Sequence[str]) -> pa.Table:
     return table.take(indices)
 
 
-def write_by_day(
-    frame: DataFrame,
-    scratch: Path,
-    target: Path,
-    schema: pa.Schema,
-    lg_k: int,
-    order: Sequence[str] = (),
+def _day_numbers(table: pa.Table) -> np.ndarray:
+    """The `day` column as days since the epoch (a date32 column is stored as such)."""
+    return np.asarray(table.column("day").cast(pa.date32()).cast(pa.int32()).to_numpy())
+
+
+def _split_file(
+    path: Path, target: Path, schema: pa.Schema, lg_k: int, order: Sequence[str]
 ) -> dict[date, int]:
-    """Write a DataFrame with a `day` column as `target/day=…/part.parquet` files of
-    `schema`; returns rows written per day."""
-    frame.write.mode("overwrite").partitionBy("day").parquet(str(scratch))
+    """Write every day held by one scratch file; returns rows written per day."""
+    table = sort_rows(pq.read_table(path), ("day", *order))
+    if table.num_rows == 0:
+        return {}
+    days = _day_numbers(table)
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+    ends = np.r_[starts[1:], len(days)]
     written: dict[date, int] = {}
-    folders = (
-        sorted(p for p in scratch.iterdir() if p.name.startswith(_PREFIX))
-        if (scratch.is_dir())
-        else []
-    )
-    for folder in folders:
-        day = date.fromisoformat(folder.name[len(_PREFIX) :])
-        files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
-        if not files:
-            continue
-        raw = pa.concat_tables(pq.read_table(p) for p in files)
-        table = sort_rows(conform(raw, schema, lg_k, day=day), order)
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        day = _EPOCH + timedelta(days=int(days[start]))
+        part = conform(table.slice(start, end - start), schema, lg_k)
         dest = target / day_partition(day)
         dest.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, dest / "part.parquet")
-        written[day] = table.num_rows
-    shutil.rmtree(scratch, ignore_errors=True)
+        pq.write_table(part, dest / "part.parquet")
+        written[day] = part.num_rows
     return written
 
 
-def write_table(frame: DataFrame, path: Path, schema: pa.Schema, lg_k: int) -> pa.Table:
+class DayWriter:
+    """Writes DataFrames with a `day` column as `target/day=…/part.parquet` files.
+
+    Spark writes each frame as one scratch file per partition, the frame partitioned by
+    day into `partitions` parts (a no-op for a frame already so partitioned, see
+    `Cleaner.facts`), so every day lies in one file. Background threads then split the
+    files by day and convert them while Spark computes the next frame. Use as a context
+    manager; `finish` waits for the files and returns the rows written per table and day.
+    """
+
+    def __init__(self, scratch: Path, lg_k: int, partitions: int) -> None:
+        self.scratch = scratch
+        self.lg_k = lg_k
+        self.partitions = partitions
+        self._pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="keyart-spark-out")
+        self._pending: list[tuple[str, Path, list[Future[dict[date, int]]]]] = []
+
+    def __enter__(self) -> DayWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def write(
+        self,
+        name: str,
+        frame: DataFrame,
+        target: Path,
+        schema: pa.Schema,
+        order: Sequence[str] = (),
+    ) -> None:
+        """Write `frame` as table `name` into `target`, rows in `order` within a day."""
+        folder = self.scratch / name
+        frame.repartition(self.partitions, "day").write.mode("overwrite").option(
+            "compression", "uncompressed"
+        ).parquet(str(folder))
+        files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+        jobs = [self._pool.submit(_split_file, f, target, schema, self.lg_k, order) for f in files]
+        self._pending.append((name, folder, jobs))
+
+    def finish(self) -> dict[str, dict[date, int]]:
+        """Wait for every table written; rows written per table and day."""
+        out: dict[str, dict[date, int]] = {}
+        for name, folder, jobs in self._pending:
+            written = out.setdefault(name, {})
+            for job in jobs:
+                for day, rows in job.result().items():
+                    if day in written:  # a day split over files would be overwritten
+                        raise IngestError(f"Spark wrote rows of {name} {day} into several files")
+                    written[day] = rows
+            shutil.rmtree(folder, ignore_errors=True)
+        self._pending.clear()
+        return out
+
+
+def write_table(
+    frame: DataFrame, path: Path, schema: pa.Schema, lg_k: int, order: Sequence[str] = ()
+) -> pa.Table:
     """Collect a small DataFrame through Arrow and write it as one Parquet file of
-    `schema`; returns the table written."""
-    table = conform(frame.toArrow(), schema, lg_k)
+    `schema`, rows in `order`; returns the table written."""
+    # sorted here, not by Spark: an ORDER BY costs Spark a sampling job and a shuffle
+    table = sort_rows(conform(frame.toArrow(), schema, lg_k), order)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
     return table
 
 
-__all__ = ["SKETCH_COLUMNS", "conform", "sort_rows", "write_by_day", "write_table"]
+__all__ = ["SKETCH_COLUMNS", "DayWriter", "conform", "sort_rows", "write_table"]

@@ -20,12 +20,13 @@ KEY = ("day", "title_id", "asset_id", "asset_type", "country")
 
 
 def facts_sql(imps: str = "imp_events", plays: str = "play_events") -> str:
-    """One row per impression or attributed play, with the columns every rollup needs."""
+    """One row per impression or attributed play, with the columns every rollup and event
+    table needs (an impression's duration_s is 0 and engaged false)."""
     return (
-        "SELECT day, title_id, asset_id, asset_type, country, affinities, member_id,"
-        " true AS is_imp, CAST(0 AS BIGINT) AS duration_s, false AS engaged"
-        f" FROM {imps} UNION ALL SELECT day, title_id, asset_id, asset_type, country,"
-        " affinities, member_id, false AS is_imp, duration_s, engaged"
+        "SELECT day, event_time, title_id, asset_id, asset_type, country, affinities,"
+        " member_id, true AS is_imp, CAST(0 AS BIGINT) AS duration_s, false AS engaged"
+        f" FROM {imps} UNION ALL SELECT day, event_time, title_id, asset_id, asset_type,"
+        " country, affinities, member_id, false AS is_imp, duration_s, engaged"
         f" FROM {plays}"
     )
 

@@ -34,9 +34,10 @@ def spark_conf(master: str, shuffle_partitions: int = 8) -> dict[str, str]:
         # the ETL is batch work on one machine: the driver holds the collected dims
         "spark.driver.memory": os.environ.get("KEYART_SPARK_DRIVER_MEMORY", "4g"),
         "spark.sql.adaptive.enabled": "true",
-        # hll_sketch_agg keeps a sketch object per group; the default (128 groups per task)
-        # makes every rollup fall back to sorting all its input rows
-        "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "1000000",
+        # hll_sketch_agg keeps a sketch object per group, and a rollup has about as many
+        # groups as rows: sorting the rows and keeping one group's sketches at a time is
+        # faster than a hash map holding them all (which mostly keeps the GC busy)
+        "spark.sql.execution.useObjectHashAggregateExec": "false",
     }
 
 

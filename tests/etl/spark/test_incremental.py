@@ -5,10 +5,12 @@ as the embedded engine (which recomputes everything) and as exact counts from ra
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pyarrow.parquet as pq
 import pytest
 
+from keyart.etl.spark.alltime import AlltimePlan, plan
 from keyart.warehouse import Warehouse
 from keyart.warehouse.layout import day_partition
 from tests.etl.spark.compare import (
@@ -40,8 +42,30 @@ def test_first_run_recomputes_and_matches_the_embedded_engine(
 ) -> None:
     first = spark_appended.reports[0]
     assert first.extra["alltime"]["mode"] == "recompute"
+    # no parent day survives: built from the run's events, the fresh rollups are not re-read
+    assert first.extra["alltime"]["daily_files_read"] == 0
     assert first.warehouse_version is not None
     _alltime_equal(spark_appended, embedded_a, first.warehouse_version)
+
+
+def test_alltime_plan_reads_the_dailies_only_when_parent_days_survive(
+    spark_appended: Built,
+) -> None:
+    version = Warehouse(spark_appended.root).current()
+    days = list(version.days)
+    later = days[-1] + timedelta(days=1)
+    assert plan(None, days, 0) == AlltimePlan("recompute", (), "no parent version", True)
+    every = plan(version, [*days, later], 0)
+    assert (every.mode, every.events_only, every.replaced_days) == ("recompute", True, tuple(days))
+    moved = plan(version, [later], 2)
+    assert (moved.mode, moved.events_only) == ("recompute", False)
+    assert plan(version, [later], 0) == AlltimePlan("merge", (), "days appended")
+    partial = plan(version, [days[3], later], 0)
+    assert (partial.mode, partial.events_only, partial.replaced_days) == (
+        "partial",
+        False,
+        (days[3],),
+    )
 
 
 def test_appended_days_merge_into_alltime_without_reading_history(
