@@ -23,13 +23,6 @@ from tests.truth import Truth, truth_of
 WINDOW = {"start": "2026-01-21", "end": "2026-02-10"}
 
 
-def busiest_title(truth: Truth) -> str:
-    counts: dict[str, int] = {}
-    for e in truth.impressions:
-        counts[e.title] = counts.get(e.title, 0) + 1
-    return max(sorted(counts), key=lambda t: counts[t])
-
-
 @pytest.fixture
 def truth(tiny_raw: Path) -> Truth:
     return truth_of(tiny_raw)
@@ -92,7 +85,7 @@ async def test_not_ready_without_a_snapshot(tmp_path: Path) -> None:
 
 
 async def test_prometheus_metrics(tiny_warehouse: Path, truth: Truth) -> None:
-    title = busiest_title(truth)
+    title = truth.busiest("title", 1)[0]
     query = """query TitlePage($id: ID!, $w: DateRange!) { dataVersion
         title(id: $id) { assets { metrics(window: $w) { impressions } } } }"""
     variant = query.replace("{ impressions }", "{ impressions qualifiedPlays }")
@@ -144,7 +137,7 @@ async def test_graphiql_for_browsers(tiny_warehouse: Path) -> None:
 async def test_a_title_page_costs_one_backend_query_per_shape(
     tiny_warehouse: Path, truth: Truth
 ) -> None:
-    title = busiest_title(truth)
+    title = truth.busiest("title", 1)[0]
     n_assets = sum(1 for a in truth.assets.values() if a.title_id == title)
     assert n_assets >= 3
     query = """query($id: ID!, $w: DateRange!, $f: MetricFilter) { title(id: $id) {
@@ -183,7 +176,7 @@ async def test_cache_serves_repeats_until_the_data_version_moves(
     consumer = SnapshotConsumer(blobs, poll_interval_s=3600)
     query = """query($id: ID!, $w: DateRange!) { dataVersion
         title(id: $id) { metrics(window: $w) { impressions uniqueImpressions { value } } } }"""
-    variables = {"id": busiest_title(truth), "w": WINDOW}
+    variables = {"id": truth.busiest("title", 1)[0], "w": WINDOW}
     async with api(tiny_warehouse, consumer=consumer, snapshot_dir=blobs) as client:
         executor = client.app.state.keyart.executor  # type: ignore[attr-defined]
         first = await data(client, query, variables)
@@ -236,7 +229,7 @@ async def test_snapshot_refresh_under_concurrent_load(
     query = """query($id: ID!, $w: DateRange!) { dataVersion
         title(id: $id) {
           allTime { impressions } assets { id metrics(window: $w) { impressions } } } }"""
-    variables = {"id": busiest_title(truth), "w": WINDOW}
+    variables = {"id": truth.busiest("title", 1)[0], "w": WINDOW}
     seen: list[list[str]] = [[] for _ in range(4)]
     failures: list[Any] = []
     async with api(

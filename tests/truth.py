@@ -13,7 +13,7 @@ raw directory or, for hand-built worlds, straight from Arrow tables keyed by tab
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -266,6 +266,12 @@ class Truth:
     def days(self) -> list[date]:
         """Every day with an impression, ascending."""
         return sorted({e.day for e in self.impressions})
+
+    def busiest(self, attribute: str, n: int) -> list[str]:
+        """The `n` values of an event attribute (title, asset, country) with the most
+        impressions, most first; ties go to the smaller value."""
+        counts = Counter(getattr(e, attribute) for e in self.impressions)
+        return sorted(counts, key=lambda v: (-counts[v], v))[:n]
 
     def _keep(
         self,

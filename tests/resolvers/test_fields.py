@@ -23,20 +23,6 @@ WINDOW = {"start": START.isoformat(), "end": END.isoformat()}
 FRAGMENT = f"fragment M on Metrics {{ {METRICS_FIELDS} }}"
 
 
-def busiest_titles(truth: Truth, n: int) -> list[str]:
-    counts: dict[str, int] = {}
-    for e in truth.impressions:
-        counts[e.title] = counts.get(e.title, 0) + 1
-    return sorted(counts, key=lambda t: (-counts[t], t))[:n]
-
-
-def top_countries(truth: Truth, n: int) -> list[str]:
-    counts: dict[str, int] = {}
-    for e in truth.impressions:
-        counts[e.country] = counts.get(e.country, 0) + 1
-    return sorted(counts, key=lambda c: (-counts[c], c))[:n]
-
-
 def title_assets(truth: Truth, title: str) -> list[str]:
     return [a.id for a in truth.assets.values() if a.title_id == title]
 
@@ -149,7 +135,7 @@ PAGE = f"""query Page($id: ID!, $w: DateRange!, $f: MetricFilter) {{
 
 def filters(truth: Truth) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
     labels = truth.affinity_labels()
-    countries = top_countries(truth, 2)
+    countries = truth.busiest("country", 2)
     return [
         (None, {}),
         ({"countries": countries}, {"countries": countries}),
@@ -167,7 +153,7 @@ async def test_windowed_metrics_of_titles_and_assets(
     client: httpx.AsyncClient, truth: Truth
 ) -> None:
     tally = BoundsTally()
-    for title_id in busiest_titles(truth, 3):
+    for title_id in truth.busiest("title", 3):
         for api_filter, truth_filter in filters(truth):
             variables = {"id": title_id, "w": WINDOW, "f": api_filter}
             t = (await data(client, PAGE, variables))["title"]
@@ -208,7 +194,7 @@ def expected_buckets(start: date, end: date, granularity: str) -> list[date]:
 async def test_timeseries_every_bucket(
     client: httpx.AsyncClient, truth: Truth, granularity: str, start: date, end: date
 ) -> None:
-    asset_id = title_assets(truth, busiest_titles(truth, 1)[0])[0]
+    asset_id = title_assets(truth, truth.busiest("title", 1)[0])[0]
     d = await data(
         client,
         f"""query($id: ID!, $w: DateRange!, $g: Granularity!) {{ asset(id: $id) {{
@@ -253,11 +239,12 @@ BREAKDOWN = f"""query($id: ID!, $w: DateRange!, $f: MetricFilter, $top: Int) {{ 
 async def test_breakdowns_by_affinity_and_country(client: httpx.AsyncClient, truth: Truth) -> None:
     tally = BoundsTally()
     labels = truth.affinity_labels()
-    for asset_id in title_assets(truth, busiest_titles(truth, 1)[0])[:3]:
+    countries = truth.busiest("country", 3)
+    for asset_id in title_assets(truth, truth.busiest("title", 1)[0])[:3]:
         for api_filter, truth_filter in [
             (None, {}),
             ({"affinities": labels[:3]}, {"affinities": labels[:3]}),
-            ({"countries": top_countries(truth, 3)}, {"countries": top_countries(truth, 3)}),
+            ({"countries": countries}, {"countries": countries}),
         ]:
             variables = {"id": asset_id, "w": WINDOW, "f": api_filter, "top": None}
             a = (await data(client, BREAKDOWN, variables))["asset"]

@@ -71,13 +71,6 @@ def local_broker(druid: DruidEndpoints) -> DruidEndpoints:
     return druid
 
 
-def busiest_asset(truth: Truth) -> str:
-    counts: dict[str, int] = {}
-    for e in truth.impressions:
-        counts[e.asset] = counts.get(e.asset, 0) + 1
-    return max(sorted(counts), key=lambda a: counts[a])
-
-
 def assert_snapshot_fields(snap: dict[str, Any], asset: str, truth: Truth) -> None:
     """allTime and availability equal the exact all-time figures of the asset."""
     days = truth.days()
@@ -116,7 +109,7 @@ async def test_broker_outage_fails_only_its_fields_and_heals_by_itself(
     local_broker: DruidEndpoints, tiny_loaded: Path, tiny_raw: Path
 ) -> None:
     truth = truth_of(tiny_raw)
-    asset = busiest_asset(truth)
+    asset = truth.busiest("asset", 1)[0]
     days = truth.days()
     start, end = days[len(days) // 4], days[3 * len(days) // 4]
     exact = truth.metrics(start, end, assets={asset})
