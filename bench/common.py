@@ -17,6 +17,19 @@ from typing import Any
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
+def raw_dir(data: Path, profile: str, seed: int, scale: float = 1.0) -> Path:
+    """The raw directory of a profile at a scale under `data`, generated first if missing."""
+    raw = data / f"{profile}-x{scale:g}-seed{seed}" / "raw"
+    if not (raw / "_planted.json").exists():
+        from keyart.etl.generate import generate
+
+        print(f"generating {profile} x{scale:g} into {raw}", flush=True)
+        started = time.perf_counter()
+        generate(profile, raw, seed=seed, scale=scale, progress=True)
+        print(f"generated in {time.perf_counter() - started:.0f}s", flush=True)
+    return raw
+
+
 def _quantile(ordered: Sequence[float], q: float) -> float:
     """Linear-interpolated quantile of sorted samples (numpy's default method)."""
     pos = (len(ordered) - 1) * q

@@ -27,20 +27,10 @@ from typing import Any
 
 import duckdb
 
-from bench.common import markdown_table, write_results
+from bench.common import markdown_table, raw_dir, write_results
 from keyart.config import EtlSettings
 from keyart.warehouse import Warehouse
 from keyart.warehouse.tables import ASSET_AFFINITY_DAY, ASSET_AUDIENCE_DAY, ROLLUPS
-
-
-def _raw_dir(data: Path, profile: str, seed: int) -> Path:
-    raw = data / f"{profile}-x1-seed{seed}" / "raw"
-    if not (raw / "_planted.json").exists():
-        from keyart.etl.generate import generate
-
-        print(f"generating {profile} into {raw}", flush=True)
-        generate(profile, raw, seed=seed, progress=True)
-    return raw
 
 
 def _median_ms(con: duckdb.DuckDBPyConnection, sql: str, runs: int = 5) -> float:
@@ -113,7 +103,7 @@ def _ingest_once(raw: Path, target: Path, list_mode: bool) -> dict[str, Any]:
 
 def run_profile(profile: str, data: Path, seed: int, runs: int, library: bool) -> dict[str, Any]:
     """Ingest one profile `runs` times (and once more library-only when asked)."""
-    raw = _raw_dir(data, profile, seed)
+    raw = raw_dir(data, profile, seed)
     target = data / f"{profile}-ingest-bench"
     samples = []
     for i in range(runs):

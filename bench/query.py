@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from bench.common import markdown_table, percentiles, time_async, write_results
+from bench.common import markdown_table, percentiles, raw_dir, time_async, write_results
 from keyart.backends.base import Backend
 from keyart.backends.embedded import EmbeddedBackend
 from keyart.backends.legacy import LegacyBackend
@@ -59,17 +59,10 @@ def ensure_warehouse(data: Path, profile: str, scale: float, seed: int) -> Wareh
     """The warehouse of a profile at a scale, generated and ingested first if missing."""
     from keyart.config import EtlSettings
 
-    base = data / f"{profile}-x{scale:g}-seed{seed}"
-    raw, wh = base / "raw", Warehouse(base / "warehouse")
+    wh = Warehouse(data / f"{profile}-x{scale:g}-seed{seed}" / "warehouse")
     if wh.current_or_none() is not None:
         return wh
-    if not (raw / "_planted.json").exists():
-        from keyart.etl.generate import generate
-
-        print(f"generating {profile} x{scale:g} into {raw}", flush=True)
-        started = time.perf_counter()
-        generate(profile, raw, seed=seed, scale=scale, progress=True)
-        print(f"generated in {time.perf_counter() - started:.0f}s", flush=True)
+    raw = raw_dir(data, profile, seed, scale)
     from keyart.etl.ingest import ingest
 
     print(f"ingesting {raw} into {wh.root}", flush=True)

@@ -23,20 +23,10 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bench.common import markdown_table, write_results
+from bench.common import markdown_table, raw_dir, write_results
 from keyart.config import EtlSettings
 from keyart.etl.report import IngestReport
 from keyart.warehouse import Warehouse
-
-
-def _raw_dir(data: Path, profile: str, seed: int) -> Path:
-    raw = data / f"{profile}-x1-seed{seed}" / "raw"
-    if not (raw / "_planted.json").exists():
-        from keyart.etl.generate import generate
-
-        print(f"generating {profile} into {raw}", flush=True)
-        generate(profile, raw, seed=seed, progress=True)
-    return raw
 
 
 def _totals(root: Path) -> dict[str, Any]:
@@ -128,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=None, help="results folder")
     args = parser.parse_args(argv)
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
-    raws = {p: _raw_dir(args.data, p, args.seed) for p in profiles}
+    raws = {p: raw_dir(args.data, p, args.seed) for p in profiles}
 
     # read by keyart.etl.spark.session when the JVM starts
     os.environ.setdefault("KEYART_SPARK_DRIVER_MEMORY", args.driver_memory)

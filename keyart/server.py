@@ -24,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from keyart.backends.base import Backend, Warming
+from keyart.backends.base import Backend, ServingState, Warming
 from keyart.cache import ResponseCache, ResultCache
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError, KeyartError, SnapshotError, WarehouseError
@@ -38,6 +38,13 @@ from keyart.store.model import Snapshot
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT_S = 2.0
+# why /readyz keeps the server out of rotation when it must wait for the serving copy
+SERVING_NOT_READY: dict[ServingState, str] = {
+    "ready": "serving copy ready",
+    "building": "serving copy not built yet",
+    "off": "serving copy disabled, but KEYART_READY_REQUIRES_SERVING_COPY asks for it",
+    "failed": "serving copy could not be built (see the log); day files answer meanwhile",
+}
 NO_DATA_VERSION = "none"
 
 
@@ -242,9 +249,9 @@ def create_app(
             reasons.append(f"backend {backend_name}: {type(exc).__name__}")
         serving = None
         if isinstance(state.backend, Warming):
-            serving = "ready" if state.backend.serving_ready() else "building"
+            serving = state.backend.serving_state()
             if serving != "ready" and state.settings.ready_requires_serving_copy:
-                reasons.append(f"backend {backend_name}: serving copy not built yet")
+                reasons.append(f"backend {backend_name}: {SERVING_NOT_READY[serving]}")
         body = {
             "status": "not ready" if reasons else "ready",
             "snapshot": None if snapshot is None else snapshot.version,

@@ -42,17 +42,20 @@ async def test_health_and_readiness(tiny_warehouse: Path) -> None:
 async def test_readiness_can_wait_for_the_serving_copy(
     tiny_warehouse: Path, tmp_path: Path
 ) -> None:
-    # without a serving copy (disabled) the flag keeps the server out of rotation
+    # with the serving copy disabled, the flag keeps the server out of rotation and says why
     plain = EmbeddedBackend(tiny_warehouse, serving=False)
     try:
         async with api(tiny_warehouse, backend=plain) as client:
             body = (await client.get("/readyz")).json()
             assert body["status"] == "ready"
-            assert body["serving_copy"] == "building"
+            assert body["serving_copy"] == "off"
         async with api(tiny_warehouse, backend=plain, ready_requires_serving_copy=True) as client:
             ready = await client.get("/readyz")
             assert ready.status_code == 503
-            assert ready.json()["reasons"] == ["backend embedded: serving copy not built yet"]
+            assert ready.json()["reasons"] == [
+                "backend embedded: serving copy disabled, but "
+                "KEYART_READY_REQUIRES_SERVING_COPY asks for it"
+            ]
     finally:
         await plain.aclose()
     # with one built in the background, readiness follows the build

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from keyart.query import MetricQuery, QueryResult
 
@@ -26,11 +26,16 @@ class Backend(Protocol):
         ...
 
 
+# ready: answering from it; building: not yet (the slower path answers meanwhile);
+# off: disabled by configuration; failed: it could not be built for the current data
+ServingState = Literal["ready", "building", "off", "failed"]
+
+
 @runtime_checkable
 class Warming(Protocol):
     """A backend that builds a faster read path (a serving copy) after it starts answering."""
 
-    def serving_ready(self) -> bool:
-        """True when queries of the current data are answered from the fast path; starts
-        building it when it is missing."""
+    def serving_state(self) -> ServingState:
+        """Where the fast path for the current data stands; starts building it when it is
+        missing."""
         ...

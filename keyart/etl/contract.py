@@ -61,8 +61,8 @@ def _is_string_list(t: pa.DataType) -> bool:
     return False
 
 
-def _kind(expected: pa.DataType) -> str:
-    """The compatibility class of a contract type."""
+def contract_kind(expected: pa.DataType) -> str:
+    """The compatibility class of a contract type (a key of SQL_TYPES)."""
     if pa.types.is_integer(expected):
         return "int64"
     if pa.types.is_timestamp(expected):
@@ -109,7 +109,7 @@ def check_file_schema(path: Path, table: str, found: pa.Schema) -> None:
     lacks a contract column or holds one with an incompatible type."""
     names = set(found.names)
     for field in RAW_TABLES[table]:
-        kind = _kind(field.type)
+        kind = contract_kind(field.type)
         if field.name not in names:
             raise ContractError(
                 f"{path}: table {table!r} has no column {field.name!r} "
@@ -162,11 +162,19 @@ def _cast(field: pa.Field, zoned: frozenset[str]) -> str:
     name = _q(field.name)
     if field.name in zoned:
         return f"make_timestamp(epoch_us(CAST({name} AS TIMESTAMPTZ))) AS {name}"
-    return f"CAST({name} AS {SQL_TYPES[_kind(field.type)]}) AS {name}"
+    return f"CAST({name} AS {SQL_TYPES[contract_kind(field.type)]}) AS {name}"
 
 
 def _q(name: str) -> str:
     return f'"{name}"'
 
 
-__all__ = ["SQL_TYPES", "RawInput", "RawTable", "cast_select_sql", "table_files", "validate"]
+__all__ = [
+    "SQL_TYPES",
+    "RawInput",
+    "RawTable",
+    "cast_select_sql",
+    "contract_kind",
+    "table_files",
+    "validate",
+]

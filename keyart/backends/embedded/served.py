@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from keyart.backends.base import ServingState
 from keyart.backends.embedded.engine import Cursor, DuckDBRunner
 from keyart.backends.embedded.planner import matches_nothing
 from keyart.backends.embedded.serving import CopiedTable, MergedTable, ServingCache, alias_of
@@ -105,14 +106,14 @@ class ServedWarehouse:
             await asyncio.to_thread(self._cache.wait, timeout)
         return await self._served(view) is not None
 
-    def serving_ready(self) -> bool:
-        """True when the current version's serving copy is built (starts the build if not);
-        False too when there is no current version to serve."""
+    def serving_state(self) -> ServingState:
+        """Where the current version's serving copy stands (starts its build if missing);
+        "building" too while there is no current version to serve."""
         try:
             view = self._current.get()
         except KeyartError:
-            return False
-        return self._cache.lookup(view.version) is not None
+            return "building"
+        return self._cache.state(view.version)
 
     async def ping(self) -> None:
         """Return when the warehouse has a current version and DuckDB answers."""

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from filelock import FileLock, Timeout
 
+from keyart.backends.base import ServingState
 from keyart.backends.embedded.merge import group_sketches
 from keyart.warehouse.layout import Version
 
@@ -164,27 +166,15 @@ def _merge_table(
     con.execute(f"DROP TABLE {staging}")
 
 
-STALE_LOCK_S = 6 * 3600  # a build lock older than this was left by a killed process
+STALE_TEMP_S = 6 * 3600  # a temporary older than this was left by a build killed midway
 
 
-def _acquire(lock: Path) -> bool:
-    """Create the lock file; False when another live build holds it."""
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                age = time.time() - lock.stat().st_mtime
-            except FileNotFoundError:
-                continue  # released meanwhile: try again
-            if age < STALE_LOCK_S:
-                return False
-            lock.unlink(missing_ok=True)  # stale: take it over
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return True
-    return False
+def _remove_partials(path: Path) -> None:
+    """Delete the temporaries of earlier builds of `path`; called holding its lock, so they
+    belong to builds that died (a live build keeps the lock)."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp*"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _remove(database: Path) -> None:
@@ -234,6 +224,16 @@ class ServingCache:
             self._start(version, path)
         return None
 
+    def state(self, version: Version) -> ServingState:
+        """Where the version's serving file stands; starts building it when it is missing."""
+        if self.folder is None:
+            return "off"
+        if self.lookup(version) is not None:
+            return "ready"
+        if version.name in self._failed:
+            return "failed"
+        return "building" if self.build else "off"
+
     def reject(self, version: Version) -> None:
         """Stop offering a version's serving file (it could not be opened)."""
         with self._lock:
@@ -251,22 +251,27 @@ class ServingCache:
             self._building.start()
 
     def _build(self, version: Version, path: Path) -> None:
-        lock = path.with_name(f".{path.name}.lock")
+        # an OS lock (flock): released by the kernel when its holder dies, so a build
+        # killed midway never blocks the next one
+        lock = FileLock(path.with_name(f".{path.name}.lock"), thread_local=False)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if not _acquire(lock):
-                # another process builds this file; lookups find it once it is renamed
-                log.info("serving copy of %s is being built by another process", version.name)
-                return
+            lock.acquire(timeout=0)
+        except Timeout:
+            # another live process builds this file; lookups find it once it is renamed
+            log.info("serving copy of %s is being built by another process", version.name)
+            return
         except OSError as exc:
             log.warning("serving copy of %s not built: %s", version.name, exc)
             with self._lock:
                 self._failed.add(version.name)
             return
         try:
-            self._build_locked(version, path)
+            if not path.exists():  # not finished by another process meanwhile
+                _remove_partials(path)
+                self._build_locked(version, path)
         finally:
-            lock.unlink(missing_ok=True)
+            lock.release()
 
     def _build_locked(self, version: Version, path: Path) -> None:
         try:
@@ -301,12 +306,13 @@ class ServingCache:
         now = time.time()
         for leftover in self.folder.glob(".*.tmp*"):  # from builds killed midway
             with contextlib.suppress(OSError):
-                if now - leftover.stat().st_mtime > STALE_LOCK_S:
+                if now - leftover.stat().st_mtime > STALE_TEMP_S:
                     leftover.unlink()
         for path in self.folder.glob(f"*{self.suffix}"):
             name = path.name[: -len(self.suffix)]
             if name != keep.name and not (versions / name).exists():
                 path.unlink(missing_ok=True)
+                path.with_name(f".{path.name}.lock").unlink(missing_ok=True)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a running build ends (for tests and benchmarks); True if none runs."""

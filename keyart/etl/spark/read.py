@@ -7,24 +7,25 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from keyart.errors import ContractError
-from keyart.etl.contract import RawInput, RawTable
+from keyart.etl.contract import RawInput, RawTable, contract_kind
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
+# with the session time zone at UTC, naive (TIMESTAMP_NTZ) values are taken as UTC
+SPARK_TYPES = {
+    "int64": "BIGINT",
+    "timestamp": "TIMESTAMP",
+    "date32": "DATE",
+    "list<string>": "ARRAY<STRING>",
+    "string": "STRING",
+}
+
+
 def spark_type(arrow: pa.DataType) -> str:
     """The Spark SQL type a raw contract column is cast to."""
-    if pa.types.is_integer(arrow):
-        return "BIGINT"
-    if pa.types.is_timestamp(arrow):
-        # with the session time zone at UTC, naive (TIMESTAMP_NTZ) values are taken as UTC
-        return "TIMESTAMP"
-    if pa.types.is_date(arrow):
-        return "DATE"
-    if pa.types.is_list(arrow):
-        return "ARRAY<STRING>"
-    return "STRING"
+    return SPARK_TYPES[contract_kind(arrow)]
 
 
 def cast_select_sql(table: RawTable, source: str) -> str:

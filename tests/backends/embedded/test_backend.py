@@ -141,6 +141,7 @@ async def test_unwritable_cache_falls_back_to_day_files(
     backend = EmbeddedBackend(warehouse, cache_dir=blocker / "cache")
     try:
         assert not await backend.wait_until_served(timeout=120)
+        assert backend.serving_state() == "failed"
         result = await backend.execute(CASES["by_asset"])
         handmade.compare(
             result, handmade.oracle(dataset, CASES["by_asset"]), CASES["by_asset"], exact=False

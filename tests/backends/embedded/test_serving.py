@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 import threading
-import time
 from pathlib import Path
 
 import duckdb
@@ -13,7 +13,6 @@ import pytest
 from keyart import sketches
 from keyart.backends.embedded import EmbeddedBackend
 from keyart.backends.embedded.serving import (
-    STALE_LOCK_S,
     CopiedTable,
     MergedTable,
     ServingCache,
@@ -22,6 +21,16 @@ from keyart.backends.embedded.serving import (
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import ROLLUPS
 from tests.backends import handmade
+
+# holds an OS lock on the file named by argv[1] until killed
+HOLD_LOCK = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("locked", flush=True)
+time.sleep(600)
+"""
 
 TABLES = {r.name: CopiedTable(f"rollups/{r.name}", r.schema) for r in ROLLUPS}
 
@@ -110,13 +119,22 @@ def test_a_build_held_by_another_process_is_not_repeated(version: Version, tmp_p
     path = cache.path_for(version)
     assert path is not None
     lock = path.with_name(f".{path.name}.lock")
-    lock.write_text("12345\n")  # a live build elsewhere
-    assert cache.lookup(version) is None
-    assert cache.wait(timeout=60)
-    assert not path.exists() and lock.exists()
-    # a lock left behind long ago by a killed build is taken over
-    old = time.time() - STALE_LOCK_S - 60
-    os.utime(lock, (old, old))
+    # a live build in another process holds the lock and has written part of its file
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        partial = path.with_name(f".{path.name}.0123abcd.tmp")
+        partial.write_bytes(b"half a database")
+        assert cache.lookup(version) is None
+        assert cache.wait(timeout=60)
+        assert not path.exists() and partial.exists()
+    finally:
+        # killed: the kernel releases its lock, as it would for a crashed server
+        holder.kill()
+        holder.wait()
     assert cache.lookup(version) is None
     assert cache.wait(timeout=120)
-    assert cache.lookup(version) == path and not lock.exists()
+    assert cache.lookup(version) == path
+    assert not partial.exists()  # the dead build's temporary is cleaned up
