@@ -184,9 +184,10 @@ def create_app(
     backend: Backend | None = None,
     consumer: SnapshotConsumer | None = None,
     metrics: ApiMetrics | None = None,
+    schema: KeyartSchema | None = None,
 ) -> Starlette:
-    """The API app; builds the backend and snapshot consumer from `settings` unless given
-    (a given backend stays owned by the caller and is not closed at shutdown)."""
+    """The API app; builds the backend, snapshot consumer and schema from `settings` unless
+    given (a given backend stays owned by the caller and is not closed at shutdown)."""
     metrics = metrics if metrics is not None else ApiMetrics()
     owns_backend = backend is None
     the_backend = backend if backend is not None else build_backend(settings)
@@ -205,7 +206,7 @@ def create_app(
         cache=cache,
         executor=QueryExecutor(the_backend, cache, metrics),
         metrics=metrics,
-        schema=build_schema(settings),
+        schema=schema if schema is not None else build_schema(settings),
         owns_backend=owns_backend,
         responses=ResponseCache(ttl_s=settings.cache_ttl_s) if settings.cache_ttl_s > 0 else None,
     )

@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from keyart.config import ApiSettings
 from keyart.schema.errors import KeyartSchema
+from keyart.schema.execution import PlainLeafExecutionContext, mark_plain_leaves
 from keyart.schema.extensions import OperationMetrics
 from keyart.schema.query import Query
 from keyart.schema.scalars import SCALAR_MAP
@@ -23,12 +24,13 @@ from keyart.schema.scalars import SCALAR_MAP
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
-def build_schema(settings: ApiSettings | None = None) -> KeyartSchema:
-    """The executable schema with the limits and caches of `settings`."""
+def build_schema(settings: ApiSettings | None = None, *, plain_leaves: bool = True) -> KeyartSchema:
+    """The executable schema with the limits and caches of `settings`; `plain_leaves`
+    answers plain leaf fields without graphql-core's per-field protocol (execution.py)."""
     s = settings if settings is not None else ApiSettings()
     depth_limiter = QueryDepthLimiter(max_depth=s.max_query_depth)
     alias_limiter = MaxAliasesLimiter(max_alias_count=s.max_aliases)
-    return KeyartSchema(
+    schema = KeyartSchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
@@ -40,7 +42,11 @@ def build_schema(settings: ApiSettings | None = None) -> KeyartSchema:
             lambda: alias_limiter,
             lambda: ValidationCache(maxsize=s.parser_cache_size),
         ],
+        execution_context_class=PlainLeafExecutionContext if plain_leaves else None,
     )
+    if plain_leaves:
+        mark_plain_leaves(schema._schema)
+    return schema
 
 
 def sdl() -> str:

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from keyart.backends.base import Backend
 from keyart.config import ApiSettings
+from keyart.schema import KeyartSchema
 from keyart.server import create_app
 from keyart.store.consumer import SnapshotConsumer
 
@@ -34,11 +35,15 @@ async def api(
     *,
     backend: Backend | None = None,
     consumer: SnapshotConsumer | None = None,
+    schema: KeyartSchema | None = None,
     **settings: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A running app over `warehouse` (settings overridable) and a client for it."""
     app = create_app(
-        ApiSettings(warehouse=warehouse, **settings), backend=backend, consumer=consumer
+        ApiSettings(warehouse=warehouse, **settings),
+        backend=backend,
+        consumer=consumer,
+        schema=schema,
     )
     async with running(app) as client:
         client.app = app  # type: ignore[attr-defined]
