@@ -11,15 +11,19 @@ ready (or when the cache folder is not writable) queries read the Parquet files.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -68,6 +72,46 @@ class MergedTable:
 
 
 MERGE_DAYS = 14  # days merged per batch: bounds the memory a build needs
+# An incremental build appends the changed days' rows after the sorted ones; these bound how
+# far that may go before a full build restores one sort order over every row.
+MAX_INCREMENTS = 7  # incremental builds in a row
+MIN_REUSED = 0.5  # share of (table, day) partitions that must be carried over as they are
+DAYS_TABLE = "_serving_days"  # the (table, day, fingerprint) partitions a file holds
+INFO_TABLE = "_serving_info"  # the version a file serves, its base, increments so far
+
+
+@dataclass(frozen=True, slots=True)
+class DayFiles:
+    """One day partition of a table: its files and a fingerprint of them (names, sizes,
+    modification times), which a day carried over by hard link or copy keeps."""
+
+    files: tuple[str, ...]
+    fingerprint: str
+
+
+def day_files(version: Version, table: CopiedTable) -> dict[date, DayFiles]:
+    """Every day partition of a table in a version."""
+    out: dict[date, DayFiles] = {}
+    for folder in sorted((version.root / table.relative).glob("day=*")):
+        files = sorted(folder.glob("*.parquet"))
+        if not files:
+            continue
+        stats = [(f.name, st.st_size, st.st_mtime_ns) for f in files for st in [f.stat()]]
+        out[date.fromisoformat(folder.name.removeprefix("day="))] = DayFiles(
+            tuple(str(f) for f in files), json.dumps(stats)
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ServingBuild:
+    """What one build wrote: the file, and how many day partitions it carried over from
+    the serving file of an earlier version (0 for a full build)."""
+
+    path: Path
+    base: str | None
+    reused: int
+    rebuilt: int
 
 
 def build_serving_file(
@@ -76,33 +120,90 @@ def build_serving_file(
     path: Path,
     *,
     merged: Mapping[str, MergedTable] | None = None,
+    base: Path | None = None,
     threads: int = 1,
     memory_limit: str = "2GB",
     stop: threading.Event | None = None,
     on_connect: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-) -> Path | None:
+) -> ServingBuild | None:
     """Write the serving copy of one version to `path` atomically: every table of `tables`
     sorted, then every `merged` table; None when the version has no file of any table or
-    `stop` was set."""
+    `stop` was set.
+
+    With `base` (the serving file of an earlier version) the build starts from a copy of it
+    and replaces only the day partitions whose files differ — a daily ingest rewrites one
+    or two days and hard-links the rest — unless too little would be carried over or
+    too many incremental builds came before (then it builds in full)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    con = duckdb.connect(str(tmp), config={"threads": threads, "memory_limit": memory_limit})
-    if on_connect is not None:
-        on_connect(con)
-    copied = 0
-
-    def stopped() -> bool:
-        return stop is not None and stop.is_set()
-
+    job = _Job(
+        version=version,
+        tables=tables,
+        merged=merged or {},
+        parts={name: day_files(version, table) for name, table in tables.items()},
+        tmp=path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"),
+        config={"threads": threads, "memory_limit": memory_limit},
+        stop=stop,
+        on_connect=on_connect,
+    )
+    build: ServingBuild | None = None
     try:
-        con.execute(f"SET temp_directory = {sql_string(str(path.parent / '.spill'))}")
-        for name, table in tables.items():
-            if stopped():
-                break
-            files = sorted(str(p) for p in (version.root / table.relative).glob("day=*/*.parquet"))
+        if base is not None:
+            shutil.copyfile(base, job.tmp)
+            build = _build_incremental(job)
+            if build is None:
+                _remove(job.tmp)
+        if build is None and not job.stopped():
+            build = _build_full(job)
+    except BaseException:
+        _remove(job.tmp)
+        raise
+    if build is None or job.stopped() or not any(job.parts.values()):
+        _remove(job.tmp)
+        return None
+    os.replace(job.tmp, path)
+    return ServingBuild(path, build.base, build.reused, build.rebuilt)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One serving-file build: what goes in, where it is written, how DuckDB runs."""
+
+    version: Version
+    tables: Mapping[str, CopiedTable]
+    merged: Mapping[str, MergedTable]
+    parts: Mapping[str, Mapping[date, DayFiles]]
+    tmp: Path
+    config: Mapping[str, Any]
+    stop: threading.Event | None
+    on_connect: Callable[[duckdb.DuckDBPyConnection], None] | None
+
+    def stopped(self) -> bool:
+        """True once the build was asked to stop."""
+        return self.stop is not None and self.stop.is_set()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A connection to the file being written."""
+        con = duckdb.connect(str(self.tmp), config=dict(self.config))
+        if self.on_connect is not None:
+            self.on_connect(con)
+        con.execute(f"SET temp_directory = {sql_string(str(self.tmp.parent / '.spill'))}")
+        return con
+
+    def partitions(self) -> dict[tuple[str, date], str]:
+        """The fingerprint of every (table, day) partition of the version."""
+        return {(t, d): p.fingerprint for t, days in self.parts.items() for d, p in days.items()}
+
+
+def _build_full(job: _Job) -> ServingBuild | None:
+    """Every table sorted, then every merged table, into a new file."""
+    con = job.connect()
+    try:
+        for name, table in job.tables.items():
+            if job.stopped():
+                return None
+            files = [f for day in job.parts[name].values() for f in day.files]
             if files:
                 source, params = "read_parquet(?, hive_partitioning = false)", [files]
-                copied += 1
             else:
                 con.register("_empty", table.schema.empty_table())
                 source, params = "_empty", []
@@ -111,21 +212,82 @@ def build_serving_file(
             )
             if not files:
                 con.unregister("_empty")
-        for name, spec in (merged or {}).items():
-            if stopped():
-                break
-            _merge_table(con, name, spec, version.lg_k, stopped)
+        for name, spec in job.merged.items():
+            if job.stopped():
+                return None
+            _merge_table(con, name, spec, job.version.lg_k, job.stopped)
+        _write_info(con, job, base=None, increments=0)
         con.execute("CHECKPOINT")
-    except BaseException:
+    finally:
         con.close()
-        _remove(tmp)
-        raise
-    con.close()
-    if copied == 0 or stopped():
-        _remove(tmp)
-        return None
-    os.replace(tmp, path)
-    return path
+    return ServingBuild(job.tmp, None, 0, len(job.partitions()))
+
+
+def _build_incremental(job: _Job) -> ServingBuild | None:
+    """Bring the copy of an earlier version's serving file at `job.tmp` up to the version;
+    None when a full build is the better choice."""
+    con = job.connect()
+    try:
+        try:
+            info = dict(con.execute(f"SELECT key, value FROM {INFO_TABLE}").fetchall())
+            held = {
+                (t, d): fp
+                for t, d, fp in con.execute(
+                    f"SELECT tbl, day, fingerprint FROM {DAYS_TABLE}"
+                ).fetchall()
+            }
+        except duckdb.Error:
+            return None  # not a file this code wrote: build in full
+        increments = int(info.get("increments", MAX_INCREMENTS))
+        wanted = job.partitions()
+        reused = {k for k, fp in wanted.items() if held.get(k) == fp}
+        if increments >= MAX_INCREMENTS or len(reused) < MIN_REUSED * len(wanted):
+            return None
+        changed: dict[str, list[date]] = {}
+        for name in job.tables:
+            gone = sorted(d for t, d in held if t == name and (t, d) not in reused)
+            new = sorted(d for d in job.parts[name] if (name, d) not in reused)
+            changed[name] = sorted(set(gone) | set(new))
+            if job.stopped():
+                return None
+            if gone:
+                con.execute(f"DELETE FROM {name} WHERE list_contains(?, day)", [gone])
+            if new:
+                files = [f for d in new for f in job.parts[name][d].files]
+                con.execute(
+                    f"INSERT INTO {name} SELECT * FROM read_parquet(?, hive_partitioning = false)"
+                    f" ORDER BY {SORT_KEY}",
+                    [files],
+                )
+        for name, spec in job.merged.items():
+            days = changed.get(spec.base, [])
+            if job.stopped():
+                return None
+            if days:
+                con.execute(f"DELETE FROM {name} WHERE list_contains(?, day)", [days])
+                _merge_days(con, name, spec, job.version.lg_k, days, job.stopped)
+        _write_info(con, job, base=info.get("version"), increments=increments + 1)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return ServingBuild(job.tmp, info.get("version"), len(reused), len(wanted) - len(reused))
+
+
+def _write_info(
+    con: duckdb.DuckDBPyConnection, job: _Job, *, base: str | None, increments: int
+) -> None:
+    """Record which partitions the file holds, so that a later build can reuse them."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE {DAYS_TABLE} (tbl VARCHAR, day DATE, fingerprint VARCHAR)"
+    )
+    rows = [(t, d, fp) for (t, d), fp in job.partitions().items()]
+    if rows:
+        con.executemany(f"INSERT INTO {DAYS_TABLE} VALUES (?, ?, ?)", rows)
+    con.execute(f"CREATE OR REPLACE TABLE {INFO_TABLE} (key VARCHAR, value VARCHAR)")
+    con.executemany(
+        f"INSERT INTO {INFO_TABLE} VALUES (?, ?)",
+        [("version", job.version.name), ("base", base or ""), ("increments", str(increments))],
+    )
 
 
 def _merge_table(
@@ -136,34 +298,49 @@ def _merge_table(
     stopped: Callable[[], bool],
 ) -> None:
     """Create `name` from `spec.base`, a few days at a time, then sort it."""
+    columns = [", ".join(spec.keys), *spec.counts, *spec.sketches]
+    staging = f"_staging_{name}"
+    con.execute(f"CREATE TABLE {staging} AS SELECT {', '.join(columns)} FROM {spec.base} LIMIT 0")
+    days = [
+        row[0] for row in con.execute(f"SELECT DISTINCT day FROM {spec.base} ORDER BY 1").fetchall()
+    ]
+    _merge_days(con, staging, spec, lg_k, days, stopped)
+    if stopped():
+        return
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM {staging} ORDER BY {SORT_KEY}")
+    con.execute(f"DROP TABLE {staging}")
+
+
+def _merge_days(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    spec: MergedTable,
+    lg_k: int,
+    days: list[date],
+    stopped: Callable[[], bool],
+) -> None:
+    """Insert into `target` the rows of `spec.base` on `days` merged over the columns left
+    out of `spec.keys`, a few days at a time."""
     keys = ", ".join(spec.keys)
     select = [
         keys,
         *(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in spec.counts),
         *(f"list({c}) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in spec.sketches),
     ]
-    columns = [keys, *spec.counts, *spec.sketches]
-    staging = f"_staging_{name}"
-    con.execute(f"CREATE TABLE {staging} AS SELECT {', '.join(columns)} FROM {spec.base} LIMIT 0")
-    days = [
-        row[0] for row in con.execute(f"SELECT DISTINCT day FROM {spec.base} ORDER BY 1").fetchall()
-    ]
     for at in range(0, len(days), MERGE_DAYS):
         if stopped():
             return
         window = days[at : at + MERGE_DAYS]
         batch = con.sql(
-            f"SELECT {', '.join(select)} FROM {spec.base} WHERE day BETWEEN ? AND ? GROUP BY ALL",
-            params=[window[0], window[-1]],
+            f"SELECT {', '.join(select)} FROM {spec.base} WHERE list_contains(?, day) GROUP BY ALL",
+            params=[window],
         ).to_arrow_table()
         for column in spec.sketches:
             merged = pa.array(group_sketches(batch.column(column), lg_k), pa.binary())
             batch = batch.set_column(batch.schema.get_field_index(column), column, merged)
         con.register("_batch", batch)
-        con.execute(f"INSERT INTO {staging} SELECT * FROM _batch")
+        con.execute(f"INSERT INTO {target} SELECT * FROM _batch")
         con.unregister("_batch")
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM {staging} ORDER BY {SORT_KEY}")
-    con.execute(f"DROP TABLE {staging}")
 
 
 STALE_TEMP_S = 6 * 3600  # a temporary older than this was left by a build killed midway
@@ -274,12 +451,14 @@ class ServingCache:
             lock.release()
 
     def _build_locked(self, version: Version, path: Path) -> None:
+        started = time.monotonic()
         try:
             built = build_serving_file(
                 version,
                 self.tables,
                 path,
                 merged=self.merged,
+                base=self._latest_other(path),
                 memory_limit=self.memory_limit,
                 stop=self._stop,
                 on_connect=self._set_builder,
@@ -291,8 +470,29 @@ class ServingCache:
                 self._failed.add(version.name)
             return
         if built is not None:
-            log.info("serving copy of %s ready at %s", version.name, built)
+            how = (
+                f"from {built.base}'s, {built.reused} day partitions carried over"
+                if built.base
+                else "in full"
+            )
+            log.info(
+                "serving copy of %s ready at %s: built %s, %d rebuilt, in %.1f s",
+                version.name,
+                built.path,
+                how,
+                built.rebuilt,
+                time.monotonic() - started,
+            )
             self._remove_stale(version)
+
+    def _latest_other(self, path: Path) -> Path | None:
+        """The newest serving file of another version: the base of an incremental build."""
+        if self.folder is None:
+            return None
+        others = [p for p in self.folder.glob(f"*{self.suffix}") if p != path]
+        with contextlib.suppress(OSError):
+            return max(others, key=lambda p: p.stat().st_mtime, default=None)
+        return None
 
     def _set_builder(self, con: duckdb.DuckDBPyConnection) -> None:
         with self._lock:
@@ -338,9 +538,12 @@ __all__ = [
     "FORMAT",
     "SORT_KEY",
     "CopiedTable",
+    "DayFiles",
     "MergedTable",
+    "ServingBuild",
     "ServingCache",
     "alias_of",
     "build_serving_file",
+    "day_files",
     "sql_string",
 ]
