@@ -72,7 +72,7 @@ def ensure_warehouse(data: Path, profile: str, scale: float, seed: int) -> Wareh
     return wh
 
 
-def _pick(version: Version) -> dict[str, Any]:
+def pick(version: Version) -> dict[str, Any]:
     """Realistic parameters from the data: a busy title with its assets, the busiest asset,
     the biggest country, two common affinity labels, and the last day."""
     con = duckdb.connect()
@@ -230,7 +230,7 @@ async def run_scale(
     files) by the embedded backend's.
     """
     version = wh.current()
-    params = _pick(version)
+    params = pick(version)
     backends: dict[str, EmbeddedBackend | LegacyBackend] = {}
     build: dict[str, float] = {}
     rows: list[dict[str, Any]] = []
