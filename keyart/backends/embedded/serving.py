@@ -5,7 +5,9 @@ the background, holding the day-partitioned Parquet tables as single tables sort
 Reading a version's day files costs a file open and footer parse per day and a scan of
 every row of each day; the sorted copy lets DuckDB skip all blocks outside the queried
 assets, which is what makes interactive latency possible. Until a version's copy is
-ready (or when the cache folder is not writable) queries read the Parquet files.
+ready (or when the cache folder is not writable) queries read the Parquet files. A new
+version's copy is built from the previous version's where most day partitions carried
+over unchanged (see build_serving_file).
 """
 
 from __future__ import annotations
@@ -148,8 +150,12 @@ def build_serving_file(
     build: ServingBuild | None = None
     try:
         if base is not None:
-            shutil.copyfile(base, job.tmp)
-            build = _build_incremental(job)
+            try:
+                shutil.copyfile(base, job.tmp)
+                build = _build_incremental(job)
+            except (OSError, duckdb.Error) as exc:
+                # a base removed or unreadable meanwhile: the full build does not need it
+                log.info("serving copy of %s not built from %s: %s", version.name, base, exc)
             if build is None:
                 _remove(job.tmp)
         if build is None and not job.stopped():

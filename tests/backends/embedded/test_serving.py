@@ -257,3 +257,17 @@ def test_the_cache_builds_a_new_version_from_the_previous_file(tmp_path: Path) -
     path = cache.lookup(v2)
     assert path is not None
     assert _info(path) == {"version": v2.name, "base": v1.name, "increments": "1"}
+
+
+def test_an_unusable_base_gives_a_full_build(tmp_path: Path) -> None:
+    v1 = _ingest(random_world(seed=45, days=2), tmp_path / "wh", "r")
+    tables = EmbeddedBackend.tables
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"not a database" * 100)
+    for base in (tmp_path / "gone.duckdb", corrupt):
+        built = build_serving_file(v1, tables, tmp_path / "c" / f"{base.stem}.duckdb", base=base)
+        assert built is not None and built.base is None and built.reused == 0
+    assert sorted(p.name for p in (tmp_path / "c").iterdir() if not p.name.startswith(".")) == [
+        "corrupt.duckdb",
+        "gone.duckdb",
+    ]
