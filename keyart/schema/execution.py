@@ -14,7 +14,6 @@ unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +53,9 @@ class PlainLeaf:
             return _SLOW if self.non_null else None
         if not self.many:
             return self._leaf(value, self.non_null)
-        if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
-            return _SLOW
+        if not isinstance(value, list | tuple):
+            return _SLOW  # an iterator read here would be empty for graphql-core's path
+
         items = [self._leaf(item, self.items_non_null) for item in value]
         return _SLOW if _SLOW in items else items
 

@@ -123,7 +123,11 @@ class Query:
         missing = Row(count=6, ratio=1.0, color=Color.RED, names=[], maybe_names=[])
         del missing.ratio
         too_big = Row(count=2**40, ratio=1.0, color=Color.RED, names=[], maybe_names=[])
-        return [good, nulls, bad_float, bad_item, bad_enum, missing, too_big]
+        # an iterator can be read once: a bad item in it must still be reported
+        bad_iterator = Row(
+            count=7, ratio=1.0, color=Color.RED, names=iter(["d", None]), maybe_names=[]
+        )  # type: ignore[arg-type]
+        return [good, nulls, bad_float, bad_item, bad_enum, missing, too_big, bad_iterator]
 
 
 class CountResolves(SchemaExtension):
@@ -170,8 +174,8 @@ def test_values_that_are_errors_get_the_standard_errors() -> None:
         "alias": 1,
     }
     # null count, NaN ratio, null list item, unknown enum value, missing attribute, an Int
-    # out of range: each reported at its own path
-    assert {path[1] for _, path in errors} == {1, 2, 3, 4, 5, 6}
+    # out of range, null item of an iterator: each reported at its own path
+    assert {path[1] for _, path in errors} == {1, 2, 3, 4, 5, 6, 7}
 
 
 def test_a_field_middleware_still_sees_every_field() -> None:
