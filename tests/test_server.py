@@ -12,12 +12,15 @@ import pytest
 
 from keyart.backends.druid import DruidBackend
 from keyart.backends.embedded import EmbeddedBackend
+from keyart.config import EtlSettings
+from keyart.etl.ingest import ingest
 from keyart.store import files
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.producer import SnapshotProducer
 from keyart.warehouse.layout import Warehouse
 from tests.e2e.harness import api, codes, data, gql
 from tests.e2e.server_process import free_port
+from tests.etl.rawdata import random_world, split
 from tests.truth import Truth, truth_of
 
 WINDOW = {"start": "2026-01-21", "end": "2026-02-10"}
@@ -272,6 +275,55 @@ async def test_snapshot_refresh_under_concurrent_load(
         assert seqs == sorted(seqs), "the served version went backwards"
     assert final["dataVersion"] == published[-1]
     assert len({v for vs in seen for v in vs}) >= 2, "no swap happened during the load"
+
+
+async def test_snapshot_objects_follow_each_new_snapshot(tmp_path: Path) -> None:
+    # Asset and Title views are built once per snapshot: after a swap they must show the
+    # new snapshot's numbers, and a request on one snapshot reuses the same views
+    world = random_world(seed=11, days=2)
+    warehouse, blobs = tmp_path / "warehouse", tmp_path / "snapshots"
+    settings = EtlSettings()
+    ingest(split(world, {0}).write(tmp_path / "day0"), warehouse, settings, progress=False)
+    producer = SnapshotProducer(blobs)
+    producer.publish(Warehouse(warehouse).current())
+    consumer = SnapshotConsumer(blobs, poll_interval_s=3600)
+    query = """query($ids: [ID!]!) { dataVersion
+        assets(ids: $ids) { id allTime { impressions } availability { countryCount } }
+        title(id: "t0") { allTime { impressions } filterOptions { countries } } }"""
+    ids = ["t0a0", "t0a1", "t1a0"]
+    day0, both = split(world, {0}).truth(), world.truth()
+
+    def expected(truth: Truth) -> dict[str, Any]:
+        first, last = truth.days()[0], truth.days()[-1]
+        return {
+            "assets": [
+                {
+                    "id": a,
+                    "allTime": {"impressions": truth.metrics(first, last, assets={a}).impressions},
+                    "availability": {"countryCount": len(truth.countries_of_asset(a))},
+                }
+                for a in ids
+            ],
+            "title": {
+                "allTime": {"impressions": truth.metrics(first, last, titles={"t0"}).impressions},
+                "filterOptions": {"countries": sorted(truth.countries_of_title("t0"))},
+            },
+        }
+
+    async with api(warehouse, consumer=consumer, snapshot_dir=blobs, cache_ttl_s=0) as client:
+        state = client.app.state.keyart  # type: ignore[attr-defined]
+        first = await data(client, query, {"ids": ids})
+        assert {k: v for k, v in first.items() if k != "dataVersion"} == expected(day0)
+        memo = state.memo
+        assert memo is not None and await data(client, query, {"ids": ids}) == first
+        assert state.memo is memo  # same snapshot, same shared views
+        ingest(split(world, {1}).write(tmp_path / "day1"), warehouse, settings, progress=False)
+        producer.publish(Warehouse(warehouse).current())
+        assert consumer.refresh()
+        second = await data(client, query, {"ids": ids})
+    assert second["dataVersion"] != first["dataVersion"]
+    assert {k: v for k, v in second.items() if k != "dataVersion"} == expected(both)
+    assert second["assets"] != first["assets"]
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])

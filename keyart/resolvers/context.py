@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from keyart.config import ApiSettings
 from keyart.errors import SnapshotError
 from keyart.loaders import MetricLoader
 from keyart.metrics import ApiMetrics
 from keyart.store.model import Snapshot
+
+T = TypeVar("T")
+
+
+class SnapshotMemo:
+    """Values derived from one immutable snapshot (the GraphQL objects of its titles and
+    assets), built on first use and shared by every request that reads that snapshot."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._values: dict[tuple[str, str], Any] = {}
+
+    def get(self, kind: str, key: str, build: Callable[[], T]) -> T:
+        """The `kind` value of `key`, built by `build` the first time it is asked for."""
+        try:
+            value: T = self._values[kind, key]
+        except KeyError:
+            value = self._values[kind, key] = build()
+        return value
 
 
 def data_version(snapshot: Snapshot) -> str:
@@ -29,6 +49,7 @@ class RequestContext:
     request: Any = None
     response: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
 
     @property
     def snapshot(self) -> Snapshot:
@@ -39,5 +60,13 @@ class RequestContext:
             )
         return self.snapshot_or_none
 
+    def shared(self, kind: str, key: str, build: Callable[[], T]) -> T:
+        """A value derived from this request's snapshot alone, reused across requests
+        through the memo of that snapshot (built here when there is none)."""
+        memo = self.memo
+        if memo is None or memo.snapshot is not self.snapshot_or_none:
+            return build()
+        return memo.get(kind, key, build)
 
-__all__ = ["RequestContext", "data_version"]
+
+__all__ = ["RequestContext", "SnapshotMemo", "data_version"]

@@ -16,7 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from keyart.config import ApiSettings
 from keyart.schema.errors import KeyartSchema
-from keyart.schema.execution import PlainLeafExecutionContext, mark_plain_leaves
+from keyart.schema.execution import PlainFieldExecutionContext, mark_plain_fields
 from keyart.schema.extensions import OperationMetrics
 from keyart.schema.query import Query
 from keyart.schema.scalars import SCALAR_MAP
@@ -24,9 +24,9 @@ from keyart.schema.scalars import SCALAR_MAP
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
-def build_schema(settings: ApiSettings | None = None, *, plain_leaves: bool = True) -> KeyartSchema:
-    """The executable schema with the limits and caches of `settings`; `plain_leaves`
-    answers plain leaf fields without graphql-core's per-field protocol (execution.py)."""
+def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = True) -> KeyartSchema:
+    """The executable schema with the limits and caches of `settings`; `plain_fields`
+    answers plain fields without graphql-core's per-field protocol (execution.py)."""
     s = settings if settings is not None else ApiSettings()
     depth_limiter = QueryDepthLimiter(max_depth=s.max_query_depth)
     alias_limiter = MaxAliasesLimiter(max_alias_count=s.max_aliases)
@@ -42,10 +42,10 @@ def build_schema(settings: ApiSettings | None = None, *, plain_leaves: bool = Tr
             lambda: alias_limiter,
             lambda: ValidationCache(maxsize=s.parser_cache_size),
         ],
-        execution_context_class=PlainLeafExecutionContext if plain_leaves else None,
+        execution_context_class=PlainFieldExecutionContext if plain_fields else None,
     )
-    if plain_leaves:
-        mark_plain_leaves(schema._schema)
+    if plain_fields:
+        mark_plain_fields(schema._schema)
     return schema
 
 

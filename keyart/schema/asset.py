@@ -21,7 +21,7 @@ from keyart.schema.metrics import (
     Metrics,
     as_metrics,
 )
-from keyart.store.model import AssetInfo
+from keyart.store.model import AssetInfo, Snapshot
 
 if TYPE_CHECKING:
     from keyart.schema.title import Title
@@ -39,8 +39,8 @@ class Asset:
     record: strawberry.Private[AssetInfo]
 
     @classmethod
-    def of(cls, record: AssetInfo) -> Asset:
-        """The GraphQL view of a snapshot asset."""
+    def of(cls, record: AssetInfo, snapshot: Snapshot) -> Asset:
+        """The GraphQL view of a snapshot asset, with its snapshot metrics."""
         return cls(
             id=strawberry.ID(record.id),
             type=AssetType(record.type),
@@ -48,7 +48,15 @@ class Asset:
             tags=list(record.tags),
             media_url=record.media_url,
             record=record,
+            all_time=as_metrics(snapshot.asset_alltime.get(record.id, resolve.EMPTY)),
+            availability=Availability.of(snapshot.asset_countries.get(record.id, ())),
         )
+
+    @classmethod
+    def shared(cls, ctx: RequestContext, record: AssetInfo) -> Asset:
+        """The asset's view, built once per snapshot and shared by its requests: its
+        snapshot fields are then plain attributes (schema/execution.py answers them)."""
+        return ctx.shared("asset", record.id, lambda: cls.of(record, ctx.snapshot))
 
     @strawberry.field(description="The title this asset promotes.")
     def title(self, info: Info) -> Annotated[Title, strawberry.lazy("keyart.schema.title")]:
@@ -58,15 +66,14 @@ class Asset:
         title = snapshot.titles.get(self.record.title_id)
         if title is None:
             raise NotFound(f"asset {self.record.id} names unknown title {self.record.title_id}")
-        return Title.of(title)
+        return Title.shared(info.context, title)
 
-    @strawberry.field(description="Metrics over all days of data, from the in-memory snapshot.")
-    def all_time(self, info: Info) -> Metrics:
-        return as_metrics(info.context.snapshot.asset_alltime.get(self.record.id, resolve.EMPTY))
-
-    @strawberry.field(description="Countries where the asset had impressions (snapshot).")
-    def availability(self, info: Info) -> Availability:
-        return Availability.of(info.context.snapshot.asset_countries.get(self.record.id, ()))
+    all_time: Metrics = strawberry.field(
+        description="Metrics over all days of data, from the in-memory snapshot."
+    )
+    availability: Availability = strawberry.field(
+        description="Countries where the asset had impressions (snapshot)."
+    )
 
     @strawberry.field(description="Metrics over an inclusive window of days.")
     async def metrics(

@@ -1,15 +1,18 @@
-"""Field execution without per-field overhead for plain leaf fields.
+"""Field execution without per-field overhead for plain fields.
 
 A metrics response is mostly leaves: a 180-day series is ~3,000 fields, ~2,700 of them
 scalars read straight off a result object, and 50 assets' availability are 2,000 country
 codes. graphql-core resolves each through the full field protocol (resolve info,
 resolver wrappers, awaitable checks, value completion), which costs more than the backend
-query at that size. For a field that Strawberry resolves as a plain attribute (no
-resolver, no arguments) and whose type is a scalar or enum, or a list of them, this
-execution context reads the attribute and serializes it directly. Anything else — and any
-value whose completion is an error (null in a non-null field, a value the scalar rejects,
-a missing attribute) — takes graphql-core's own path, so results and errors are
-unchanged.
+query at that size. A field is *plain* when Strawberry resolves it as a plain attribute
+(no resolver, no arguments) and its type is a scalar or enum, a list of them, or an object
+type without an `is_type_of` check. This execution context reads a plain leaf and
+serializes it directly, and completes an object whose selected fields are all plain
+(`metrics { uniquePlayers { value lower upper } ... }`) from a plan built once per
+selection, without graphql-core visiting its fields. Anything else — and any value whose
+completion is an error (null in a non-null field, a value the scalar rejects, a missing
+attribute) — takes graphql-core's own path for the field or the whole object, so results
+and errors are unchanged.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
 )
 from graphql.pyutils import Undefined
@@ -32,6 +37,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 PLAIN_LEAF = "keyart_plain_leaf"  # GraphQLField.extensions key holding a PlainLeaf
+PLAIN_OBJECT = "keyart_plain_object"  # GraphQLField.extensions key holding a PlainObject
 _SLOW = object()  # "let graphql-core complete this field": a missing value or an error
 
 
@@ -45,6 +51,9 @@ class PlainLeaf:
     non_null: bool
     many: bool = False
     items_non_null: bool = False
+    # the Python type the leaf type serializes to itself (str for String and ID), so a
+    # value of exactly that type needs no serializer call
+    unchanged: type | None = None
 
     def complete(self, value: Any) -> Any:
         """The field's value as graphql-core would complete it, or _SLOW when completing
@@ -55,13 +64,17 @@ class PlainLeaf:
             return self._leaf(value, self.non_null)
         if not isinstance(value, list | tuple):
             return _SLOW  # an iterator read here would be empty for graphql-core's path
-
+        unchanged = self.unchanged
+        if unchanged is not None and all(type(item) is unchanged for item in value):
+            return list(value)
         items = [self._leaf(item, self.items_non_null) for item in value]
         return _SLOW if _SLOW in items else items
 
     def _leaf(self, value: Any, non_null: bool) -> Any:
         if value is None:
             return _SLOW if non_null else None
+        if type(value) is self.unchanged:
+            return value
         try:
             coerced = self.leaf.coerce_output_value(value)
         except Exception:  # graphql-core's own path reports it as a field error
@@ -69,8 +82,24 @@ class PlainLeaf:
         return _SLOW if coerced is None or coerced is Undefined else coerced
 
 
-def mark_plain_leaves(schema: GraphQLSchema) -> int:
-    """Annotate every plain leaf field of the schema's object types; returns how many."""
+@dataclass(frozen=True, slots=True)
+class PlainObject:
+    """A plain attribute field of an object type: the attribute, the type, nullability."""
+
+    attribute: str
+    of_type: GraphQLObjectType
+    non_null: bool
+
+
+# One step of a plan: (response name, the field, or the type name for `__typename`, and
+# the plan of a plain object's own selection)
+_Step = tuple[str, PlainLeaf | PlainObject | str, "_Plan | None"]
+_Plan = tuple[_Step, ...]
+
+
+def mark_plain_fields(schema: GraphQLSchema) -> int:
+    """Annotate every plain leaf and plain object field of the schema's object types;
+    returns how many."""
     marked = 0
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
@@ -83,12 +112,25 @@ def mark_plain_leaves(schema: GraphQLSchema) -> int:
                 continue
             if not getattr(field.resolve, "_is_default", False):
                 continue  # a field extension or exception handler wraps it
-            plain = _plain_leaf(strawberry_field.python_name, field.type)
-            if plain is None:
+            leaf = _plain_leaf(strawberry_field.python_name, field.type)
+            if leaf is not None:
+                field.extensions = {**(field.extensions or {}), PLAIN_LEAF: leaf}
+                marked += 1
                 continue
-            field.extensions = {**(field.extensions or {}), PLAIN_LEAF: plain}
-            marked += 1
+            obj = _plain_object(strawberry_field.python_name, field.type)
+            if obj is not None:
+                field.extensions = {**(field.extensions or {}), PLAIN_OBJECT: obj}
+                marked += 1
     return marked
+
+
+def _plain_object(attribute: str, of_type: GraphQLOutputType) -> PlainObject | None:
+    """The PlainObject of an object type that completes without an `is_type_of` check."""
+    non_null = isinstance(of_type, GraphQLNonNull)
+    inner = of_type.of_type if isinstance(of_type, GraphQLNonNull) else of_type
+    if not isinstance(inner, GraphQLObjectType) or inner.is_type_of is not None:
+        return None
+    return PlainObject(attribute, inner, non_null)
 
 
 def _plain_leaf(attribute: str, of_type: GraphQLOutputType) -> PlainLeaf | None:
@@ -96,28 +138,114 @@ def _plain_leaf(attribute: str, of_type: GraphQLOutputType) -> PlainLeaf | None:
     non_null = isinstance(of_type, GraphQLNonNull)
     inner = of_type.of_type if isinstance(of_type, GraphQLNonNull) else of_type
     if is_leaf_type(inner):
-        return PlainLeaf(attribute, inner, non_null)
+        return PlainLeaf(attribute, inner, non_null, unchanged=_unchanged(inner))
     if not isinstance(inner, GraphQLList):
         return None
     items_non_null = isinstance(inner.of_type, GraphQLNonNull)
     item = inner.of_type.of_type if isinstance(inner.of_type, GraphQLNonNull) else inner.of_type
     if not is_leaf_type(item):
         return None
-    return PlainLeaf(attribute, item, non_null, True, items_non_null)
+    return PlainLeaf(attribute, item, non_null, True, items_non_null, _unchanged(item))
+
+
+def _unchanged(leaf: GraphQLLeafType) -> type | None:
+    """str for the built-in String and ID scalars, whose serializers return a str as is."""
+    return str if leaf is GraphQLString or leaf is GraphQLID else None
 
 
 def _probe(*_args: Any, **_kwargs: Any) -> None:
     """A resolver no field has, to ask the middleware whether it wraps resolvers."""
 
 
-class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, answering plain leaf fields directly."""
+class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, answering plain fields directly."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # a field middleware (an extension's resolve hook) must see every field
         manager = self.middleware_manager
         self._plain = manager is None or manager.get_field_resolver(_probe) is _probe
+        # plans by id of graphql-core's memoized grouped field set, kept with the set so
+        # the id cannot be reused while this request runs
+        self._plans: dict[int, tuple[Any, _Plan | None]] = {}
+
+    def execute_collected_subfields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Any,
+        grouped_field_set: Any,
+        new_defer_usages: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._plain and not new_defer_usages:
+            plan = self._plan(parent_type, grouped_field_set)
+            if plan is not None:
+                completed = self._complete(plan, source_value)
+                if completed is not _SLOW:
+                    return completed
+        return super().execute_collected_subfields(
+            parent_type, source_value, path, grouped_field_set, new_defer_usages, position_context
+        )
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan | None:
+        """How to complete an object of `parent_type` with this selection, or None when
+        a selected field is not plain."""
+        cached = self._plans.get(id(grouped_field_set))
+        if cached is not None:
+            return cached[1]
+        plan = self._build_plan(parent_type, grouped_field_set)
+        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def _build_plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan | None:
+        steps: list[_Step] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            name = node.name.value
+            if name == "__typename":
+                steps.append((response_name, parent_type.name, None))
+                continue
+            field_def = parent_type.fields.get(name)
+            if field_def is None or node.arguments:
+                return None
+            extensions = field_def.extensions
+            leaf = extensions.get(PLAIN_LEAF)
+            if leaf is not None:
+                steps.append((response_name, leaf, None))
+                continue
+            obj = extensions.get(PLAIN_OBJECT)
+            if obj is None:
+                return None
+            sub_fields, defer_usages, _ = self.collect_subfields(obj.of_type, field_details_list)
+            sub_plan = None if defer_usages else self._plan(obj.of_type, sub_fields)
+            if sub_plan is None:
+                return None
+            steps.append((response_name, obj, sub_plan))
+        return tuple(steps)
+
+    def _complete(self, plan: _Plan, source: Any) -> Any:
+        """The completed object, or _SLOW when a field needs graphql-core's path."""
+        result: dict[str, Any] = {}
+        for response_name, field, sub_plan in plan:
+            if isinstance(field, str):
+                result[response_name] = field
+                continue
+            value = getattr(source, field.attribute, _SLOW)
+            if value is _SLOW:
+                return _SLOW
+            if sub_plan is None:
+                completed = field.complete(value)  # type: ignore[union-attr]
+            elif value is None:
+                completed = _SLOW if field.non_null else None
+            elif self.is_awaitable(value):
+                return _SLOW
+            else:
+                completed = self._complete(sub_plan, value)
+            if completed is _SLOW:
+                return _SLOW
+            result[response_name] = completed
+        return result
 
     def execute_field(
         self,
@@ -141,4 +269,11 @@ class PlainLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
 
-__all__ = ["PLAIN_LEAF", "PlainLeaf", "PlainLeafExecutionContext", "mark_plain_leaves"]
+__all__ = [
+    "PLAIN_LEAF",
+    "PLAIN_OBJECT",
+    "PlainFieldExecutionContext",
+    "PlainLeaf",
+    "PlainObject",
+    "mark_plain_fields",
+]

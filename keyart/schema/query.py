@@ -21,7 +21,7 @@ class Query:
     @strawberry.field(description="One title by id; null when there is no such title.")
     def title(self, info: Info, id: strawberry.ID) -> Title | None:
         record = info.context.snapshot.titles.get(str(id))
-        return None if record is None else Title.of(record)
+        return None if record is None else Title.shared(info.context, record)
 
     @strawberry.field(description="Titles ordered by name, Relay style; search is a substring.")
     def titles(
@@ -34,12 +34,12 @@ class Query:
         page = queries.titles_page(
             info.context.snapshot, args.page_size(first), args.given(after), args.given(search)
         )
-        return TitleConnection.of(page)
+        return TitleConnection.of(info.context, page)
 
     @strawberry.field(description="One asset by id; null when there is no such asset.")
     def asset(self, info: Info, id: strawberry.ID) -> Asset | None:
         record = info.context.snapshot.assets.get(str(id))
-        return None if record is None else Asset.of(record)
+        return None if record is None else Asset.shared(info.context, record)
 
     @strawberry.field(description="Assets by id, in the order asked; null for unknown ids.")
     def assets(self, info: Info, ids: list[strawberry.ID]) -> list[Asset | None]:
@@ -49,7 +49,7 @@ class Query:
         out: list[Asset | None] = []
         for asset_id in ids:
             record = known.get(str(asset_id))
-            out.append(None if record is None else Asset.of(record))
+            out.append(None if record is None else Asset.shared(info.context, record))
         return out
 
     @strawberry.field(description="Every audience affinity label in the data.")

@@ -13,7 +13,7 @@ from keyart.schema.enums import AssetType, TitleKind
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
 from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
 from keyart.store import queries
-from keyart.store.model import TitleInfo
+from keyart.store.model import Snapshot, TitleInfo
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -28,8 +28,9 @@ class Title:
     record: strawberry.Private[TitleInfo]
 
     @classmethod
-    def of(cls, record: TitleInfo) -> Title:
-        """The GraphQL view of a snapshot title."""
+    def of(cls, record: TitleInfo, snapshot: Snapshot) -> Title:
+        """The GraphQL view of a snapshot title, with its snapshot metrics and options."""
+        options = snapshot.title_filter_options.get(record.id)
         return cls(
             id=strawberry.ID(record.id),
             name=record.name,
@@ -37,13 +38,30 @@ class Title:
             genres=list(record.genres),
             launch_date=record.launch_date,
             record=record,
+            all_time=as_metrics(snapshot.title_alltime.get(record.id, resolve.EMPTY)),
+            availability=Availability.of(snapshot.title_countries.get(record.id, ())),
+            filter_options=(
+                FilterOptions(countries=[], affinities=[])
+                if options is None
+                else FilterOptions(
+                    countries=list(options.countries), affinities=list(options.affinities)
+                )
+            ),
         )
+
+    @classmethod
+    def shared(cls, ctx: RequestContext, record: TitleInfo) -> Title:
+        """The title's view, built once per snapshot and shared by its requests."""
+        return ctx.shared("title", record.id, lambda: cls.of(record, ctx.snapshot))
 
     @strawberry.field(description="The title's assets, optionally of one type.")
     def assets(self, info: Info, type: AssetType | None = strawberry.UNSET) -> list[Asset]:
         snapshot = info.context.snapshot
         wanted = None if type is None or type is strawberry.UNSET else type.value
-        return [Asset.of(a) for a in queries.title_assets(snapshot, self.record.id, wanted)]
+        return [
+            Asset.shared(info.context, a)
+            for a in queries.title_assets(snapshot, self.record.id, wanted)
+        ]
 
     @strawberry.field(description="Metrics over a window, distinct members across its assets.")
     async def metrics(
@@ -54,20 +72,15 @@ class Title:
         values = await resolve.title_metrics(ctx, self.record.id, interval, to_filter(filter))
         return as_metrics(values)
 
-    @strawberry.field(description="Metrics over all days of data, from the snapshot.")
-    def all_time(self, info: Info) -> Metrics:
-        return as_metrics(info.context.snapshot.title_alltime.get(self.record.id, resolve.EMPTY))
-
-    @strawberry.field(description="Countries where any asset of the title had impressions.")
-    def availability(self, info: Info) -> Availability:
-        return Availability.of(info.context.snapshot.title_countries.get(self.record.id, ()))
-
-    @strawberry.field(description="Countries and affinities present in the title's data.")
-    def filter_options(self, info: Info) -> FilterOptions:
-        options = info.context.snapshot.title_filter_options.get(self.record.id)
-        if options is None:
-            return FilterOptions(countries=[], affinities=[])
-        return FilterOptions(countries=list(options.countries), affinities=list(options.affinities))
+    all_time: Metrics = strawberry.field(
+        description="Metrics over all days of data, from the snapshot."
+    )
+    availability: Availability = strawberry.field(
+        description="Countries where any asset of the title had impressions."
+    )
+    filter_options: FilterOptions = strawberry.field(
+        description="Countries and affinities present in the title's data."
+    )
 
 
 @strawberry.type
@@ -89,10 +102,10 @@ class TitleConnection:
     total_count: int
 
     @classmethod
-    def of(cls, page: queries.TitlePage) -> TitleConnection:
+    def of(cls, ctx: RequestContext, page: queries.TitlePage) -> TitleConnection:
         """The connection of one page of titles."""
         return cls(
-            edges=[TitleEdge(cursor=e.cursor, node=Title.of(e.node)) for e in page.edges],
+            edges=[TitleEdge(cursor=e.cursor, node=Title.shared(ctx, e.node)) for e in page.edges],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
             total_count=page.total_count,
         )

@@ -1,4 +1,4 @@
-"""Plain leaf fields answered directly give exactly graphql-core's answers and errors."""
+"""Plain fields answered directly give exactly graphql-core's answers and errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 
 from keyart.schema import build_schema
-from keyart.schema.execution import PLAIN_LEAF, PlainLeafExecutionContext, mark_plain_leaves
+from keyart.schema.execution import (
+    PLAIN_LEAF,
+    PLAIN_OBJECT,
+    PlainFieldExecutionContext,
+    mark_plain_fields,
+)
 from tests.e2e.harness import api, gql
 from tests.truth import Truth, truth_of
 
@@ -64,7 +69,7 @@ async def test_product_answers_equal_the_standard_execution(
     bodies: dict[bool, dict[str, Any]] = {}
     for plain in (True, False):
         async with api(
-            tiny_warehouse, schema=build_schema(plain_leaves=plain), cache_ttl_s=0
+            tiny_warehouse, schema=build_schema(plain_fields=plain), cache_ttl_s=0
         ) as client:
             bodies[plain] = {
                 name: await gql(client, query, variables) for name, query in QUERIES.items()
@@ -78,16 +83,31 @@ async def test_product_answers_equal_the_standard_execution(
 
 def test_every_plain_field_of_the_metric_types_is_marked() -> None:
     graphql_schema = build_schema()._schema
+    names = ("Metrics", "Estimate", "MetricPoint", "Availability", "Asset", "Title")
     marked = {
-        name: sorted(f for f, d in t.fields.items() if PLAIN_LEAF in (d.extensions or {}))
-        for name in ("Metrics", "Estimate", "MetricPoint", "Availability")
-        for t in [graphql_schema.type_map[name]]
+        kind: {
+            name: sorted(f for f, d in t.fields.items() if kind in (d.extensions or {}))
+            for name in names
+            for t in [graphql_schema.type_map[name]]
+        }
+        for kind in (PLAIN_LEAF, PLAIN_OBJECT)
     }
-    assert marked == {
+    assert marked[PLAIN_LEAF] == {
         "Metrics": ["authenticity", "engagedPlays", "impressions", "playSeconds", "qualifiedPlays"],
         "Estimate": ["lower", "upper", "value"],
         "MetricPoint": ["date"],
         "Availability": ["countries", "countryCount"],
+        "Asset": ["id", "mediaUrl", "name", "tags", "type"],
+        "Title": ["genres", "id", "kind", "launchDate", "name"],
+    }
+    assert marked[PLAIN_OBJECT] == {
+        "Metrics": ["takeRate", "uniqueImpressions", "uniquePlayers"],
+        "Estimate": [],
+        "MetricPoint": ["metrics"],
+        "Availability": [],
+        # snapshot fields: Asset and Title views are built once per snapshot
+        "Asset": ["allTime", "availability"],
+        "Title": ["allTime", "availability", "filterOptions"],
     }
 
 
@@ -99,12 +119,20 @@ class Color(Enum):
 
 
 @strawberry.type
+class Inner:
+    label: str
+    n: int | None
+
+
+@strawberry.type
 class Row:
     count: int
     ratio: float | None
     color: Color
     names: list[str]
     maybe_names: list[str | None] | None
+    inner: Inner | None = None
+    must: Inner = strawberry.field(default_factory=lambda: Inner(label="m", n=None))
 
     @strawberry.field
     def resolved(self) -> int:
@@ -127,7 +155,26 @@ class Query:
         bad_iterator = Row(
             count=7, ratio=1.0, color=Color.RED, names=iter(["d", None]), maybe_names=[]
         )  # type: ignore[arg-type]
-        return [good, nulls, bad_float, bad_item, bad_enum, missing, too_big, bad_iterator]
+        # plain objects: a null object where allowed, and errors inside and at an object
+        nested = Row(count=8, ratio=1.0, color=Color.RED, names=[7], maybe_names=[])  # type: ignore[list-item]
+        nested.inner = Inner(label="i", n=3)
+        null_label = Row(count=9, ratio=1.0, color=Color.RED, names=[], maybe_names=[])
+        null_label.inner = Inner(label=None, n=1)  # type: ignore[arg-type]
+        null_must = Row(count=10, ratio=1.0, color=Color.RED, names=[], maybe_names=[])
+        null_must.must = None  # type: ignore[assignment]
+        return [
+            good,
+            nulls,
+            bad_float,
+            bad_item,
+            bad_enum,
+            missing,
+            too_big,
+            bad_iterator,
+            nested,
+            null_label,
+            null_must,
+        ]
 
 
 class CountResolves(SchemaExtension):
@@ -141,21 +188,38 @@ class CountResolves(SchemaExtension):
 
 
 ROWS = "{ rows { count ratio color names maybeNames resolved alias: count } }"
+# only plain fields: each row is completed from a plan, with fragments, skips, typenames
+NESTED = """{ rows { count names inner { label n __typename } ... on Row { must { label } }
+  ratio @skip(if: true) second: inner { ...I } } } fragment I on Inner { n }"""
 
 
-def _toy(plain: bool, extensions: list[Any] | None = None) -> strawberry.Schema:
+class CountFieldProtocol(PlainFieldExecutionContext):
+    """Records each field that reaches the per-field protocol."""
+
+    seen: ClassVar[list[str]] = []
+
+    def execute_field(self, parent_type: Any, source: Any, details: Any, *args: Any) -> Any:
+        CountFieldProtocol.seen.append(details[0].node.name.value)
+        return super().execute_field(parent_type, source, details, *args)
+
+
+def _toy(
+    plain: bool,
+    extensions: list[Any] | None = None,
+    context: type[PlainFieldExecutionContext] = PlainFieldExecutionContext,
+) -> strawberry.Schema:
     schema = strawberry.Schema(
         query=Query,
         extensions=extensions or [],
-        execution_context_class=PlainLeafExecutionContext if plain else None,
+        execution_context_class=context if plain else None,
     )
     if plain:
-        assert mark_plain_leaves(schema._schema) == 5
+        assert mark_plain_fields(schema._schema) == 9
     return schema
 
 
-def _outcome(schema: strawberry.Schema) -> tuple[Any, list[tuple[str, Any]]]:
-    result = schema.execute_sync(ROWS)
+def _outcome(schema: strawberry.Schema, query: str = ROWS) -> tuple[Any, list[tuple[str, Any]]]:
+    result = schema.execute_sync(query)
     errors = sorted((e.message, e.path) for e in result.errors or [])
     return result.data, errors
 
@@ -178,11 +242,52 @@ def test_values_that_are_errors_get_the_standard_errors() -> None:
     assert {path[1] for _, path in errors} == {1, 2, 3, 4, 5, 6, 7}
 
 
-def test_a_field_middleware_still_sees_every_field() -> None:
-    CountResolves.seen = []
-    fast = _outcome(_toy(True, [CountResolves]))
-    seen_fast = sorted(CountResolves.seen)
-    CountResolves.seen = []
-    standard = _outcome(_toy(False, [CountResolves]))
+def test_plain_objects_get_the_standard_answers_and_errors() -> None:
+    fast, standard = _outcome(_toy(True), NESTED), _outcome(_toy(False), NESTED)
     assert fast == standard
-    assert seen_fast == sorted(CountResolves.seen) and "count" in seen_fast
+    data, errors = fast
+    assert data is not None
+    assert data["rows"][0] == {
+        "count": 1,
+        "names": ["a"],
+        "inner": None,
+        "must": {"label": "m"},
+        "second": None,
+    }
+    assert data["rows"][8] == {
+        "count": 8,
+        "names": ["7"],  # an Int in a String list is serialized, not passed through
+        "inner": {"label": "i", "n": 3, "__typename": "Inner"},
+        "must": {"label": "m"},
+        "second": {"n": 3},
+    }
+    # null label inside a nullable object: the object is null; null `must`: the row is
+    assert data["rows"][9]["inner"] is None and data["rows"][10] is None
+    assert {(path[1], path[2]) for _, path in errors if path[1] >= 8} == {
+        (9, "inner"),
+        (10, "must"),
+    }
+
+
+def test_plain_objects_skip_the_per_field_protocol() -> None:
+    schema = _toy(True, context=CountFieldProtocol)
+    CountFieldProtocol.seen = []
+    result = schema.execute_sync("{ rows { count inner { label } must { n } } }")
+    # null count, Int out of range, null label, null must
+    failed = {e.path[1] for e in result.errors or [] if e.path}
+    assert failed == {1, 6, 9, 10}
+    # rows the plan completes never reach execute_field; a row with an error in a plain
+    # field falls back to graphql-core's path for that row only
+    assert CountFieldProtocol.seen.count("rows") == 1
+    assert CountFieldProtocol.seen.count("count") == len(failed)
+
+
+def test_a_field_middleware_still_sees_every_field() -> None:
+    for query in (ROWS, NESTED):
+        CountResolves.seen = []
+        fast = _outcome(_toy(True, [CountResolves]), query)
+        seen_fast = sorted(CountResolves.seen)
+        CountResolves.seen = []
+        standard = _outcome(_toy(False, [CountResolves]), query)
+        assert fast == standard
+        assert seen_fast == sorted(CountResolves.seen) and "count" in seen_fast
