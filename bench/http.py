@@ -7,7 +7,8 @@
 Builds the warehouse if missing (generate + ingest), then for each server configuration —
 embedded with the result cache, embedded without it, and the exact legacy path (no cache)
 — starts one uvicorn worker, waits for /readyz, measures its resident memory, and runs
-every question at each concurrency with an httpx load generator. Each request of a cell
+every question at each concurrency with an httpx load generator (one process per 8
+connections: a single Python client cannot keep 32 busy). Each request of a cell
 uses one of a pool of distinct variable sets (different titles and assets), so "uncached"
 cells really reach the backend; "cached" cells are warmed first. Servers run one at a time
 so they never compete for the 2 cores. Results: bench/results/http.json and http.md.
@@ -23,6 +24,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -229,32 +231,44 @@ def rss_mb(pid: int) -> float:
 # -- load generator ----------------------------------------------------------------------
 
 
-async def run_cell(
+CLIENT_CONCURRENCY = 8  # connections per load-generator process
+
+
+@dataclass
+class _Part:
+    """What one load-generator process measured: latencies (s), errors, its time span."""
+
+    latencies: list[float]
+    errors: list[str]
+    started: float
+    ended: float
+
+
+async def _generate_load(
     url: str,
-    server: str,
-    question: str,
+    query: str,
     variables: list[dict[str, Any]],
     concurrency: int,
     requests: int,
     budget_s: float,
-) -> Cell:
+    offset: int,
+) -> _Part:
     """`requests` requests (or as many as fit in `budget_s`) by `concurrency` workers."""
-    query = QUESTIONS[question][1]
     latencies: list[float] = []
     errors: list[str] = []
     counter = iter(range(requests))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    started = time.perf_counter()
+    started = time.monotonic()
     deadline = started + budget_s
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
 
-        async def worker(offset: int) -> None:
+        async def worker(k: int) -> None:
             first = True
             for i in counter:
-                if not first and time.perf_counter() > deadline:
+                if not first and time.monotonic() > deadline:
                     return
                 first = False
-                body = {"query": query, "variables": variables[(i + offset) % len(variables)]}
+                body = {"query": query, "variables": variables[(i + k) % len(variables)]}
                 t0 = time.perf_counter()
                 try:
                     response = await client.post("/graphql", json=body)
@@ -266,9 +280,52 @@ async def run_cell(
                 if not ok:
                     errors.append(json.dumps(payload.get("errors"))[:300])
 
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    ms = [x * 1000 for x in latencies]
+        await asyncio.gather(*(worker(offset + k) for k in range(concurrency)))
+    return _Part(latencies, errors, started, time.monotonic())
+
+
+def _generate_load_process(*args: Any) -> _Part:
+    """_generate_load in a process of its own (ProcessPoolExecutor entry point)."""
+    return asyncio.run(_generate_load(*args))
+
+
+def run_cell(
+    url: str,
+    server: str,
+    question: str,
+    variables: list[dict[str, Any]],
+    concurrency: int,
+    requests: int,
+    budget_s: float,
+) -> Cell:
+    """One cell: `requests` requests by `concurrency` connections. One Python client with
+    dozens of connections is slower than the server it measures (httpx's pool, and it shares
+    the 2 cores), so above CLIENT_CONCURRENCY the connections are spread over processes."""
+    query = QUESTIONS[question][1]
+    clients = max(1, -(-concurrency // CLIENT_CONCURRENCY))
+    if clients == 1:
+        load = _generate_load(url, query, variables, concurrency, requests, budget_s, 0)
+        parts = [asyncio.run(load)]
+    else:
+        each = concurrency // clients
+        with ProcessPoolExecutor(max_workers=clients) as pool:
+            futures = [
+                pool.submit(
+                    _generate_load_process,
+                    url,
+                    query,
+                    variables,
+                    each,
+                    requests // clients,
+                    budget_s,
+                    k * each,  # distinct variable sets per process
+                )
+                for k in range(clients)
+            ]
+            parts = [f.result() for f in futures]
+    ms = [x * 1000 for part in parts for x in part.latencies]
+    errors = [e for part in parts for e in part.errors]
+    elapsed = max(p.ended for p in parts) - min(p.started for p in parts)
     p = percentiles(ms)
     return Cell(
         server=server,
@@ -323,10 +380,8 @@ def bench_server(
                 warm(server.url, question, params[question][: 8 if not config.cached else None])
             )
             for c in concurrencies:
-                cell = asyncio.run(
-                    run_cell(
-                        server.url, config.name, question, params[question], c, requests, budget_s
-                    )
+                cell = run_cell(
+                    server.url, config.name, question, params[question], c, requests, budget_s
                 )
                 print(
                     f"  {config.name:<18} {question:<16} c={c:<3} n={cell.requests:<5} "
