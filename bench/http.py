@@ -7,8 +7,9 @@
 Builds the warehouse if missing (generate + ingest), then for each server configuration —
 embedded with the result cache, embedded without it, and the exact legacy path (no cache)
 — starts one uvicorn worker, waits for /readyz, measures its resident memory, and runs
-every question at each concurrency with an httpx load generator (one process per 8
-connections: a single Python client cannot keep 32 busy). Each request of a cell
+every question at each concurrency with an httpx load generator (one process per 4
+connections: one Python client cannot keep 32 busy, and with 8 it stalls a few
+requests by ~0.4 s against any server). Each request of a cell
 uses one of a pool of distinct variable sets (different titles and assets), so "uncached"
 cells really reach the backend; "cached" cells are warmed first. Servers run one at a time
 so they never compete for the 2 cores. Results: bench/results/http.json and http.md.
@@ -231,7 +232,7 @@ def rss_mb(pid: int) -> float:
 # -- load generator ----------------------------------------------------------------------
 
 
-CLIENT_CONCURRENCY = 8  # connections per load-generator process
+CLIENT_CONCURRENCY = 4  # connections per load-generator process
 
 
 @dataclass
@@ -299,8 +300,9 @@ def run_cell(
     budget_s: float,
 ) -> Cell:
     """One cell: `requests` requests by `concurrency` connections. One Python client with
-    dozens of connections is slower than the server it measures (httpx's pool, and it shares
-    the 2 cores), so above CLIENT_CONCURRENCY the connections are spread over processes."""
+    many connections is slower than the server it measures (it shares the 2 cores) and, at
+    8 connections, holds a few requests ~0.4 s even against a bare ASGI app, so above
+    CLIENT_CONCURRENCY the connections are spread over processes."""
     query = QUESTIONS[question][1]
     clients = max(1, -(-concurrency // CLIENT_CONCURRENCY))
     if clients == 1:
