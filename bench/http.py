@@ -318,7 +318,7 @@ def run_cell(
                     query,
                     variables,
                     each,
-                    requests // clients,
+                    requests // clients + (k < requests % clients),
                     budget_s,
                     k * each,  # distinct variable sets per process
                 )
