@@ -112,22 +112,26 @@ def mark_plain_fields(schema: GraphQLSchema) -> int:
                 continue
             if not getattr(field.resolve, "_is_default", False):
                 continue  # a field extension or exception handler wraps it
-            leaf = _plain_leaf(strawberry_field.python_name, field.type)
-            if leaf is not None:
-                field.extensions = {**(field.extensions or {}), PLAIN_LEAF: leaf}
-                marked += 1
+            attribute = strawberry_field.python_name
+            plain = _plain_leaf(attribute, field.type) or _plain_object(attribute, field.type)
+            if plain is None:
                 continue
-            obj = _plain_object(strawberry_field.python_name, field.type)
-            if obj is not None:
-                field.extensions = {**(field.extensions or {}), PLAIN_OBJECT: obj}
-                marked += 1
+            key = PLAIN_LEAF if isinstance(plain, PlainLeaf) else PLAIN_OBJECT
+            field.extensions = {**(field.extensions or {}), key: plain}
+            marked += 1
     return marked
+
+
+def _non_null(of_type: Any) -> tuple[Any, bool]:
+    """The type inside a NonNull wrapper, and whether there was one."""
+    if isinstance(of_type, GraphQLNonNull):
+        return of_type.of_type, True
+    return of_type, False
 
 
 def _plain_object(attribute: str, of_type: GraphQLOutputType) -> PlainObject | None:
     """The PlainObject of an object type that completes without an `is_type_of` check."""
-    non_null = isinstance(of_type, GraphQLNonNull)
-    inner = of_type.of_type if isinstance(of_type, GraphQLNonNull) else of_type
+    inner, non_null = _non_null(of_type)
     if not isinstance(inner, GraphQLObjectType) or inner.is_type_of is not None:
         return None
     return PlainObject(attribute, inner, non_null)
@@ -135,14 +139,12 @@ def _plain_object(attribute: str, of_type: GraphQLOutputType) -> PlainObject | N
 
 def _plain_leaf(attribute: str, of_type: GraphQLOutputType) -> PlainLeaf | None:
     """The PlainLeaf of a leaf or list-of-leaves type; None for any other type."""
-    non_null = isinstance(of_type, GraphQLNonNull)
-    inner = of_type.of_type if isinstance(of_type, GraphQLNonNull) else of_type
+    inner, non_null = _non_null(of_type)
     if is_leaf_type(inner):
         return PlainLeaf(attribute, inner, non_null, unchanged=_unchanged(inner))
     if not isinstance(inner, GraphQLList):
         return None
-    items_non_null = isinstance(inner.of_type, GraphQLNonNull)
-    item = inner.of_type.of_type if isinstance(inner.of_type, GraphQLNonNull) else inner.of_type
+    item, items_non_null = _non_null(inner.of_type)
     if not is_leaf_type(item):
         return None
     return PlainLeaf(attribute, item, non_null, True, items_non_null, _unchanged(item))
