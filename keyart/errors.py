@@ -61,3 +61,21 @@ class SnapshotError(KeyartError):
     """A snapshot is missing, corrupt or half written."""
 
     code = "SNAPSHOT_UNAVAILABLE"
+
+
+class StateError(KeyartError):
+    """The state store (API keys, persisted queries, …) is unreachable or refused a change."""
+
+    code = "STATE"
+
+
+class Unauthenticated(KeyartError):
+    """A request carries no API key, or one that is unknown or revoked."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(KeyartError):
+    """The request's API key may not use what it asked for (an admin field with a read key)."""
+
+    code = "FORBIDDEN"
