@@ -1,4 +1,4 @@
-"""The `keyart` command line: generate, ingest, serve, druid ingest, demo (DESIGN §5)."""
+"""The `keyart` command line: generate, ingest, serve, druid ingest, keys, demo (DESIGN §5)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         "--datasource-prefix", default="keyart_", help="prefix of the Druid datasource names"
     )
 
+    keys = sub.add_parser("keys", help="manage API keys (create, list, revoke)")
+    from keyart.state.cli import add_arguments as keys_arguments
+
+    keys_arguments(keys)
+
     demo = sub.add_parser("demo", help="generate demo data, ingest it and serve GraphiQL")
     demo.add_argument("--data", type=Path, default=Path(".data/demo"), help="working folder")
     demo.add_argument("--profile", choices=["tiny", "demo", "bench"], default="demo")
@@ -74,6 +79,51 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
     srv.add_argument("--druid-url", default=None, help="Druid broker URL (--backend druid)")
     srv.add_argument("--cache-url", default=None, help="redis://… for a shared result cache")
     srv.add_argument("--snapshot-pin", default=None, help="serve this snapshot version only")
+    srv.add_argument(
+        "--state-url",
+        default=None,
+        help="postgresql://… state store (default: KEYART_STATE_URL, else WH/state.sqlite3)",
+    )
+    srv.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        default=None,
+        help="let requests without an API key read (default: off; KEYART_ALLOW_ANONYMOUS)",
+    )
+    srv.add_argument(
+        "--rate-limit",
+        default=None,
+        help="requests per API key (per address when anonymous), e.g. 20/second;600/minute, "
+        "or off (default 1200/minute; KEYART_RATE_LIMIT)",
+    )
+    srv.add_argument(
+        "--no-introspection",
+        dest="introspection",
+        action="store_false",
+        default=None,
+        help="refuse schema introspection (default: allowed; KEYART_INTROSPECTION)",
+    )
+    srv.add_argument(
+        "--no-graphiql",
+        dest="graphiql",
+        action="store_false",
+        default=None,
+        help="do not serve GraphiQL at /graphql (default: served; KEYART_GRAPHIQL)",
+    )
+    srv.add_argument(
+        "--no-persisted-queries",
+        dest="persisted_queries",
+        action="store_false",
+        default=None,
+        help="turn off automatic persisted queries (default: on; KEYART_PERSISTED_QUERIES)",
+    )
+    srv.add_argument(
+        "--safelist",
+        type=Path,
+        default=None,
+        help="Apollo persisted-query manifest: run only its operations (default: off; "
+        "KEYART_SAFELIST)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,6 +156,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.backends.druid.ingest import main as druid_ingest_main
 
         return druid_ingest_main(args)
+    if args.command == "keys":
+        from keyart.state.cli import main as keys_main
+
+        return keys_main(args)
     if args.command == "demo":
         from keyart.demo import main as demo_main
 

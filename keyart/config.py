@@ -56,6 +56,16 @@ class ApiSettings:
     max_query_tokens: int = 2000
     max_aliases: int = 50
     parser_cache_size: int = 256
+    # access (README "Access"): state store, API keys, rate limits, persisted queries
+    state_url: str | None = None  # postgresql://…; default: sqlite <warehouse>/state.sqlite3
+    allow_anonymous: bool = False  # requests without a key may read
+    rate_limit: str = "1200/minute"  # per API key (per address when anonymous); "off" for none
+    key_cache_s: float = 5.0  # verified keys are remembered this long (revocation delay)
+    introspection: bool = True
+    graphiql: bool = True
+    persisted_queries: bool = True  # Apollo automatic persisted queries
+    persisted_query_cache_mb: float = 16.0  # bound on the query texts kept for them
+    safelist: Path | None = None  # Apollo persisted-query manifest: run only its operations
 
     @property
     def snapshots(self) -> Path:

@@ -69,6 +69,12 @@ class ApiMetrics:
             "GraphQL requests answered with a stored whole result (same query, same data).",
             registry=r,
         )
+        self.access_refusals = Counter(
+            "keyart_access_refusals_total",
+            "Requests refused before execution (no or bad API key, rate limit), by code.",
+            ["code"],
+            registry=r,
+        )
         self.cache_errors = Counter(
             "keyart_cache_errors_total", "Result cache operations that failed.", registry=r
         )

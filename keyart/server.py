@@ -24,14 +24,25 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from keyart.access.gate import REQUEST_ID, AccessGate
+from keyart.access.persisted import (
+    Manifest,
+    PersistedQueries,
+    PersistedQueryRefusal,
+    persisted_id,
+)
+from keyart.access.ratelimit import RateLimiter
+from keyart.access.verifier import KeyVerifier
 from keyart.backends.base import Backend, ServingState, Warming
 from keyart.cache import ResponseCache, ResultCache
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError, KeyartError, SnapshotError, WarehouseError
+from keyart.http_errors import error_response
 from keyart.loaders import MetricLoader, QueryExecutor
 from keyart.metrics import ApiMetrics
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.schema import KeyartSchema, build_schema
+from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.model import Snapshot
 
@@ -90,6 +101,9 @@ class AppState:
     owns_backend: bool
     responses: ResponseCache | None = None
     memo: SnapshotMemo | None = None  # of the latest snapshot served
+    persisted: PersistedQueries | None = None
+    state_store: StateStore | None = None  # opened at startup
+    keys: KeyStore | None = None
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -111,17 +125,39 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI app with a per-request keyart context (one snapshot, fresh loaders)."""
 
     def __init__(self, state: AppState) -> None:
-        super().__init__(state.schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        super().__init__(
+            state.schema,
+            graphql_ide="graphiql" if state.settings.graphiql else None,
+            allow_queries_via_get=True,
+        )
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request; a POSTed operation already answered completely over the same
         data is sent from the response cache without executing it again."""
-        responses = self.state.responses
-        if responses is None or scope["type"] != "http" or scope.get("method") != "POST":
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        try:
+            response = await self._respond(scope, receive)
+        except PersistedQueryRefusal as exc:
+            response = error_response(
+                exc.status,
+                exc.code,
+                exc.message,
+                request_id=scope.get(REQUEST_ID),
+                headers=exc.headers,
+            )
+        await response(scope, receive, send)
+
+    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+        responses = self.state.responses
         request = Request(scope, receive)
+        if responses is None or scope.get("method") != "POST":
+            try:
+                return await self.run(request)
+            except HTTPException as exc:
+                return PlainTextResponse(exc.reason, status_code=exc.status_code)
         ctx = await self.get_context(request, Response())
         key = None
         if ctx.snapshot_or_none is not None:
@@ -130,8 +166,9 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             except ValueError:
                 payload = None
             if isinstance(payload, dict):
+                pq_id = persisted_id(payload)
                 key = responses.key(
-                    payload.get("query"),
+                    payload.get("query") or (None if pq_id is None else f"persisted:{pq_id}"),
                     payload.get("variables"),
                     payload.get("operationName"),
                     data_version(ctx.snapshot_or_none),
@@ -139,15 +176,30 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         cached = None if key is None else responses.get(key)
         if cached is not None:
             self.state.metrics.response_cache_hits.inc()
-            await Response(cached, media_type="application/json")(scope, receive, send)
-            return
+            return Response(cached, media_type="application/json")
         try:
             response = await self.run(request, context=ctx)
         except HTTPException as exc:
-            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
-        if key is not None and ctx.extras.get("complete") and type(response) is Response:
+            return PlainTextResponse(exc.reason, status_code=exc.status_code)
+        if (
+            key is not None
+            and ctx.extras.get("complete")
+            and not ctx.extras.get("uncacheable")
+            and type(response) is Response
+        ):
             responses.put(key, bytes(response.body))
-        await response(scope, receive, send)
+        return response
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request's operation, with persisted-query ids turned into query texts."""
+        data = await super().parse_http_body(request)
+        persisted = self.state.persisted
+        if persisted is None or isinstance(data, list):
+            return data
+        query = persisted.resolve(data.query, data.extensions)
+        if query is not data.query:
+            data.query = query
+        return data
 
     def encode_json(self, data: object) -> bytes:
         """Responses are encoded with orjson: a 50-asset answer is ~3,000 values."""
@@ -193,6 +245,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             request=request,
             response=response,
             memo=None if snapshot is None else state.memo_of(snapshot),
+            keys=state.keys,
         )
 
 
@@ -227,10 +280,26 @@ def create_app(
         schema=schema if schema is not None else build_schema(settings),
         owns_backend=owns_backend,
         responses=ResponseCache(ttl_s=settings.cache_ttl_s) if settings.cache_ttl_s > 0 else None,
+        persisted=PersistedQueries(
+            apq=settings.persisted_queries,
+            cache_bytes=int(settings.persisted_query_cache_mb * 2**20),
+            manifest=None if settings.safelist is None else Manifest.load(settings.safelist),
+        ),
+    )
+    gate = AccessGate(
+        KeyartGraphQL(state),
+        verifier=None,  # set once the state store is open
+        limiter=RateLimiter(settings.rate_limit, settings.cache_url),
+        allow_anonymous=settings.allow_anonymous,
+        metrics=metrics,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        url = state_url(settings.warehouse, settings.state_url)
+        state.state_store = await asyncio.to_thread(StateStore.open, url)
+        state.keys = KeyStore(state.state_store)
+        gate.verifier = KeyVerifier(state.keys, settings.key_cache_s)
         try:
             await asyncio.to_thread(state.consumer.load)
         except SnapshotError as exc:
@@ -247,6 +316,7 @@ def create_app(
             finally:
                 if state.owns_backend:
                     await _closing(state.backend.aclose())
+                await asyncio.to_thread(state.state_store.close)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -304,7 +374,7 @@ def create_app(
         )
     app = Starlette(
         routes=[
-            Route("/graphql", KeyartGraphQL(state)),
+            Route("/graphql", gate),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", prometheus, methods=["GET"]),
@@ -340,6 +410,13 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         druid_url=getattr(args, "druid_url", None),
         cache_url=getattr(args, "cache_url", None),
         snapshot_pin=getattr(args, "snapshot_pin", None),
+        state_url=getattr(args, "state_url", None),
+        allow_anonymous=getattr(args, "allow_anonymous", None),
+        rate_limit=getattr(args, "rate_limit", None),
+        introspection=getattr(args, "introspection", None),
+        graphiql=getattr(args, "graphiql", None),
+        persisted_queries=getattr(args, "persisted_queries", None),
+        safelist=getattr(args, "safelist", None),
     )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from keyart.config import ApiSettings
 from keyart.errors import SnapshotError
 from keyart.loaders import MetricLoader
 from keyart.metrics import ApiMetrics
 from keyart.store.model import Snapshot
+
+if TYPE_CHECKING:
+    from keyart.state.keys import KeyStore
 
 T = TypeVar("T")
 
@@ -50,6 +53,7 @@ class RequestContext:
     response: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
+    keys: KeyStore | None = None  # the state store's API keys (admin fields)
 
     @property
     def snapshot(self) -> Snapshot:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -30,6 +31,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
     s = settings if settings is not None else ApiSettings()
     depth_limiter = QueryDepthLimiter(max_depth=s.max_query_depth)
     alias_limiter = MaxAliasesLimiter(max_alias_count=s.max_aliases)
+    no_introspection = None if s.introspection else DisableIntrospection()
     schema = KeyartSchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
@@ -40,6 +42,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
             # the rule classes are built once here so the validation cache can hit
             lambda: depth_limiter,
             lambda: alias_limiter,
+            *([] if no_introspection is None else [lambda: no_introspection]),
             lambda: ValidationCache(maxsize=s.parser_cache_size),
         ],
         execution_context_class=PlainFieldExecutionContext if plain_fields else None,

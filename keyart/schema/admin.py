@@ -1,0 +1,50 @@
+"""Admin fields: operational views open to admin API keys only."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import strawberry
+
+from keyart.access.permissions import AdminOnly
+from keyart.errors import StateError
+from keyart.resolvers.context import RequestContext
+
+Info = strawberry.Info[RequestContext, None]
+
+
+@strawberry.type(description="An API key as listed to admins; the secret is never shown.")
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    scope: str = strawberry.field(description="read or admin")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def api_keys(info: Info, include_revoked: bool = False) -> list[ApiKey]:
+    """Every API key (active ones unless includeRevoked), oldest first."""
+    keys = info.context.keys
+    if keys is None:
+        raise StateError("API keys are not available on this server")
+    listed = await asyncio.to_thread(keys.list, include_revoked=include_revoked)
+    return [
+        ApiKey(
+            id=strawberry.ID(k.id),
+            name=k.name,
+            scope=k.scope,
+            created_at=k.created_at,
+            revoked_at=k.revoked_at,
+        )
+        for k in listed
+    ]
+
+
+api_keys_field = strawberry.field(
+    resolver=api_keys,
+    permission_classes=[AdminOnly],
+    description="API keys without their secrets (admin keys only).",
+)
+
+__all__ = ["ApiKey", "api_keys_field"]

@@ -1,0 +1,73 @@
+"""`keyart keys create|list|revoke`: manage API keys in the state store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from keyart.config import ApiSettings
+
+
+def add_arguments(keys: argparse.ArgumentParser) -> None:
+    """The `keys` actions and their flags."""
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = ksub.add_parser("create", help="create a key; its secret is the LAST line printed")
+    create.add_argument("--name", required=True, help="who the key is for (unique among active)")
+    create.add_argument(
+        "--scope",
+        choices=["read", "admin"],
+        default="read",
+        help="read: every data field; admin: also admin fields such as apiKeys (default read)",
+    )
+    listing = ksub.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--all", action="store_true", help="include revoked keys")
+    revoke = ksub.add_parser("revoke", help="revoke a key (servers refuse it within seconds)")
+    revoke.add_argument("key", help="name or id of the active key to revoke")
+    for action in (create, listing, revoke):
+        action.add_argument(
+            "--warehouse",
+            type=Path,
+            default=None,
+            help="warehouse whose state.sqlite3 holds the keys "
+            "(default: KEYART_WAREHOUSE, else .data/warehouse)",
+        )
+        action.add_argument(
+            "--state-url",
+            default=None,
+            help="postgresql://… state store instead of the warehouse's SQLite file "
+            "(default: KEYART_STATE_URL)",
+        )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run one `keyart keys` action."""
+    # imported here: `keyart --help` builds this parser and must not load SQLAlchemy
+    from keyart.state.keys import KeyStore
+    from keyart.state.store import StateStore, state_url
+
+    settings = ApiSettings.from_env().with_overrides(
+        warehouse=args.warehouse, state_url=args.state_url
+    )
+    store = StateStore.open(state_url(settings.warehouse, settings.state_url))
+    try:
+        keys = KeyStore(store)
+        if args.keys_command == "create":
+            key, token = keys.create(args.name, args.scope)
+            print(f"created {key.scope} key {key.name!r} (id {key.id}); its secret, shown once:")
+            print(token)
+        elif args.keys_command == "list":
+            listed = keys.list(include_revoked=args.all)
+            print(f"{'id':16}  {'scope':5}  {'created (UTC)':19}  {'revoked (UTC)':19}  name")
+            for k in listed:
+                revoked = "-" if k.revoked_at is None else f"{k.revoked_at:%Y-%m-%d %H:%M:%S}"
+                created = f"{k.created_at:%Y-%m-%d %H:%M:%S}"
+                print(f"{k.id:16}  {k.scope:5}  {created:19}  {revoked:19}  {k.name}")
+        else:
+            key = keys.revoke(args.key)
+            print(f"revoked key {key.name!r} (id {key.id})")
+    finally:
+        store.close()
+    return 0
+
+
+__all__ = ["add_arguments", "main"]
