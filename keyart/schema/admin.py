@@ -23,8 +23,9 @@ class ApiKey:
     revoked_at: datetime | None
 
 
-async def api_keys(info: Info, include_revoked: bool = False) -> list[ApiKey]:
-    """Every API key (active ones unless includeRevoked), oldest first."""
+async def api_keys(info: Info, include_revoked: bool = False) -> list[ApiKey] | None:
+    """Every API key (active ones unless includeRevoked), oldest first; null with a
+    FORBIDDEN error for other keys, so the rest of an answer survives."""
     keys = info.context.keys
     if keys is None:
         raise StateError("API keys are not available on this server")
