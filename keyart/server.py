@@ -167,6 +167,14 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
                 payload = None
             if isinstance(payload, dict):
                 pq_id = persisted_id(payload)
+                if pq_id is not None and self.state.persisted is not None:
+                    # registers (or refuses) a persisted query even when the answer is cached
+                    extensions = payload.get("extensions")
+                    query = payload.get("query")
+                    self.state.persisted.resolve(
+                        query if isinstance(query, str) else None,
+                        extensions if isinstance(extensions, dict) else None,
+                    )
                 key = responses.key(
                     payload.get("query") or (None if pq_id is None else f"persisted:{pq_id}"),
                     payload.get("variables"),
@@ -189,6 +197,13 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         ):
             responses.put(key, bytes(response.body))
         return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # a GET naming a persisted query is an operation, not a browser opening GraphiQL
+        return bool(
+            super().should_render_graphql_ide(request)
+            and request.query_params.get("extensions") is None
+        )
 
     async def parse_http_body(self, request: Any) -> Any:
         """The request's operation, with persisted-query ids turned into query texts."""
