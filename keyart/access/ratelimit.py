@@ -24,12 +24,12 @@ class RateLimiter:
     """`retry_after(client)`: None while `client` is within every limit of `rate` (e.g.
     "1200/minute" or "20/second;600/minute"), else the seconds until it may try again."""
 
-    def __init__(self, rate: str, cache_url: str | None = None) -> None:
+    def __init__(self, rate: str | None, cache_url: str | None = None) -> None:
+        rate = rate or ""  # an empty KEYART_RATE_LIMIT reads as None: no limit
         self.rate = rate
         try:
-            self.items: list[RateLimitItem] = (
-                [] if rate.strip().lower() in OFF else parse_many(rate)
-            )
+            off = rate.strip().lower() in OFF
+            self.items: list[RateLimitItem] = [] if off else parse_many(rate)
         except ValueError as exc:
             raise ConfigError(
                 f"rate limit {rate!r} is not valid: "
