@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
 import strawberry
@@ -12,6 +13,7 @@ from keyart.errors import StateError
 from keyart.resolvers.context import RequestContext
 
 Info = strawberry.Info[RequestContext, None]
+log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="An API key as listed to admins; the secret is never shown.")
@@ -29,7 +31,12 @@ async def api_keys(info: Info, include_revoked: bool = False) -> list[ApiKey] | 
     keys = info.context.keys
     if keys is None:
         raise StateError("API keys are not available on this server")
-    listed = await asyncio.to_thread(keys.list, include_revoked=include_revoked)
+    try:
+        listed = await asyncio.to_thread(keys.list, include_revoked=include_revoked)
+    except StateError as exc:
+        # the client gets no database text; the log keeps it
+        log.error("apiKeys: %s", exc)
+        raise StateError("the API keys cannot be read right now") from exc
     return [
         ApiKey(
             id=strawberry.ID(k.id),

@@ -169,3 +169,28 @@ async def test_introspection_and_graphiql_can_be_turned_off(
     assert set(codes(refused.json())) == {"BAD_QUERY"} and "introspection" in refused.text.lower()
     assert refused.json().get("data") is None
     assert not still.json().get("errors")
+
+
+async def test_a_broken_state_store_reveals_nothing_internal(
+    tiny_warehouse: Path, state_dir: Path, make_key: KeyMaker
+) -> None:
+    import sqlite3
+
+    admin = make_key("ops", "admin")
+    async with keyed_api(state_dir, tiny_warehouse) as client:
+        first = await client.post("/graphql", json={"query": ADMIN_QUERY}, headers=bearer(admin))
+        with sqlite3.connect(state_dir / "state.sqlite3") as db:
+            db.execute("ALTER TABLE api_keys RENAME TO api_keys_gone")
+        broken = await client.post("/graphql", json={"query": ADMIN_QUERY}, headers=bearer(admin))
+        unknown = await client.post(
+            "/graphql",
+            json={"query": TITLE_QUERY},
+            headers=bearer("ka_" + "1" * 16 + "_" + "x" * 43),
+        )
+    assert len(first.json()["data"]["apiKeys"]) == 1
+    body = broken.json()
+    assert body["data"] == {"apiKeys": None} and codes(body) == ["STATE"]
+    assert "api_keys" not in broken.text and "sqlite" not in broken.text.lower()
+    assert unknown.status_code == 503
+    transport_error(unknown.json(), "UNAVAILABLE")
+    assert "api_keys" not in unknown.text
