@@ -1,4 +1,4 @@
-"""The `keyart` command line: generate, ingest, serve, druid ingest, keys, demo (DESIGN §5)."""
+"""The `keyart` command line: generate, ingest, serve, druid ingest, keys, state, demo (DESIGN §5)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     from keyart.state.cli import add_arguments as keys_arguments
 
     keys_arguments(keys)
+    state = sub.add_parser("state", help="state store operations (upgrade)")
+    from keyart.state.cli import add_state_arguments
+
+    add_state_arguments(state)
 
     demo = sub.add_parser("demo", help="generate demo data, ingest it and serve GraphiQL")
     demo.add_argument("--data", type=Path, default=Path(".data/demo"), help="working folder")
@@ -160,6 +164,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.state.cli import main as keys_main
 
         return keys_main(args)
+    if args.command == "state":
+        from keyart.state.cli import state_main
+
+        return state_main(args)
     if args.command == "demo":
         from keyart.demo import main as demo_main
 

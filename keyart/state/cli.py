@@ -1,4 +1,4 @@
-"""`keyart keys create|list|revoke`: manage API keys in the state store."""
+"""`keyart keys create|list|revoke` (API keys) and `keyart state upgrade` (migrations)."""
 
 from __future__ import annotations
 
@@ -24,19 +24,49 @@ def add_arguments(keys: argparse.ArgumentParser) -> None:
     revoke = ksub.add_parser("revoke", help="revoke a key (servers refuse it within seconds)")
     revoke.add_argument("key", help="name or id of the active key to revoke")
     for action in (create, listing, revoke):
-        action.add_argument(
-            "--warehouse",
-            type=Path,
-            default=None,
-            help="warehouse whose state.sqlite3 holds the keys "
-            "(default: KEYART_WAREHOUSE, else .data/warehouse)",
-        )
-        action.add_argument(
-            "--state-url",
-            default=None,
-            help="postgresql://… state store instead of the warehouse's SQLite file "
-            "(default: KEYART_STATE_URL)",
-        )
+        _store_arguments(action)
+
+
+def add_state_arguments(state: argparse.ArgumentParser) -> None:
+    """The `state` actions: `upgrade` applies pending migrations and prints the revision."""
+    ssub = state.add_subparsers(dest="state_command", required=True, metavar="ACTION")
+    upgrade = ssub.add_parser(
+        "upgrade",
+        help="apply pending migrations now (servers and `keyart keys` also do it on open)",
+    )
+    _store_arguments(upgrade)
+
+
+def state_main(args: argparse.Namespace) -> int:
+    """Run `keyart state upgrade`."""
+    from keyart.state.store import StateStore, redacted, state_url
+
+    settings = ApiSettings.from_env().with_overrides(
+        warehouse=args.warehouse, state_url=args.state_url
+    )
+    url = state_url(settings.warehouse, settings.state_url)
+    store = StateStore.open(url)
+    try:
+        print(f"state store {redacted(url)} is at revision {store.revision()}")
+    finally:
+        store.close()
+    return 0
+
+
+def _store_arguments(action: argparse.ArgumentParser) -> None:
+    action.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="warehouse whose state.sqlite3 is the state store "
+        "(default: KEYART_WAREHOUSE, else .data/warehouse)",
+    )
+    action.add_argument(
+        "--state-url",
+        default=None,
+        help="postgresql://… state store instead of the warehouse's SQLite file "
+        "(default: KEYART_STATE_URL)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -70,4 +100,4 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_arguments", "main"]
+__all__ = ["add_arguments", "add_state_arguments", "main", "state_main"]

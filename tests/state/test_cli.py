@@ -50,3 +50,13 @@ def test_the_default_store_is_the_warehouse_sqlite_file(
     assert code == 0 and (tmp_path / "wh" / "state.sqlite3").is_file()
     code, _, err = run(capsys, "keys", "create", "--warehouse", str(tmp_path / "wh"), "--name", "a")
     assert code == 2 and "already exists" in err
+
+
+def test_state_upgrade_reports_the_head_revision(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from keyart.state.store import head_revision
+
+    code, out, _ = run(capsys, "state", "upgrade", "--state-url", store_url)
+    assert code == 0 and head_revision() in out
+    assert "password" not in out
