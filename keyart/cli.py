@@ -1,4 +1,4 @@
-"""The `keyart` command line: generate, ingest, serve, druid ingest, keys, state, demo (DESIGN §5)."""
+"""The `keyart` command line: generate, ingest, serve, druid, keys, state, demo (DESIGN §5)."""
 
 from __future__ import annotations
 
