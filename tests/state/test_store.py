@@ -68,3 +68,15 @@ def test_an_unreachable_postgres_is_a_clear_error_without_the_password() -> None
         StateStore.open(url)
     assert "s3cret" not in str(caught.value)
     assert "s3cret" not in redacted(url)
+
+
+def test_the_migrations_build_exactly_the_declared_tables(store: StateStore) -> None:
+    """tables.py (what the code queries) and migrations/ (what databases get) agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from keyart.state.tables import metadata
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
