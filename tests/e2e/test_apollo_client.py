@@ -22,17 +22,18 @@ APOLLO = Path(__file__).with_name("apollo")
 
 @pytest.fixture(scope="module")
 def apollo_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with the check script and @apollo/client installed from npm."""
+    """A folder with the check script and @apollo/client installed from npm (the versions
+    of package-lock.json)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     folder = tmp_path_factory.mktemp("apollo")
     problem = None
     if node is None or npm is None:
         problem = "node and npm are not installed"
     else:
-        for name in ("package.json", "apq.mjs"):
+        for name in ("package.json", "package-lock.json", "apq.mjs"):
             shutil.copy(APOLLO / name, folder / name)
         done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=folder, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         if done.returncode != 0:
