@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from keyart.config import ApiSettings
+from keyart.errors import ConfigError
 
 
 def add_arguments(keys: argparse.ArgumentParser) -> None:
@@ -39,18 +40,31 @@ def add_state_arguments(state: argparse.ArgumentParser) -> None:
 
 def state_main(args: argparse.Namespace) -> int:
     """Run `keyart state upgrade`."""
-    from keyart.state.store import StateStore, redacted, state_url
+    from keyart.state.store import StateStore, redacted
 
-    settings = ApiSettings.from_env().with_overrides(
-        warehouse=args.warehouse, state_url=args.state_url
-    )
-    url = state_url(settings.warehouse, settings.state_url)
+    url = _url(args)
     store = StateStore.open(url)
     try:
         print(f"state store {redacted(url)} is at revision {store.revision()}")
     finally:
         store.close()
     return 0
+
+
+def _url(args: argparse.Namespace) -> str:
+    """The state store URL of the flags and KEYART_* variables; a warehouse that does not
+    exist is an error (a typo must not create a new, empty key store)."""
+    from keyart.state.store import state_url
+
+    settings = ApiSettings.from_env().with_overrides(
+        warehouse=args.warehouse, state_url=args.state_url
+    )
+    if not settings.state_url and not settings.warehouse.is_dir():
+        raise ConfigError(
+            f"warehouse {settings.warehouse} does not exist: pass the warehouse the server "
+            "serves (--warehouse) or a --state-url"
+        )
+    return state_url(settings.warehouse, settings.state_url)
 
 
 def _store_arguments(action: argparse.ArgumentParser) -> None:
@@ -73,12 +87,9 @@ def main(args: argparse.Namespace) -> int:
     """Run one `keyart keys` action."""
     # imported here: `keyart --help` builds this parser and must not load SQLAlchemy
     from keyart.state.keys import KeyStore
-    from keyart.state.store import StateStore, state_url
+    from keyart.state.store import StateStore
 
-    settings = ApiSettings.from_env().with_overrides(
-        warehouse=args.warehouse, state_url=args.state_url
-    )
-    store = StateStore.open(state_url(settings.warehouse, settings.state_url))
+    store = StateStore.open(_url(args))
     try:
         keys = KeyStore(store)
         if args.keys_command == "create":

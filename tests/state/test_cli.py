@@ -46,6 +46,9 @@ def test_the_default_store_is_the_warehouse_sqlite_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("KEYART_STATE_URL", raising=False)
+    code, _, err = run(capsys, "keys", "list", "--warehouse", str(tmp_path / "typo"))
+    assert code == 2 and "does not exist" in err and not (tmp_path / "typo").exists()
+    (tmp_path / "wh").mkdir()
     code, _, _ = run(capsys, "keys", "create", "--warehouse", str(tmp_path / "wh"), "--name", "a")
     assert code == 0 and (tmp_path / "wh" / "state.sqlite3").is_file()
     code, _, err = run(capsys, "keys", "create", "--warehouse", str(tmp_path / "wh"), "--name", "a")
