@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -16,22 +16,38 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from keyart.admission import Admission
 from keyart.backends.base import Backend, ServingState, Warming
+from keyart.bodies import check_query_params, json_request, read_body
 from keyart.cache import ResponseCache, ResultCache
-from keyart.config import ApiSettings
-from keyart.errors import ConfigError, KeyartError, SnapshotError, WarehouseError
+from keyart.config import ApiSettings, validate_limits
+from keyart.errors import (
+    BadRequest,
+    ConfigError,
+    KeyartError,
+    Overloaded,
+    PayloadTooLarge,
+    QueryTimeout,
+    ResponseTooLarge,
+    SnapshotError,
+    WarehouseError,
+)
+from keyart.http_errors import error_body, error_response
 from keyart.loaders import MetricLoader, QueryExecutor
+from keyart.media import GRAPHQL_RESPONSE_MEDIA, wants_graphql_response
 from keyart.metrics import ApiMetrics
+from keyart.request_id import RequestIdMiddleware, request_id_of
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.schema import KeyartSchema, build_schema
+from keyart.schema.errors import coded_error
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.model import Snapshot
 
@@ -46,6 +62,13 @@ SERVING_NOT_READY: dict[ServingState, str] = {
     "failed": "serving copy could not be built (see the log); day files answer meanwhile",
 }
 NO_DATA_VERSION = "none"
+# HTTP status and headers of each refusal before execution
+RETRY_AFTER_S = 1
+REFUSALS: dict[str, tuple[int, dict[str, str]]] = {
+    BadRequest.code: (400, {}),
+    PayloadTooLarge.code: (413, {}),
+    Overloaded.code: (503, {"Retry-After": str(RETRY_AFTER_S)}),
+}
 
 
 def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
@@ -90,6 +113,7 @@ class AppState:
     owns_backend: bool
     responses: ResponseCache | None = None
     memo: SnapshotMemo | None = None  # of the latest snapshot served
+    admission: Admission = field(default_factory=lambda: Admission(8, 16, 2.0))
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -115,39 +139,80 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request; a POSTed operation already answered completely over the same
-        data is sent from the response cache without executing it again."""
-        responses = self.state.responses
-        if responses is None or scope["type"] != "http" or scope.get("method") != "POST":
+        """Serve one request within the limits of the settings: body size, JSON shape,
+        admission; a POSTed operation already answered completely over the same data is
+        sent from the response cache without executing it again."""
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        ctx = await self.get_context(request, Response())
-        key = None
-        if ctx.snapshot_or_none is not None:
-            try:
-                payload = orjson.loads(await request.body())  # Starlette keeps the body
-            except ValueError:
-                payload = None
-            if isinstance(payload, dict):
-                key = responses.key(
-                    payload.get("query"),
-                    payload.get("variables"),
-                    payload.get("operationName"),
-                    data_version(ctx.snapshot_or_none),
-                )
-        cached = None if key is None else responses.get(key)
-        if cached is not None:
-            self.state.metrics.response_cache_hits.inc()
-            await Response(cached, media_type="application/json")(scope, receive, send)
-            return
+        rid = request_id_of(scope)
+        graphql_media = wants_graphql_response(request.headers.get("accept", ""))
         try:
-            response = await self.run(request, context=ctx)
-        except HTTPException as exc:
-            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
-        if key is not None and ctx.extras.get("complete") and type(response) is Response:
-            responses.put(key, bytes(response.body))
+            response = await self._answer(request, rid, graphql_media)
+        except (BadRequest, PayloadTooLarge, Overloaded) as exc:
+            self.state.metrics.refusals.labels(exc.code).inc()
+            log.info("request %s refused: %s %s", rid, exc.code, exc)
+            status, headers = REFUSALS[exc.code]
+            response = error_response(status, exc.code, str(exc), request_id=rid, headers=headers)
+            if graphql_media:
+                response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
         await response(scope, receive, send)
+
+    async def _answer(self, request: Request, rid: str, graphql_media: bool) -> Response:
+        state = self.state
+        settings = state.settings
+        payload: dict[str, Any] | None = None
+        if request.method == "POST":
+            body = await read_body(request, settings.max_body_bytes)
+            if "json" in request.headers.get("content-type", ""):
+                payload = json_request(body)
+        elif request.method == "GET":
+            check_query_params(request, settings.max_body_bytes)
+        ctx = await self.get_context(request, Response())
+        media = GRAPHQL_RESPONSE_MEDIA if graphql_media else "application/json"
+        responses = state.responses
+        key = None
+        if responses is not None and payload is not None and ctx.snapshot_or_none is not None:
+            key = responses.key(
+                payload.get("query"),
+                payload.get("variables"),
+                payload.get("operationName"),
+                data_version(ctx.snapshot_or_none),
+            )
+        cached = None if key is None or responses is None else responses.get(key)
+        if cached is not None:
+            state.metrics.response_cache_hits.inc()
+            return Response(cached, media_type=media)
+        async with state.admission.slot():
+            try:
+                response = await self.run(request, context=ctx)
+            except HTTPException as exc:
+                raise BadRequest(exc.reason) from exc
+        if type(response) is not Response:
+            return response  # GraphiQL's page
+        size = len(response.body)
+        if size > settings.max_response_bytes:
+            return self._too_large(ctx, rid, size, media)
+        if responses is not None and key is not None and ctx.extras.get("complete"):
+            responses.put(key, bytes(response.body))
+        if graphql_media:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
+            if ctx.extras.get("request_error"):
+                response.status_code = 400  # did not parse, validate or pass the limits
+        return response
+
+    def _too_large(self, ctx: RequestContext, rid: str, size: int, media: str) -> Response:
+        """The answer instead of a response over the size cap: an error, never a cut body."""
+        limit = self.state.settings.max_response_bytes
+        exc = ResponseTooLarge(
+            f"the response would be {size:,} bytes, over the limit of {limit:,}; "
+            "ask for fewer items, a shorter window or a coarser granularity"
+        )
+        self.state.metrics.graphql_errors.labels(exc.code).inc()
+        log.info("request %s: %s", rid, exc)
+        body = {"data": None, **error_body(exc.code, str(exc), rid)}
+        return Response(orjson.dumps(body), media_type=media)
 
     def encode_json(self, data: object) -> bytes:
         """Responses are encoded with orjson: a 50-asset answer is ~3,000 values."""
@@ -166,17 +231,48 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        result = await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
+        deadline = self.state.settings.execution_timeout_s
+        try:
+            # expiry cancels every resolver of the request, hence its backend work
+            async with asyncio.timeout(deadline) as timer:
+                result = await super().execute_single(
+                    request=request,
+                    request_adapter=request_adapter,
+                    sub_response=sub_response,
+                    context=context,
+                    root_value=root_value,
+                    request_data=request_data,
+                )
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            self.state.metrics.graphql_errors.labels(QueryTimeout.code).inc()
+            log.info("request %s: execution cancelled after %gs", context.request_id, deadline)
+            timeout = QueryTimeout(
+                f"the operation did not finish within {deadline:g}s and was stopped; ask for "
+                "fewer items or a shorter window"
+            )
+            return ExecutionResult(data=None, errors=[coded_error(timeout)])
         # only complete answers are kept: an error may be transient (backend down)
         context.extras["complete"] = not result.errors
+        # a request error (no parse, no validation, over a limit) answers HTTP 400 to
+        # clients of application/graphql-response+json
+        context.extras["request_error"] = (
+            result.data is None
+            and bool(result.errors)
+            and all(e.path is None for e in result.errors or ())
+        )
         return result
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Strawberry's response data, with the request id on every error."""
+        response = await super().process_result(request, result)
+        errors: Any = response.get("errors")
+        if errors:
+            rid = request_id_of(request.scope)
+            for error in errors:
+                error["extensions"] = {**(error.get("extensions") or {}), "requestId": rid}
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -193,6 +289,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             request=request,
             response=response,
             memo=None if snapshot is None else state.memo_of(snapshot),
+            request_id=request_id_of(request.scope),
         )
 
 
@@ -206,6 +303,7 @@ def create_app(
 ) -> Starlette:
     """The API app; builds the backend, snapshot consumer and schema from `settings` unless
     given (a given backend stays owned by the caller and is not closed at shutdown)."""
+    validate_limits(settings)
     metrics = metrics if metrics is not None else ApiMetrics()
     owns_backend = backend is None
     the_backend = backend if backend is not None else build_backend(settings)
@@ -227,7 +325,10 @@ def create_app(
         schema=schema if schema is not None else build_schema(settings),
         owns_backend=owns_backend,
         responses=ResponseCache(ttl_s=settings.cache_ttl_s) if settings.cache_ttl_s > 0 else None,
+        admission=Admission(settings.max_inflight, settings.max_queued, settings.queue_timeout_s),
     )
+    metrics.requests_inflight.set_function(lambda: state.admission.inflight)
+    metrics.requests_queued.set_function(lambda: state.admission.queued)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -291,7 +392,8 @@ def create_app(
         )
         return Response(metrics.render(), media_type=metrics.content_type)
 
-    middleware = []
+    # outermost: every response, refusals and CORS answers included, carries the id
+    middleware = [Middleware(RequestIdMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

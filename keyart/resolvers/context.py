@@ -50,6 +50,7 @@ class RequestContext:
     response: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
+    request_id: str | None = None  # logged with every error of this request
 
     @property
     def snapshot(self) -> Snapshot:
