@@ -47,11 +47,18 @@ def json_request(body: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         raise BadRequest("the request body is not valid JSON") from None
     if not isinstance(payload, dict):
-        kind = "a list (batched operations are not supported)"
-        if not isinstance(payload, list):
-            kind = "null" if payload is None else f"a JSON {type(payload).__name__}"
+        kind = _KINDS.get(type(payload), "null")
         raise BadRequest(f"the request body must be a JSON object with a `query`, not {kind}")
     return payload
+
+
+_KINDS = {
+    list: "a list (batched operations are not supported)",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
 
 
 def check_query_params(request: Request, limit: int) -> None:

@@ -2,9 +2,9 @@
 from its document, variables and the served snapshot before anything executes.
 
 Each selected field costs 1 for every time it is answered: a field inside a list counts
-once per item. List sizes come from the arguments — `titles(first)`, `assets(ids)`, `top`
-of a breakdown, a time series' buckets (window days ÷ granularity) — and, where the
-query leaves a list unbounded, from the snapshot: every affinity or country for a
+once per item. List sizes come from the arguments — `titles(first)` for its edges,
+`assets(ids)`, `top` of a breakdown, a time series' buckets (window days ÷ granularity) —
+and, where the query leaves a list unbounded, from the snapshot: every affinity or country for a
 breakdown without `top` or a filter, the most assets any title has for `Title.assets`.
 Lists of scalars count as one field; introspection fields are not counted.
 """
@@ -92,6 +92,7 @@ class _Walk:
         self.variables = variables
         self.fanout = fanout
         self.max_window_days = max_window_days
+        self.page = UNKNOWN_LIST  # titles in the `titles` page being walked
 
     def selection(self, selection_set: SelectionSetNode, parent: GraphQLNamedType) -> int:
         """The cost of answering `selection_set` once on an object of type `parent`."""
@@ -123,16 +124,27 @@ class _Walk:
         while isinstance(of_type, GraphQLNonNull | GraphQLList):
             many = many or isinstance(of_type, GraphQLList)
             of_type = of_type.of_type
-        items = self.items(parent.name, name, node) if many or name == "titles" else 1
+        if parent.name == "Query" and name == "titles":
+            # the connection's edges hold `first` titles at most
+            outer, self.page = self.page, self.page_size(node)
+            try:
+                return 1 + self.selection(node.selection_set, of_type)
+            finally:
+                self.page = outer
+        items = self.items(parent.name, name, node) if many else 1
         return 1 + items * self.selection(node.selection_set, of_type)
 
+    def page_size(self, node: FieldNode) -> int:
+        """How many titles a `titles` page holds at most."""
+        first = _int(self.arguments(node).get("first"), DEFAULT_PAGE)
+        return max(0, min(first, self.fanout.titles))
+
     def items(self, parent: str, name: str, node: FieldNode) -> int:
-        """How many items a list field (or the `titles` connection) holds at most."""
+        """How many items a list field holds at most."""
         args = self.arguments(node)
         fanout = self.fanout
-        if parent == "Query" and name == "titles":
-            first = _int(args.get("first"), DEFAULT_PAGE)
-            return max(0, min(first, fanout.titles))
+        if parent == "TitleConnection" and name == "edges":
+            return self.page
         if parent == "Query" and name == "assets":
             ids = args.get("ids")
             return len(ids) if isinstance(ids, list) else UNKNOWN_LIST
