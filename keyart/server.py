@@ -442,6 +442,12 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         druid_url=getattr(args, "druid_url", None),
         cache_url=getattr(args, "cache_url", None),
         snapshot_pin=getattr(args, "snapshot_pin", None),
+        max_query_cost=getattr(args, "max_query_cost", None),
+        execution_timeout_s=getattr(args, "execution_timeout", None),
+        max_body_bytes=getattr(args, "max_body_bytes", None),
+        max_response_bytes=getattr(args, "max_response_bytes", None),
+        max_inflight=getattr(args, "max_inflight", None),
+        max_queued=getattr(args, "max_queued", None),
     )
 
 

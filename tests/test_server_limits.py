@@ -325,3 +325,30 @@ async def test_healthz_needs_no_execution_slot(tiny_warehouse: Path) -> None:
             assert (
                 await client.post("/graphql", json={"query": "{ dataVersion }"})
             ).status_code == 503
+
+
+def test_limit_settings_from_the_environment_and_serve_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from keyart.cli import _parser
+    from keyart.config import ApiSettings, validate_limits
+    from keyart.errors import ConfigError
+    from keyart.server import settings_from_args
+
+    monkeypatch.setenv("KEYART_MAX_QUERY_COST", "1234")
+    monkeypatch.setenv("KEYART_QUEUE_TIMEOUT_S", "0.25")
+    monkeypatch.setenv("KEYART_MAX_INFLIGHT", "3")
+    args = _parser().parse_args(
+        ["serve", "--max-inflight", "5", "--execution-timeout", "1.5", "--max-body-bytes", "99"]
+    )
+    settings = settings_from_args(args)
+    assert settings.max_query_cost == 1234 and settings.queue_timeout_s == 0.25
+    assert settings.max_inflight == 5  # the flag wins over the environment
+    assert settings.execution_timeout_s == 1.5 and settings.max_body_bytes == 99
+    defaults = ApiSettings()
+    assert (defaults.max_body_bytes, defaults.execution_timeout_s) == (1 << 20, 5.0)
+    validate_limits(defaults)
+    with pytest.raises(ConfigError, match="KEYART_MAX_INFLIGHT"):
+        validate_limits(ApiSettings(max_inflight=0))
+    with pytest.raises(ConfigError, match="execution_timeout_s"):
+        validate_limits(ApiSettings(execution_timeout_s=-1))
