@@ -352,3 +352,33 @@ def test_limit_settings_from_the_environment_and_serve_flags(
         validate_limits(ApiSettings(max_inflight=0))
     with pytest.raises(ConfigError, match="execution_timeout_s"):
         validate_limits(ApiSettings(execution_timeout_s=-1))
+
+
+async def test_the_deadline_cancels_a_druid_http_call(tiny_warehouse: Path, truth: Truth) -> None:
+    from keyart.backends.druid import DruidBackend
+
+    # a real TCP endpoint that reads the query and never answers, like a stuck broker
+    opened: list[float] = []
+    closed: list[float] = []
+
+    async def stuck(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened.append(time.monotonic())
+        await reader.read()  # returns at EOF: the client closed the connection
+        closed.append(time.monotonic())
+        writer.close()
+
+    broker = await asyncio.start_server(stuck, "127.0.0.1", 0)
+    port = broker.sockets[0].getsockname()[1]
+    druid = DruidBackend(f"http://127.0.0.1:{port}", timeout_s=60.0)
+    asset = truth.busiest("asset", 1)[0]
+    try:
+        async with api(tiny_warehouse, backend=druid, execution_timeout_s=0.5) as client:
+            payload = await gql(client, METRICS, {"id": asset, "w": WINDOW})
+            assert codes(payload) == ["QUERY_TIMEOUT"]
+            # the HTTP call was abandoned with its connection, long before Druid's 60 s
+            await wait_for(lambda: len(closed) == len(opened) == 1)
+            assert closed[0] - opened[0] < 5
+    finally:
+        await druid.aclose()
+        broker.close()
+        await broker.wait_closed()
