@@ -107,13 +107,13 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         "--max-inflight",
         type=int,
         default=None,
-        help="GraphQL requests executing at once (default 8, KEYART_MAX_INFLIGHT)",
+        help="GraphQL requests executing at once (default 4, KEYART_MAX_INFLIGHT)",
     )
     limits.add_argument(
         "--max-queued",
         type=int,
         default=None,
-        help="requests waiting for a slot, up to KEYART_QUEUE_TIMEOUT_S (default 2) "
+        help="requests waiting for a slot, up to KEYART_QUEUE_TIMEOUT_S (default 1) "
         "seconds; beyond: HTTP 503 OVERLOADED (default 16, KEYART_MAX_QUEUED)",
     )
 

@@ -62,9 +62,9 @@ class ApiSettings:
     execution_timeout_s: float = 5.0
     max_response_bytes: int = 8 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
-    max_inflight: int = 8
+    max_inflight: int = 4
     max_queued: int = 16
-    queue_timeout_s: float = 2.0
+    queue_timeout_s: float = 1.0
     parser_cache_max_chars: int = 16 * 1024  # longer query texts are parsed, not cached
 
     @property

@@ -113,7 +113,7 @@ class AppState:
     owns_backend: bool
     responses: ResponseCache | None = None
     memo: SnapshotMemo | None = None  # of the latest snapshot served
-    admission: Admission = field(default_factory=lambda: Admission(8, 16, 2.0))
+    admission: Admission = field(default_factory=lambda: Admission(4, 16, 1.0))
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
