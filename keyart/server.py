@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
@@ -232,8 +233,10 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         deadline = self.state.settings.execution_timeout_s
+        context.deadline = time.monotonic() + deadline
         try:
-            # expiry cancels every resolver of the request, hence its backend work
+            # expiry cancels every resolver of the request, hence its backend work;
+            # resolvers resumed after it end at once (RequestContext.check_deadline)
             async with asyncio.timeout(deadline) as timer:
                 result = await super().execute_single(
                     request=request,
@@ -246,13 +249,9 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         except TimeoutError:
             if not timer.expired():
                 raise
-            self.state.metrics.graphql_errors.labels(QueryTimeout.code).inc()
-            log.info("request %s: execution cancelled after %gs", context.request_id, deadline)
-            timeout = QueryTimeout(
-                f"the operation did not finish within {deadline:g}s and was stopped; ask for "
-                "fewer items or a shorter window"
-            )
-            return ExecutionResult(data=None, errors=[coded_error(timeout)])
+            return self._timed_out(context, deadline)
+        if result.errors and any(isinstance(e.original_error, QueryTimeout) for e in result.errors):
+            return self._timed_out(context, deadline)  # one error, not one per field
         # only complete answers are kept: an error may be transient (backend down)
         context.extras["complete"] = not result.errors
         # a request error (no parse, no validation, over a limit) answers HTTP 400 to
@@ -263,6 +262,17 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             and all(e.path is None for e in result.errors or ())
         )
         return result
+
+    def _timed_out(self, context: RequestContext, deadline: float) -> ExecutionResult:
+        """The answer of an operation stopped at its deadline; its backend work stops."""
+        context.loader.cancel()
+        self.state.metrics.graphql_errors.labels(QueryTimeout.code).inc()
+        log.info("request %s: execution stopped after %gs", context.request_id, deadline)
+        timeout = QueryTimeout(
+            f"the operation did not finish within {deadline:g}s and was stopped; ask for "
+            "fewer items or a shorter window"
+        )
+        return ExecutionResult(data=None, errors=[coded_error(timeout)])
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Strawberry's response data, with the request id on every error."""

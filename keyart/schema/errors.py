@@ -19,7 +19,7 @@ import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError, ValueNode
 from strawberry.types import ExecutionContext
 
-from keyart.errors import KeyartError
+from keyart.errors import KeyartError, QueryTimeout
 
 log = logging.getLogger("keyart.graphql")
 
@@ -72,6 +72,8 @@ class KeyartSchema(strawberry.Schema):
         context: Any = getattr(execution_context, "context", None)
         metrics = getattr(context, "metrics", None)
         for error in errors:
+            if isinstance(_root_cause(error), QueryTimeout):
+                continue  # the server answers one QUERY_TIMEOUT instead of these
             if getattr(error, _CODED, False):
                 code = (error.extensions or {}).get("code", INTERNAL)
             else:
