@@ -382,3 +382,57 @@ async def test_the_deadline_cancels_a_druid_http_call(tiny_warehouse: Path, trut
         await druid.aclose()
         broker.close()
         await broker.wait_closed()
+
+
+class BlockingBackend:
+    """The real embedded backend, followed by synchronous work that holds the event loop
+    past the deadline (as building a huge answer does): no timer can fire meanwhile."""
+
+    name = "blocking"
+
+    def __init__(self, real: Any, hold_s: float) -> None:
+        self.real = real
+        self.hold_s = hold_s
+
+    async def execute(self, query: MetricQuery) -> QueryResult:
+        result = await self.real.execute(query)
+        time.sleep(self.hold_s)  # blocks the loop on purpose
+        return result
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+async def test_resolvers_resumed_after_the_deadline_answer_one_timeout(
+    tiny_warehouse: Path, truth: Truth
+) -> None:
+    from keyart.backends.embedded import EmbeddedBackend
+
+    backend = BlockingBackend(EmbeddedBackend(tiny_warehouse, serving=False), hold_s=0.6)
+    query = """query($ids: [ID!]!, $w: DateRange!) { assets(ids: $ids) { id
+        metrics(window: $w) { impressions } byCountry(window: $w) { country } } }"""
+    try:
+        async with api(tiny_warehouse, backend=backend, execution_timeout_s=0.3) as client:
+            payload = await gql(client, query, {"ids": truth.busiest("asset", 6), "w": WINDOW})
+            assert codes(payload) == ["QUERY_TIMEOUT"]  # one, not one per field
+            assert payload["data"] is None
+            metrics = (await client.get("/metrics")).text
+            assert 'keyart_graphql_errors_total{code="QUERY_TIMEOUT"} 1.0' in metrics
+    finally:
+        await backend.aclose()
+
+
+def test_check_deadline() -> None:
+    from keyart.errors import QueryTimeout
+    from keyart.resolvers.context import RequestContext
+
+    ctx = RequestContext(settings=None, loader=None, snapshot_or_none=None)  # type: ignore[arg-type]
+    ctx.check_deadline()  # no deadline: never
+    ctx.deadline = time.monotonic() + 60
+    ctx.check_deadline()
+    ctx.deadline = time.monotonic() - 0.001
+    with pytest.raises(QueryTimeout):
+        ctx.check_deadline()
