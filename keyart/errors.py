@@ -69,10 +69,15 @@ class SnapshotError(KeyartError):
 
 
 class BadRequest(KeyartError):
-    """An HTTP request is not a GraphQL request (not JSON, not an object, bad parameters)."""
+    """An HTTP request is not a GraphQL request (not JSON, not an object, bad parameters,
+    a method other than GET and POST); `status` is the HTTP status it answers."""
 
     code = "BAD_REQUEST"
     public = True
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PayloadTooLarge(KeyartError):

@@ -155,6 +155,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             self.state.metrics.refusals.labels(exc.code).inc()
             log.info("request %s refused: %s %s", rid, exc.code, exc)
             status, headers = REFUSALS[exc.code]
+            status = getattr(exc, "status", status)
             response = error_response(status, exc.code, str(exc), request_id=rid, headers=headers)
             if graphql_media:
                 response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
@@ -189,7 +190,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             try:
                 response = await self.run(request, context=ctx)
             except HTTPException as exc:
-                raise BadRequest(exc.reason) from exc
+                raise BadRequest(exc.reason, exc.status_code) from exc
         if type(response) is not Response:
             return response  # GraphiQL's page
         size = len(response.body)
