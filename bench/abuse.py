@@ -15,7 +15,8 @@ fixed time while a separate process asks /healthz every 20 ms:
   budget, so that only the execution deadline and the response-size cap stop it;
 - 50 MB bodies: 4 clients posting 50 MB bodies, refused while streaming;
 - 32 uncached clients: title pages (10 assets × 30-day metrics, country filter) with
-  distinct variables from 32 connections spread over 8 processes.
+  distinct variables from 32 connections spread over 8 processes; a client told 503
+  waits its Retry-After before its next request, as a well-behaved client does.
 
 Two more servers give the same run's baselines: one with no practical cost budget (the
 deadline, the response-size cap and admission alone meet the amplification query), and
@@ -125,7 +126,11 @@ async def _clients(
                     code = _code(response)
                 except httpx.HTTPError as exc:
                     status, code = 0, type(exc).__name__
+                    response = None
                 out.append(((time.perf_counter() - started) * 1000, status, code))
+                if status == 503 and response is not None:
+                    # a well-behaved client waits as told instead of retrying at once
+                    await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
         await asyncio.gather(*(worker(offset + k) for k in range(clients)))
     return out

@@ -9,6 +9,7 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 
+from keyart.config import ApiSettings
 from keyart.errors import ConfigError, Overloaded
 
 
@@ -28,6 +29,11 @@ class Admission:
         self.inflight = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self.rejected = 0  # refusals so far (tests, bench)
+
+    @classmethod
+    def from_settings(cls, settings: ApiSettings) -> Admission:
+        """The gate of the settings' max_inflight, max_queued and queue_timeout_s."""
+        return cls(settings.max_inflight, settings.max_queued, settings.queue_timeout_s)
 
     @property
     def queued(self) -> int:

@@ -114,7 +114,7 @@ class AppState:
     owns_backend: bool
     responses: ResponseCache | None = None
     memo: SnapshotMemo | None = None  # of the latest snapshot served
-    admission: Admission = field(default_factory=lambda: Admission(4, 16, 1.0))
+    admission: Admission = field(default_factory=lambda: Admission.from_settings(ApiSettings()))
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -336,7 +336,7 @@ def create_app(
         schema=schema if schema is not None else build_schema(settings),
         owns_backend=owns_backend,
         responses=ResponseCache(ttl_s=settings.cache_ttl_s) if settings.cache_ttl_s > 0 else None,
-        admission=Admission(settings.max_inflight, settings.max_queued, settings.queue_timeout_s),
+        admission=Admission.from_settings(settings),
     )
     metrics.requests_inflight.set_function(lambda: state.admission.inflight)
     metrics.requests_queued.set_function(lambda: state.admission.queued)
