@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -424,9 +425,34 @@ def create_app(
         ],
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _http_error, Exception: _internal_error},
     )
     app.state.keyart = state
     return app
+
+
+# codes of the HTTP errors Starlette answers itself (unknown path, method not allowed)
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors, GraphQL-shaped like every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(
+        exc.status_code,
+        _HTTP_CODES.get(exc.status_code, "BAD_REQUEST"),
+        str(exc.detail),
+        request_id=request_id_of(request.scope),
+        headers=exc.headers,
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """An unexpected failure outside GraphQL execution: logged with the request id,
+    answered without internals."""
+    rid = request_id_of(request.scope)
+    log.error("internal error in request %s", rid, exc_info=exc)
+    return error_response(500, "INTERNAL", "Internal server error", request_id=rid)
 
 
 async def _closing(step: Awaitable[None]) -> None:

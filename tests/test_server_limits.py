@@ -11,12 +11,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from keyart.backends.embedded.engine import DuckDBRunner
+from keyart.config import ApiSettings
 from keyart.errors import BackendUnavailable
 from keyart.query import MetricQuery, QueryResult
+from keyart.server import create_app
 from tests.e2e.harness import api, codes, gql
 from tests.truth import Truth, truth_of
 
@@ -436,3 +439,36 @@ def test_check_deadline() -> None:
     ctx.deadline = time.monotonic() - 0.001
     with pytest.raises(QueryTimeout):
         ctx.check_deadline()
+
+
+async def test_errors_outside_graphql_are_graphql_shaped(
+    tiny_warehouse: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from keyart.store.consumer import SnapshotConsumer
+
+    class BrokenConsumer(SnapshotConsumer):
+        """A consumer failing in a way nobody planned for, with internals in the message."""
+
+        def current(self) -> Any:
+            raise RuntimeError("cannot mmap /srv/secret/snapshots/s9.blob")
+
+    async with api(tiny_warehouse) as client:
+        missing = await client.get("/nope")
+        assert missing.status_code == 404
+        assert codes(missing.json()) == ["NOT_FOUND"]
+        wrong = await client.post("/healthz")
+        assert wrong.status_code == 405
+        assert codes(wrong.json()) == ["METHOD_NOT_ALLOWED"]
+        assert wrong.json()["errors"][0]["extensions"]["requestId"] == wrong.headers["x-request-id"]
+    consumer = BrokenConsumer(tiny_warehouse / "snapshots", poll_interval_s=3600)
+    consumer.load()
+    app = create_app(ApiSettings(warehouse=tiny_warehouse), consumer=consumer)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://keyart.test") as client:
+        failed = await client.post("/graphql", json={"query": "{ dataVersion }"})
+    assert failed.status_code == 500
+    assert codes(failed.json()) == ["INTERNAL"]
+    assert "/srv/secret" not in failed.text
+    rid = failed.headers["x-request-id"]
+    assert failed.json()["errors"][0]["extensions"]["requestId"] == rid
+    assert any(rid in r.getMessage() for r in caplog.records)
