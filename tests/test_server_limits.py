@@ -169,7 +169,7 @@ async def test_admission_sheds_load_and_healthz_answers(
         # saturated: one executing, one waiting; the next is refused at once
         started = time.perf_counter()
         refused = await client.post("/graphql", json=body)
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 2  # not after the 30 s queue timeout
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == "1"
         (error,) = refused.json()["errors"]
@@ -177,7 +177,7 @@ async def test_admission_sheds_load_and_healthz_answers(
         assert error["extensions"]["requestId"] == refused.headers["x-request-id"]
         started = time.perf_counter()
         health = await client.get("/healthz")
-        assert health.status_code == 200 and time.perf_counter() - started < 0.5
+        assert health.status_code == 200 and time.perf_counter() - started < 2
         metrics = (await client.get("/metrics")).text
         assert "keyart_graphql_requests_inflight 1.0" in metrics
         assert "keyart_graphql_requests_queued 1.0" in metrics
@@ -375,12 +375,13 @@ async def test_the_deadline_cancels_a_druid_http_call(tiny_warehouse: Path, trut
     druid = DruidBackend(f"http://127.0.0.1:{port}", timeout_s=60.0)
     asset = truth.busiest("asset", 1)[0]
     try:
-        async with api(tiny_warehouse, backend=druid, execution_timeout_s=0.5) as client:
+        async with api(tiny_warehouse, backend=druid, execution_timeout_s=2.0) as client:
             payload = await gql(client, METRICS, {"id": asset, "w": WINDOW})
             assert codes(payload) == ["QUERY_TIMEOUT"]
+            assert opened, "the query never reached the broker"
             # the HTTP call was abandoned with its connection, long before Druid's 60 s
-            await wait_for(lambda: len(closed) == len(opened) == 1)
-            assert closed[0] - opened[0] < 5
+            await wait_for(lambda: len(closed) == len(opened))
+            assert max(c - o for c, o in zip(closed, opened, strict=True)) < 10
     finally:
         await druid.aclose()
         broker.close()
