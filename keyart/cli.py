@@ -128,6 +128,48 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         help="Apollo persisted-query manifest: run only its operations (default: off; "
         "KEYART_SAFELIST)",
     )
+    limits = srv.add_argument_group("limits per request (README: Limits)")
+    limits.add_argument(
+        "--max-query-cost",
+        type=int,
+        default=None,
+        help="refuse operations whose estimated cost (fields × list sizes) is higher "
+        "(QUERY_TOO_COSTLY; default 50000, KEYART_MAX_QUERY_COST)",
+    )
+    limits.add_argument(
+        "--execution-timeout",
+        type=float,
+        default=None,
+        help="seconds an operation may run before its work is cancelled "
+        "(QUERY_TIMEOUT; default 5, KEYART_EXECUTION_TIMEOUT_S)",
+    )
+    limits.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="largest request body or GET query string "
+        "(HTTP 413 PAYLOAD_TOO_LARGE; default 1048576, KEYART_MAX_BODY_BYTES)",
+    )
+    limits.add_argument(
+        "--max-response-bytes",
+        type=int,
+        default=None,
+        help="largest response body "
+        "(RESPONSE_TOO_LARGE; default 8388608, KEYART_MAX_RESPONSE_BYTES)",
+    )
+    limits.add_argument(
+        "--max-inflight",
+        type=int,
+        default=None,
+        help="GraphQL requests executing at once (default 4, KEYART_MAX_INFLIGHT)",
+    )
+    limits.add_argument(
+        "--max-queued",
+        type=int,
+        default=None,
+        help="requests waiting for a slot, up to KEYART_QUEUE_TIMEOUT_S (default 1) "
+        "seconds; beyond: HTTP 503 OVERLOADED (default 16, KEYART_MAX_QUEUED)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""GraphQL-shaped transport errors: a status, a code and a message about the client's request."""
+"""GraphQL-shaped HTTP error responses: every transport-level error a client sees."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ from collections.abc import Mapping
 
 import orjson
 from starlette.responses import Response
+
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def error_body(code: str, message: str, request_id: str | None = None) -> dict[str, object]:
+    """`{"errors": [{"message", "extensions": {"code", "requestId"}}]}` of one error."""
+    extensions: dict[str, object] = {"code": code}
+    if request_id is not None:
+        extensions["requestId"] = request_id
+    return {"errors": [{"message": message, "extensions": extensions}]}
 
 
 def error_response(
@@ -16,12 +26,17 @@ def error_response(
     request_id: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """`{"errors":[{"message", "extensions":{"code","requestId"}}]}` with `status`."""
-    extensions: dict[str, str] = {"code": code}
+    """An HTTP error answered like a GraphQL response: the status, a JSON body with one
+    error carrying `code` (and the request id), `X-Request-Id` and any extra headers."""
+    response = Response(
+        orjson.dumps(error_body(code, message, request_id)),
+        status_code=status,
+        media_type="application/json",
+        headers=dict(headers or {}),
+    )
     if request_id is not None:
-        extensions["requestId"] = request_id
-    body = orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+        response.headers[REQUEST_ID_HEADER] = request_id
+    return response
 
 
-__all__ = ["error_response"]
+__all__ = ["REQUEST_ID_HEADER", "error_body", "error_response"]

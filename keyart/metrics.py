@@ -69,12 +69,6 @@ class ApiMetrics:
             "GraphQL requests answered with a stored whole result (same query, same data).",
             registry=r,
         )
-        self.access_refusals = Counter(
-            "keyart_access_refusals_total",
-            "Requests refused before execution (no or bad API key, rate limit), by code.",
-            ["code"],
-            registry=r,
-        )
         self.cache_errors = Counter(
             "keyart_cache_errors_total", "Result cache operations that failed.", registry=r
         )
@@ -86,6 +80,20 @@ class ApiMetrics:
         )
         self.snapshot_loaded = Gauge(
             "keyart_snapshot_loaded", "1 when a snapshot is loaded, else 0.", registry=r
+        )
+        self.refusals = Counter(
+            "keyart_http_refusals_total",
+            "HTTP requests refused before execution (API key, rate limit, body, overload, bad request), by code.",
+            ["code"],
+            registry=r,
+        )
+        self.requests_inflight = Gauge(
+            "keyart_graphql_requests_inflight", "GraphQL requests executing now.", registry=r
+        )
+        self.requests_queued = Gauge(
+            "keyart_graphql_requests_queued",
+            "GraphQL requests waiting for an execution slot now.",
+            registry=r,
         )
         self._operations: set[str] = set()
         self._lock = threading.Lock()

@@ -6,25 +6,27 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from keyart.access.gate import REQUEST_ID, AccessGate
+from keyart.access.gate import AccessGate
 from keyart.access.persisted import (
     Manifest,
     PersistedQueries,
@@ -33,16 +35,31 @@ from keyart.access.persisted import (
 )
 from keyart.access.ratelimit import RateLimiter
 from keyart.access.verifier import KeyVerifier
+from keyart.admission import Admission
 from keyart.backends.base import Backend, ServingState, Warming
+from keyart.bodies import check_query_params, json_request, read_body
 from keyart.cache import ResponseCache, ResultCache
-from keyart.config import ApiSettings
-from keyart.errors import ConfigError, KeyartError, SnapshotError, WarehouseError
-from keyart.http_errors import error_response
+from keyart.config import ApiSettings, validate_limits
+from keyart.errors import (
+    BadRequest,
+    ConfigError,
+    KeyartError,
+    Overloaded,
+    PayloadTooLarge,
+    QueryTimeout,
+    ResponseTooLarge,
+    SnapshotError,
+    WarehouseError,
+)
+from keyart.http_errors import error_body, error_response
 from keyart.loaders import MetricLoader, QueryExecutor
+from keyart.media import GRAPHQL_RESPONSE_MEDIA, wants_graphql_response
 from keyart.metrics import ApiMetrics
+from keyart.request_id import RequestIdMiddleware, request_id_of
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.schema import KeyartSchema, build_schema
 from keyart.state import KeyStore, StateStore, state_url
+from keyart.schema.errors import coded_error
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.model import Snapshot
 
@@ -57,6 +74,13 @@ SERVING_NOT_READY: dict[ServingState, str] = {
     "failed": "serving copy could not be built (see the log); day files answer meanwhile",
 }
 NO_DATA_VERSION = "none"
+# HTTP status and headers of each refusal before execution
+RETRY_AFTER_S = 1
+REFUSALS: dict[str, tuple[int, dict[str, str]]] = {
+    BadRequest.code: (400, {}),
+    PayloadTooLarge.code: (413, {}),
+    Overloaded.code: (503, {"Retry-After": str(RETRY_AFTER_S)}),
+}
 
 
 def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
@@ -104,6 +128,7 @@ class AppState:
     persisted: PersistedQueries | None = None
     state_store: StateStore | None = None  # opened at startup
     keys: KeyStore | None = None
+    admission: Admission = field(default_factory=lambda: Admission.from_settings(ApiSettings()))
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -133,70 +158,30 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request; a POSTed operation already answered completely over the same
-        data is sent from the response cache without executing it again."""
+        """Serve one request within the limits of the settings: body size, JSON shape,
+        admission; a POSTed operation already answered completely over the same data is
+        sent from the response cache without executing it again."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
+        rid = request_id_of(scope)
+        graphql_media = wants_graphql_response(request.headers.get("accept", ""))
         try:
-            response = await self._respond(scope, receive)
+            response = await self._answer(request, rid, graphql_media)
         except PersistedQueryRefusal as exc:
             response = error_response(
-                exc.status,
-                exc.code,
-                exc.message,
-                request_id=scope.get(REQUEST_ID),
-                headers=exc.headers,
+                exc.status, exc.code, exc.message, request_id=rid, headers=exc.headers
             )
+        except (BadRequest, PayloadTooLarge, Overloaded) as exc:
+            self.state.metrics.refusals.labels(exc.code).inc()
+            log.info("request %s refused: %s %s", rid, exc.code, exc)
+            status, headers = REFUSALS[exc.code]
+            status = getattr(exc, "status", status)
+            response = error_response(status, exc.code, str(exc), request_id=rid, headers=headers)
+        if graphql_media and response.media_type == "application/json":
+            response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
         await response(scope, receive, send)
-
-    async def _respond(self, scope: Scope, receive: Receive) -> Response:
-        responses = self.state.responses
-        request = Request(scope, receive)
-        if responses is None or scope.get("method") != "POST":
-            try:
-                return await self.run(request)
-            except HTTPException as exc:
-                return PlainTextResponse(exc.reason, status_code=exc.status_code)
-        ctx = await self.get_context(request, Response())
-        key = None
-        if ctx.snapshot_or_none is not None:
-            try:
-                payload = orjson.loads(await request.body())  # Starlette keeps the body
-            except ValueError:
-                payload = None
-            if isinstance(payload, dict):
-                pq_id = persisted_id(payload)
-                if pq_id is not None and self.state.persisted is not None:
-                    # registers (or refuses) a persisted query even when the answer is cached
-                    extensions = payload.get("extensions")
-                    query = payload.get("query")
-                    self.state.persisted.resolve(
-                        query if isinstance(query, str) else None,
-                        extensions if isinstance(extensions, dict) else None,
-                    )
-                key = responses.key(
-                    payload.get("query") or (None if pq_id is None else f"persisted:{pq_id}"),
-                    payload.get("variables"),
-                    payload.get("operationName"),
-                    data_version(ctx.snapshot_or_none),
-                )
-        cached = None if key is None else responses.get(key)
-        if cached is not None:
-            self.state.metrics.response_cache_hits.inc()
-            return Response(cached, media_type="application/json")
-        try:
-            response = await self.run(request, context=ctx)
-        except HTTPException as exc:
-            return PlainTextResponse(exc.reason, status_code=exc.status_code)
-        if (
-            key is not None
-            and ctx.extras.get("complete")
-            and not ctx.extras.get("uncacheable")
-            and type(response) is Response
-        ):
-            responses.put(key, bytes(response.body))
-        return response
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # a GET naming a persisted query is an operation, not a browser opening GraphiQL
@@ -216,6 +201,75 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             data.query = query
         return data
 
+    async def _answer(self, request: Request, rid: str, graphql_media: bool) -> Response:
+        state = self.state
+        settings = state.settings
+        payload: dict[str, Any] | None = None
+        if request.method == "POST":
+            body = await read_body(request, settings.max_body_bytes)
+            if "json" in request.headers.get("content-type", ""):
+                payload = json_request(body)
+        elif request.method == "GET":
+            check_query_params(request, settings.max_body_bytes)
+        ctx = await self.get_context(request, Response())
+        media = GRAPHQL_RESPONSE_MEDIA if graphql_media else "application/json"
+        responses = state.responses
+        key = None
+        if responses is not None and payload is not None and ctx.snapshot_or_none is not None:
+            pq_id = persisted_id(payload)
+            if pq_id is not None and state.persisted is not None:
+                # registers (or refuses) a persisted query even when the answer is cached
+                extensions = payload.get("extensions")
+                query = payload.get("query")
+                state.persisted.resolve(
+                    query if isinstance(query, str) else None,
+                    extensions if isinstance(extensions, dict) else None,
+                )
+            key = responses.key(
+                payload.get("query") or (None if pq_id is None else f"persisted:{pq_id}"),
+                payload.get("variables"),
+                payload.get("operationName"),
+                data_version(ctx.snapshot_or_none),
+            )
+        cached = None if key is None or responses is None else responses.get(key)
+        if cached is not None:
+            state.metrics.response_cache_hits.inc()
+            return Response(cached, media_type=media)
+        async with state.admission.slot():
+            try:
+                response = await self.run(request, context=ctx)
+            except HTTPException as exc:
+                raise BadRequest(exc.reason, exc.status_code) from exc
+        if type(response) is not Response:
+            return response  # GraphiQL's page
+        size = len(response.body)
+        if size > settings.max_response_bytes:
+            return self._too_large(ctx, rid, size, media)
+        if (
+            responses is not None
+            and key is not None
+            and ctx.extras.get("complete")
+            and not ctx.extras.get("uncacheable")
+        ):
+            responses.put(key, bytes(response.body))
+        if graphql_media:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
+            if ctx.extras.get("request_error"):
+                response.status_code = 400  # did not parse, validate or pass the limits
+        return response
+
+    def _too_large(self, ctx: RequestContext, rid: str, size: int, media: str) -> Response:
+        """The answer instead of a response over the size cap: an error, never a cut body."""
+        limit = self.state.settings.max_response_bytes
+        exc = ResponseTooLarge(
+            f"the response would be {size:,} bytes, over the limit of {limit:,}; "
+            "ask for fewer items, a shorter window or a coarser granularity"
+        )
+        self.state.metrics.graphql_errors.labels(exc.code).inc()
+        log.info("request %s: %s", rid, exc)
+        body = {"data": None, **error_body(exc.code, str(exc), rid)}
+        return Response(orjson.dumps(body), media_type=media)
+
     def encode_json(self, data: object) -> bytes:
         """Responses are encoded with orjson: a 50-asset answer is ~3,000 values."""
         return orjson.dumps(data)
@@ -233,17 +287,57 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        result = await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
+        deadline = self.state.settings.execution_timeout_s
+        context.deadline = time.monotonic() + deadline
+        try:
+            # expiry cancels every resolver of the request, hence its backend work;
+            # resolvers resumed after it end at once (RequestContext.check_deadline)
+            async with asyncio.timeout(deadline) as timer:
+                result = await super().execute_single(
+                    request=request,
+                    request_adapter=request_adapter,
+                    sub_response=sub_response,
+                    context=context,
+                    root_value=root_value,
+                    request_data=request_data,
+                )
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            return self._timed_out(context, deadline)
+        if result.errors and any(isinstance(e.original_error, QueryTimeout) for e in result.errors):
+            return self._timed_out(context, deadline)  # one error, not one per field
         # only complete answers are kept: an error may be transient (backend down)
         context.extras["complete"] = not result.errors
+        # a request error (no parse, no validation, over a limit) answers HTTP 400 to
+        # clients of application/graphql-response+json
+        context.extras["request_error"] = (
+            result.data is None
+            and bool(result.errors)
+            and all(e.path is None for e in result.errors or ())
+        )
         return result
+
+    def _timed_out(self, context: RequestContext, deadline: float) -> ExecutionResult:
+        """The answer of an operation stopped at its deadline; its backend work stops."""
+        context.loader.cancel()
+        self.state.metrics.graphql_errors.labels(QueryTimeout.code).inc()
+        log.info("request %s: execution stopped after %gs", context.request_id, deadline)
+        timeout = QueryTimeout(
+            f"the operation did not finish within {deadline:g}s and was stopped; ask for "
+            "fewer items or a shorter window"
+        )
+        return ExecutionResult(data=None, errors=[coded_error(timeout)])
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Strawberry's response data, with the request id on every error."""
+        response = await super().process_result(request, result)
+        errors: Any = response.get("errors")
+        if errors:
+            rid = request_id_of(request.scope)
+            for error in errors:
+                error["extensions"] = {**(error.get("extensions") or {}), "requestId": rid}
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -261,6 +355,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             response=response,
             memo=None if snapshot is None else state.memo_of(snapshot),
             keys=state.keys,
+            request_id=request_id_of(request.scope),
         )
 
 
@@ -274,6 +369,7 @@ def create_app(
 ) -> Starlette:
     """The API app; builds the backend, snapshot consumer and schema from `settings` unless
     given (a given backend stays owned by the caller and is not closed at shutdown)."""
+    validate_limits(settings)
     metrics = metrics if metrics is not None else ApiMetrics()
     owns_backend = backend is None
     the_backend = backend if backend is not None else build_backend(settings)
@@ -300,6 +396,7 @@ def create_app(
             cache_bytes=int(settings.persisted_query_cache_mb * 2**20),
             manifest=None if settings.safelist is None else Manifest.load(settings.safelist),
         ),
+        admission=Admission.from_settings(settings),
     )
     gate = AccessGate(
         KeyartGraphQL(state),
@@ -308,6 +405,8 @@ def create_app(
         allow_anonymous=settings.allow_anonymous,
         metrics=metrics,
     )
+    metrics.requests_inflight.set_function(lambda: state.admission.inflight)
+    metrics.requests_queued.set_function(lambda: state.admission.queued)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -376,7 +475,8 @@ def create_app(
         )
         return Response(metrics.render(), media_type=metrics.content_type)
 
-    middleware = []
+    # outermost: every response, refusals and CORS answers included, carries the id
+    middleware = [Middleware(RequestIdMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -396,9 +496,34 @@ def create_app(
         ],
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _http_error, Exception: _internal_error},
     )
     app.state.keyart = state
     return app
+
+
+# codes of the HTTP errors Starlette answers itself (unknown path, method not allowed)
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors, GraphQL-shaped like every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(
+        exc.status_code,
+        _HTTP_CODES.get(exc.status_code, "BAD_REQUEST"),
+        str(exc.detail),
+        request_id=request_id_of(request.scope),
+        headers=exc.headers,
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """An unexpected failure outside GraphQL execution: logged with the request id,
+    answered without internals."""
+    rid = request_id_of(request.scope)
+    log.error("internal error in request %s", rid, exc_info=exc)
+    return error_response(500, "INTERNAL", "Internal server error", request_id=rid)
 
 
 async def _closing(step: Awaitable[None]) -> None:
@@ -432,6 +557,12 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         graphiql=getattr(args, "graphiql", None),
         persisted_queries=getattr(args, "persisted_queries", None),
         safelist=getattr(args, "safelist", None),
+        max_query_cost=getattr(args, "max_query_cost", None),
+        execution_timeout_s=getattr(args, "execution_timeout", None),
+        max_body_bytes=getattr(args, "max_body_bytes", None),
+        max_response_bytes=getattr(args, "max_response_bytes", None),
+        max_inflight=getattr(args, "max_inflight", None),
+        max_queued=getattr(args, "max_queued", None),
     )
 
 

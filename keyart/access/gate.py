@@ -15,12 +15,12 @@ from keyart.access.verifier import KeyVerifier
 from keyart.errors import StateError
 from keyart.http_errors import error_response
 from keyart.metrics import ApiMetrics
+from keyart.request_id import request_id_of
 
 log = logging.getLogger(__name__)
 
 KEY_NAME = "keyart.key_name"
 KEY_SCOPE = "keyart.key_scope"
-REQUEST_ID = "keyart.request_id"  # set by the request-id middleware when there is one
 NEED_KEY = "an API key is required: send Authorization: Bearer <key>"
 BAD_HEADER = "the Authorization header must read: Bearer <API key>"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="keyart"'}
@@ -115,14 +115,14 @@ class AccessGate:
         headers: dict[str, str] | None = None,
     ) -> None:
         if self.metrics is not None:
-            self.metrics.access_refusals.labels(code).inc()
+            self.metrics.refusals.labels(code).inc()
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": code})
             return
         if status == 401:
             headers = {**(headers or {}), **CHALLENGE}
         response = error_response(
-            status, code, message, request_id=scope.get(REQUEST_ID), headers=headers
+            status, code, message, request_id=request_id_of(scope), headers=headers
         )
         await response(scope, receive, send)
 

@@ -32,6 +32,7 @@ async def asset_metrics(
 ) -> MetricValues:
     """An asset's metrics over a window and filter."""
     rows = await ctx.loader.load(MetricKey(Shape(interval, flt), asset_id))
+    ctx.check_deadline()
     return _total(rows)
 
 
@@ -40,7 +41,9 @@ async def title_metrics(
 ) -> MetricValues:
     """A title's metrics: distinct members across all its assets (sketch union)."""
     shape = Shape(interval, flt, entity=Dimension.TITLE)
-    return _total(await ctx.loader.load(MetricKey(shape, title_id)))
+    rows = await ctx.loader.load(MetricKey(shape, title_id))
+    ctx.check_deadline()
+    return _total(rows)
 
 
 async def asset_timeseries(
@@ -52,6 +55,7 @@ async def asset_timeseries(
 ) -> list[tuple[date, MetricValues]]:
     """Every bucket of the window in order, zero-filled; a bucket's date is its start."""
     rows = await ctx.loader.load(MetricKey(Shape(interval, flt, granularity), asset_id))
+    ctx.check_deadline()
     by_bucket = {row.bucket: row.metrics for row in rows}
     return [(day, by_bucket.get(day, EMPTY)) for day in buckets(interval, granularity)]
 
@@ -67,6 +71,7 @@ async def asset_by_country(
     """An asset's metrics per country, by unique impressions descending."""
     shape = Shape(interval, flt, breakdown=(Dimension.COUNTRY,))
     rows = await ctx.loader.load(MetricKey(shape, asset_id))
+    ctx.check_deadline()
     return _ranked([Group(r.get(Dimension.COUNTRY), r.metrics) for r in rows], top)
 
 
@@ -88,6 +93,7 @@ async def asset_by_affinity(
         ctx.loader.load(MetricKey(shape, asset_id)),
         ctx.loader.load(MetricKey(Shape(interval, flt), asset_id)),
     )
+    ctx.check_deadline()
     overall = _total(total)
     groups = [Group(r.get(Dimension.AFFINITY), r.metrics, lift(r.metrics, overall)) for r in rows]
     return _ranked(groups, top)

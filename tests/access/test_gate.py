@@ -37,7 +37,7 @@ async def test_no_key_is_refused_with_401(tiny_warehouse: Path, state_dir: Path)
         # health and metrics stay open to probes
         assert (await client.get("/healthz")).status_code == 200
         metrics = (await client.get("/metrics")).text
-        assert 'keyart_access_refusals_total{code="UNAUTHENTICATED"} 4.0' in metrics
+        assert 'keyart_http_refusals_total{code="UNAUTHENTICATED"} 4.0' in metrics
 
 
 async def test_a_valid_key_reads_and_names_itself_in_the_scope(
