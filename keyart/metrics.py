@@ -83,7 +83,7 @@ class ApiMetrics:
         )
         self.refusals = Counter(
             "keyart_http_refusals_total",
-            "HTTP requests refused before execution (API key, rate limit, body, overload, bad request), by code.",
+            "HTTP requests refused before execution (key, rate limit, body, overload), by code.",
             ["code"],
             registry=r,
         )

@@ -58,8 +58,8 @@ from keyart.metrics import ApiMetrics
 from keyart.request_id import RequestIdMiddleware, request_id_of
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.schema import KeyartSchema, build_schema
-from keyart.state import KeyStore, StateStore, state_url
 from keyart.schema.errors import coded_error
+from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.model import Snapshot
 

@@ -463,7 +463,7 @@ async def test_errors_outside_graphql_are_graphql_shaped(
         assert wrong.json()["errors"][0]["extensions"]["requestId"] == wrong.headers["x-request-id"]
     consumer = BrokenConsumer(tiny_warehouse / "snapshots", poll_interval_s=3600)
     consumer.load()
-    app = create_app(ApiSettings(warehouse=tiny_warehouse), consumer=consumer)
+    app = create_app(ApiSettings(warehouse=tiny_warehouse, allow_anonymous=True), consumer=consumer)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://keyart.test") as client:
         failed = await client.post("/graphql", json={"query": "{ dataVersion }"})
