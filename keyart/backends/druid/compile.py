@@ -72,8 +72,8 @@ class _EstimateWithBounds(Postaggregator):
 
 
 def matches_nothing(query: MetricQuery) -> bool:
-    """Whether the filter lists an empty set somewhere, so no row can match."""
-    return any(len(values) == 0 for values in query.filter.constraints().values())
+    """Whether no row can match the query's filter (see Filter.matches_nothing)."""
+    return query.filter.matches_nothing
 
 
 def uses_affinities(query: MetricQuery) -> bool:

@@ -24,6 +24,15 @@ WINDOW = Interval(date(2024, 1, 1), date(2024, 1, 31))
         (Filter(affinities=("x", "y")), (Dimension.AFFINITY,), ASSET_AFFINITY_DAY),
         (Filter(affinities=("x", "y")), (), ASSET_AUDIENCE_DAY),
         (Filter(affinities=("x", "y", "z")), (Dimension.COUNTRY,), ASSET_AUDIENCE_DAY),
+        (Filter(exclude_countries=("US",)), (), ASSET_COUNTRY_DAY),
+        (Filter(affinities_all=("x",)), (), ASSET_AFFINITY_DAY),  # "has x": one label
+        (Filter(affinities=("x",), affinities_all=("x",)), (), ASSET_AFFINITY_DAY),
+        (Filter(affinities_all=("x", "y")), (), ASSET_AUDIENCE_DAY),
+        (Filter(exclude_affinities=("x",)), (), ASSET_AUDIENCE_DAY),
+        (Filter(affinities=("x",), exclude_affinities=("y",)), (), ASSET_AUDIENCE_DAY),
+        (Filter(affinities=("x", "y")), (Dimension.AFFINITY,), ASSET_AFFINITY_DAY),
+        (Filter(affinities_all=("x",)), (Dimension.AFFINITY,), ASSET_AUDIENCE_DAY),
+        (Filter(exclude_affinities=("x",)), (Dimension.AFFINITY,), ASSET_AUDIENCE_DAY),
     ],
 )
 def test_choose_rollup(filter_: Filter, group_by: tuple[Dimension, ...], expected: object) -> None:
@@ -40,6 +49,12 @@ def test_matches_nothing() -> None:
     assert matches_nothing(MetricQuery(WINDOW, filter=Filter(asset_ids=())))
     assert matches_nothing(MetricQuery(WINDOW, filter=Filter(affinities=())))
     assert not matches_nothing(MetricQuery(WINDOW, filter=Filter(asset_ids=("a",))))
+    both = Filter(affinities_all=("x", "y"), exclude_affinities=("y",))
+    assert matches_nothing(MetricQuery(WINDOW, filter=both))
+    assert matches_nothing(
+        MetricQuery(WINDOW, filter=Filter(countries=("US",), exclude_countries=("US",)))
+    )
+    assert not matches_nothing(MetricQuery(WINDOW, filter=Filter(exclude_affinities=("x",))))
     assert not matches_nothing(MetricQuery(WINDOW))
 
 
