@@ -95,7 +95,11 @@ class MetricLoader:
         return answers
 
     async def _run(self, shape: Shape, entity_ids: list[str]) -> QueryResult:
-        query = shape.query(sorted(entity_ids))
+        return await self.run(shape.query(sorted(entity_ids)))
+
+    async def run(self, query: MetricQuery) -> QueryResult:
+        """One whole IR query (not batched by entity), through the shared cache; nothing
+        reaches the backend when the filter matches nothing."""
         if query.filter.matches_nothing:
             return QueryResult(())
         self.queries.append(query)
