@@ -24,6 +24,12 @@ class Universe:
     labels: tuple[str, ...]  # at least 3
 
 
+# cases that find nothing on purpose (every other case finds data in any test dataset)
+EMPTY_CASES = frozenset(
+    {"before_data", "unknown_country", "all_of_unknown_label", "required_and_excluded"}
+)
+
+
 def _next_weekday(day: date, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
