@@ -6,7 +6,13 @@ from datetime import date
 
 import pytest
 
-from keyart.backends.embedded.planner import choose_rollup, matches_nothing, narrow_by_title
+from keyart.backends.embedded.planner import (
+    WIDE_TITLES,
+    catalog_wide,
+    choose_rollup,
+    matches_nothing,
+    narrow_by_title,
+)
 from keyart.query.ir import Dimension, Filter, Interval, MetricQuery
 from keyart.warehouse.tables import ASSET_AFFINITY_DAY, ASSET_AUDIENCE_DAY, ASSET_COUNTRY_DAY
 
@@ -79,3 +85,11 @@ def test_narrow_by_title_adds_the_titles_of_listed_assets() -> None:
 def test_narrow_by_title_leaves_other_queries_alone(filter_: Filter) -> None:
     query = MetricQuery(WINDOW, filter=filter_)
     assert narrow_by_title(query, {"a1": "t1"}) is query
+
+
+def test_catalog_wide_queries_read_the_day_files() -> None:
+    many = tuple(f"t{i:04d}" for i in range(WIDE_TITLES + 1))
+    assert catalog_wide(MetricQuery(WINDOW, filter=Filter(countries=("US",))))
+    assert catalog_wide(MetricQuery(WINDOW, filter=Filter(title_ids=many)))
+    assert not catalog_wide(MetricQuery(WINDOW, filter=Filter(title_ids=many[:WIDE_TITLES])))
+    assert not catalog_wide(MetricQuery(WINDOW, filter=Filter(title_ids=many, asset_ids=("a",))))
