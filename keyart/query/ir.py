@@ -218,6 +218,9 @@ class MetricQuery:
     filter: Filter = field(default_factory=Filter)
     group_by: tuple[Dimension, ...] = ()
     metrics: tuple[Metric, ...] = ALL_METRICS
+    # groups with fewer impressions are left out of the answer (0 keeps every group); a
+    # backend can then skip merging their sketches (rankings over the whole catalog)
+    min_impressions: int = 0
 
     def __post_init__(self) -> None:
         if len(set(self.group_by)) != len(self.group_by):
@@ -225,6 +228,10 @@ class MetricQuery:
         object.__setattr__(self, "metrics", tuple(m for m in Metric if m in set(self.metrics)))
         if not self.metrics:
             raise BadUserInput("a query needs at least one metric")
+        if self.min_impressions < 0:
+            raise BadUserInput(f"min_impressions must be >= 0, got {self.min_impressions}")
+        if self.min_impressions > 0 and Metric.IMPRESSIONS not in self.metrics:
+            raise BadUserInput("min_impressions needs the impressions metric")
 
     def cache_key(self) -> str:
         """A canonical, stable text form of the query (for result caches)."""
@@ -236,6 +243,7 @@ class MetricQuery:
                 "x": {name: list(v) for name, v in self.filter.exclusions().items()},
                 "b": [d.value for d in self.group_by],
                 "m": [m.value for m in self.metrics],
+                "h": self.min_impressions,
             },
             sort_keys=True,
             separators=(",", ":"),

@@ -58,12 +58,15 @@ async def top_assets(
         flt = flt.replace_titles(queries.matching_titles(snapshot, titles))
     if first == 0:
         return []
-    result = await ctx.loader.run(MetricQuery(interval, filter=flt, group_by=(Dimension.ASSET,)))
+    query = MetricQuery(
+        interval, filter=flt, group_by=(Dimension.ASSET,), min_impressions=min_impressions
+    )
+    result = await ctx.loader.run(query)
     ranked = []
     for row in result.rows:
         values = row.metrics
         asset = snapshot.assets.get(row.get(Dimension.ASSET))
-        if asset is None or values.impressions < min_impressions:
+        if asset is None:
             continue
         value = metric.of(values)
         if value is not None:

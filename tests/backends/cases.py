@@ -160,6 +160,20 @@ def cases(u: Universe) -> dict[str, MetricQuery]:
         "all_of_unknown_label": MetricQuery(
             whole, filter=Filter(affinities_all=(x, "no such label"))
         ),
+        # rankings leave out groups below an impression count (before merging sketches)
+        "ranking_min_impressions": MetricQuery(
+            mid_week,
+            filter=Filter(countries=u.countries[:1], affinities=(x,)),
+            group_by=(D.ASSET,),
+            min_impressions=20,
+        ),
+        "ranking_min_impressions_none_of": MetricQuery(
+            whole,
+            G.WEEK,
+            Filter(exclude_affinities=(y,)),
+            group_by=(D.ASSET, D.COUNTRY),
+            min_impressions=20,
+        ),
         "required_and_excluded": MetricQuery(
             whole, filter=Filter(affinities_all=(x,), exclude_affinities=(x,))
         ),

@@ -402,7 +402,11 @@ def compare(
     """Assert groups and counts equal the oracle exactly; distinct counts equal (exact) or
     are counted as inside/outside their bounds (sketches)."""
     metrics = [m.value for m in query.metrics]
-    expected = nonzero(truth, metrics)
+    expected = {
+        key: t
+        for key, t in nonzero(truth, metrics).items()
+        if t.impressions >= query.min_impressions
+    }
     got = {(row.bucket, row.dims): row.metrics for row in result.rows}
     assert len(got) == len(result.rows), "a group appears twice"
     assert set(got) == set(expected), (

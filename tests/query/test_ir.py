@@ -67,3 +67,13 @@ def test_filter_exclusions_normalise_and_own_their_meaning() -> None:
     assert q.cache_key() != MetricQuery(window, filter=Filter(affinities_all=("b",))).cache_key()
     assert q.filter.replace_assets(["x"]).exclude_affinities == ("b",)
     assert q.filter.replace_titles(["t"]).exclude_affinities == ("b",)
+
+
+def test_min_impressions_is_validated_and_keyed() -> None:
+    window = Interval(date(2026, 1, 1), date(2026, 1, 7))
+    q = MetricQuery(window, group_by=(Dimension.ASSET,), min_impressions=10)
+    assert q.cache_key() != MetricQuery(window, group_by=(Dimension.ASSET,)).cache_key()
+    with pytest.raises(BadUserInput, match="min_impressions must be >= 0"):
+        MetricQuery(window, min_impressions=-1)
+    with pytest.raises(BadUserInput, match="needs the impressions metric"):
+        MetricQuery(window, metrics=(Metric.UNIQUE_PLAYERS,), min_impressions=1)

@@ -231,6 +231,10 @@ def compile_rollup(query: MetricQuery, rollup: Rollup, source: Source) -> Sql:
         lines.append("WHERE " + " AND ".join(where))
     if keys:
         lines.append("GROUP BY ALL")
+    if query.min_impressions > 0:
+        # before any sketch is merged: the caller merges only the groups that stay
+        lines.append(f"HAVING SUM(impressions) >= {params.bind(query.min_impressions)}")
+    if keys:
         lines.append("ORDER BY " + ", ".join(keys))
     return Sql("\n".join(lines), tuple(params.values))
 
