@@ -12,7 +12,18 @@ import importlib
 import sys
 import time
 
-SUITES = ("ingest", "query", "serving", "store", "http", "access", "abuse", "spark", "druid")
+SUITES = (
+    "ingest",
+    "query",
+    "serving",
+    "store",
+    "http",
+    "access",
+    "abuse",
+    "filtering",
+    "spark",
+    "druid",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -282,12 +282,18 @@ class Truth:
         asset_types: Iterable[str] | None,
         countries: Iterable[str] | None,
         affinities: Iterable[str] | None,
+        exclude_countries: Iterable[str] | None = None,
+        affinities_all: Iterable[str] | None = None,
+        exclude_affinities: Iterable[str] | None = None,
     ) -> Callable[[Event], bool]:
         t = None if titles is None else set(titles)
         a = None if assets is None else set(assets)
         ty = None if asset_types is None else set(asset_types)
         c = None if countries is None else set(countries)
         af = None if affinities is None else set(affinities)
+        xc = set(exclude_countries or ())
+        af_all = set(affinities_all or ())
+        xaf = set(exclude_affinities or ())
 
         def keep(e: Event) -> bool:
             return (
@@ -297,6 +303,10 @@ class Truth:
                 and (ty is None or e.asset_type in ty)
                 and (c is None or e.country in c)
                 and (af is None or bool(e.affinities & af))
+                and e.country not in xc
+                # a member without a profile has no labels: it has all of none, none of any
+                and af_all <= e.affinities
+                and not e.affinities & xaf
             )
 
         return keep
@@ -322,9 +332,24 @@ class Truth:
         asset_types: Iterable[str] | None = None,
         countries: Iterable[str] | None = None,
         affinities: Iterable[str] | None = None,
+        exclude_countries: Iterable[str] | None = None,
+        affinities_all: Iterable[str] | None = None,
+        exclude_affinities: Iterable[str] | None = None,
     ) -> dict[K, Exact]:
-        """Exact metrics per group; `key` gives the groups an event belongs to."""
-        keep = self._keep(start, end, titles, assets, asset_types, countries, affinities)
+        """Exact metrics per group; `key` gives the groups an event belongs to. Filters
+        combine with AND: any-of lists, excluded countries, all-of and none-of labels."""
+        keep = self._keep(
+            start,
+            end,
+            titles,
+            assets,
+            asset_types,
+            countries,
+            affinities,
+            exclude_countries,
+            affinities_all,
+            exclude_affinities,
+        )
         out: dict[K, Exact] = defaultdict(Exact)
         for events, is_play in ((self.impressions, False), (self.plays, True)):
             for e in events:

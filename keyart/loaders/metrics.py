@@ -57,10 +57,6 @@ class MetricKey:
 Rows = tuple[ResultRow, ...]
 
 
-def _matches_nothing(flt: Filter) -> bool:
-    return any(len(values) == 0 for values in flt.constraints().values())
-
-
 class MetricLoader:
     """A DataLoader of result rows per (shape, entity), batching by shape; created per
     request so that nothing leaks between requests (the shared cache is the executor's)."""
@@ -114,8 +110,12 @@ class MetricLoader:
         return answers
 
     async def _run(self, shape: Shape, entity_ids: list[str]) -> QueryResult:
-        query = shape.query(sorted(entity_ids))
-        if _matches_nothing(query.filter):
+        return await self.run(shape.query(sorted(entity_ids)))
+
+    async def run(self, query: MetricQuery) -> QueryResult:
+        """One whole IR query (not batched by entity), through the shared cache; nothing
+        reaches the backend when the filter matches nothing."""
+        if query.filter.matches_nothing:
             return QueryResult(())
         self.queries.append(query)
         return await self.executor.execute(query, self.data_version)

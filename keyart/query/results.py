@@ -71,3 +71,9 @@ class QueryResult:
     """All groups a backend found; groups without data are absent."""
 
     rows: tuple[ResultRow, ...]
+
+    def at_least(self, min_impressions: int) -> QueryResult:
+        """The groups with at least `min_impressions` impressions (all of them for 0)."""
+        if min_impressions <= 0:
+            return self
+        return QueryResult(tuple(r for r in self.rows if r.metrics.impressions >= min_impressions))

@@ -35,13 +35,29 @@ def window(start: date, end: date, max_days: int) -> Interval:
     return interval
 
 
-def _values(name: str, values: Iterable[str] | None) -> tuple[str, ...] | None:
-    if given(values) is None:
+def values(name: str, items: Iterable[str] | None) -> tuple[str, ...] | None:
+    """A list argument named `name`: None when absent; BadUserInput when it is empty (an
+    empty list would silently match nothing, or everything) or too long."""
+    if given(items) is None:
         return None
-    assert values is not None
-    out = tuple(values)
+    assert items is not None
+    out = tuple(items)
+    if not out:
+        raise BadUserInput(f"{name} is an empty list; leave it out or list at least one value")
     if len(out) > MAX_FILTER_VALUES:
-        raise BadUserInput(f"filter.{name} lists {len(out)} values; at most {MAX_FILTER_VALUES}")
+        raise BadUserInput(f"{name} lists {len(out)} values; at most {MAX_FILTER_VALUES}")
+    return out
+
+
+def country_codes(name: str, codes: Iterable[str] | None) -> tuple[str, ...] | None:
+    """A list of countries named `name`; each must be an ISO 3166-1 alpha-2 code (two
+    upper-case letters)."""
+    out = values(name, codes)
+    for code in out or ():
+        if not COUNTRY_CODE.match(code):
+            raise BadUserInput(
+                f"{name}: {code!r} is not an ISO 3166-1 alpha-2 code (two upper-case letters)"
+            )
     return out
 
 
@@ -49,20 +65,21 @@ def metric_filter(
     countries: Iterable[str] | None = None,
     affinities: Iterable[str] | None = None,
     asset_types: Iterable[str] | None = None,
+    *,
+    exclude_countries: Iterable[str] | None = None,
+    affinities_all: Iterable[str] | None = None,
+    exclude_affinities: Iterable[str] | None = None,
 ) -> Filter:
-    """The IR filter of a `MetricFilter`; country codes must be two upper-case letters.
-    An empty list matches nothing; an absent one is unconstrained."""
-    country_codes = _values("countries", countries)
-    for code in country_codes or ():
-        if not COUNTRY_CODE.match(code):
-            raise BadUserInput(
-                f"filter.countries: {code!r} is not an ISO 3166-1 alpha-2 code "
-                "(two upper-case letters)"
-            )
+    """The IR filter of a `MetricFilter`: every field combines with AND; an absent field
+    is unconstrained, an empty list is BadUserInput naming it; country codes must be two
+    upper-case letters."""
     return Filter(
-        countries=country_codes,
-        affinities=_values("affinities", affinities),
-        asset_types=_values("assetTypes", asset_types),
+        countries=country_codes("filter.countries", countries),
+        affinities=values("filter.affinities", affinities),
+        asset_types=values("filter.assetTypes", asset_types),
+        exclude_countries=country_codes("filter.excludeCountries", exclude_countries),
+        affinities_all=values("filter.affinitiesAll", affinities_all),
+        exclude_affinities=values("filter.excludeAffinities", exclude_affinities),
     )
 
 
@@ -84,12 +101,26 @@ def page_size(first: int | None) -> int:
     return first
 
 
+def bounded(name: str, value: int | None, default: int, low: int, high: int | None) -> int:
+    """An integer argument within low..high (no upper limit when high is None)."""
+    value = given(value)
+    if value is None:
+        return default
+    if value < low or (high is not None and value > high):
+        limit = f"within {low}..{high}" if high is not None else f">= {low}"
+        raise BadUserInput(f"{name} must be {limit}, got {value}")
+    return int(value)
+
+
 __all__ = [
     "COUNTRY_CODE",
     "MAX_PAGE_SIZE",
+    "bounded",
+    "country_codes",
     "given",
     "metric_filter",
     "page_size",
     "top_n",
+    "values",
     "window",
 ]

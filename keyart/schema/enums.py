@@ -7,6 +7,7 @@ from enum import Enum
 import strawberry
 
 from keyart.query import Granularity as IrGranularity
+from keyart.store.queries import TitleOrder as StoreTitleOrder
 
 
 @strawberry.enum(description="What kind of creative an asset is.")
@@ -34,4 +35,32 @@ class Granularity(Enum):
         return IrGranularity(self.value)
 
 
-__all__ = ["AssetType", "Granularity", "TitleKind"]
+@strawberry.enum(
+    description=(
+        "A metric to rank or compare assets by: takeRate, authenticity, uniqueImpressions"
+        " (estimate) or qualifiedPlays."
+    )
+)
+class InsightMetric(Enum):
+    TAKE_RATE = "take_rate"
+    AUTHENTICITY = "authenticity"
+    UNIQUE_IMPRESSIONS = "unique_impressions"
+    QUALIFIED_PLAYS = "qualified_plays"
+
+
+@strawberry.enum(
+    description=(
+        "The order of a titles page: NAME (ignoring case, then id) or LAUNCH_DATE_DESC"
+        " (newest launch first, then by name; titles without a launch date last)."
+    )
+)
+class TitleOrder(Enum):
+    NAME = "name"
+    LAUNCH_DATE_DESC = "launch_date_desc"
+
+    def to_store(self) -> StoreTitleOrder:
+        """The snapshot query's name of this order."""
+        return "name" if self is TitleOrder.NAME else "launch_date_desc"
+
+
+__all__ = ["AssetType", "Granularity", "InsightMetric", "TitleKind", "TitleOrder"]

@@ -22,20 +22,49 @@ class DateRange:
 
 
 @strawberry.input(
-    description="Restricts metrics to countries, audience affinities (any-of) and asset types."
+    description=(
+        "Restricts metrics to events matching every given field (AND). A member's affinities"
+        " apply to all of its events; a member without a profile has no affinities. An"
+        " empty list is an error; leave a field out to not constrain it."
+    )
 )
 class MetricFilter:
-    countries: list[str] | None = strawberry.UNSET
-    affinities: list[str] | None = strawberry.UNSET
-    asset_types: list[AssetType] | None = strawberry.UNSET
+    countries: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Impressions/plays in any of these countries (ISO 3166-1 alpha-2).",
+    )
+    affinities: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "The member has any of these affinities; also limits byAffinity groups to them."
+        ),
+    )
+    asset_types: list[AssetType] | None = strawberry.field(
+        default=strawberry.UNSET, description="Assets of any of these types."
+    )
+    exclude_countries: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Impressions/plays in none of these countries (ISO 3166-1 alpha-2).",
+    )
+    affinities_all: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The member has every one of these affinities.",
+    )
+    exclude_affinities: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The member has none of these affinities (members without any are kept).",
+    )
 
     def to_filter(self) -> Filter:
-        """The IR filter; BadUserInput for malformed country codes."""
+        """The IR filter; BadUserInput for empty lists and malformed country codes."""
         asset_types = args.given(self.asset_types)
         return args.metric_filter(
             self.countries,
             self.affinities,
             None if asset_types is None else [t.value for t in asset_types],
+            exclude_countries=self.exclude_countries,
+            affinities_all=self.affinities_all,
+            exclude_affinities=self.exclude_affinities,
         )
 
 

@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import strawberry
 
 from keyart.errors import BadUserInput
-from keyart.resolvers import args
+from keyart.resolvers import args, rankings
 from keyart.resolvers.context import RequestContext
 from keyart.schema.admin import api_keys_field
 from keyart.schema.asset import Asset
+from keyart.schema.enums import InsightMetric, TitleKind, TitleOrder
+from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.rankings import AssetRank
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
 
 Info = strawberry.Info[RequestContext, None]
 
 MAX_ASSET_IDS = 500
+MAX_TOP_ASSETS = 200  # the most assets one topAssets answer lists
+
+
+def title_criteria(
+    kinds: list[TitleKind] | None,
+    genres: list[str] | None,
+    launched_after: date | None = None,
+    launched_before: date | None = None,
+    *,
+    kinds_name: str = "kinds",
+) -> queries.TitleCriteria:
+    """The title criteria of optional arguments (an empty list is BadUserInput naming it)."""
+    kinds = args.given(kinds)
+    kind_values = args.values(kinds_name, None if kinds is None else [k.value for k in kinds])
+    genre_values = args.values("genres", args.given(genres))
+    return queries.TitleCriteria(
+        kinds=None if kind_values is None else frozenset(kind_values),
+        genres=None if genre_values is None else frozenset(genre_values),
+        launched_after=args.given(launched_after),
+        launched_before=args.given(launched_before),
+    )
 
 
 @strawberry.type
@@ -24,18 +50,71 @@ class Query:
         record = info.context.snapshot.titles.get(str(id))
         return None if record is None else Title.shared(info.context, record)
 
-    @strawberry.field(description="Titles ordered by name, Relay style; search is a substring.")
+    @strawberry.field(
+        description=(
+            "Titles, Relay style, from the snapshot: search is a case-insensitive substring of"
+            " the name; kinds and genres keep titles of any listed kind / with any listed"
+            " genre; launchedAfter and launchedBefore are inclusive days (titles without a"
+            " launch date are left out by either); all combine with AND. totalCount counts"
+            " every matching title."
+        )
+    )
     def titles(
         self,
         info: Info,
         first: int | None = 50,
         after: str | None = strawberry.UNSET,
         search: str | None = strawberry.UNSET,
+        kinds: list[TitleKind] | None = strawberry.UNSET,
+        genres: list[str] | None = strawberry.UNSET,
+        launched_after: date | None = strawberry.UNSET,
+        launched_before: date | None = strawberry.UNSET,
+        order_by: TitleOrder | None = TitleOrder.NAME,
     ) -> TitleConnection:
+        criteria = title_criteria(kinds, genres, launched_after, launched_before)
         page = queries.titles_page(
-            info.context.snapshot, args.page_size(first), args.given(after), args.given(search)
+            info.context.snapshot,
+            args.page_size(first),
+            args.given(after),
+            args.given(search),
+            None if criteria.unconstrained else criteria,
+            (args.given(order_by) or TitleOrder.NAME).to_store(),
         )
         return TitleConnection.of(info.context, page)
+
+    @strawberry.field(
+        description=(
+            "Assets across the catalog ranked by a metric over a window, best first (ties:"
+            " more impressions, then asset id). Only assets with at least minImpressions"
+            " impressions in the window and filter are ranked, and only those whose metric is"
+            " defined (takeRate needs impressions, authenticity qualified plays). titleKinds"
+            " and genres keep assets of titles of any listed kind / genre."
+            f" first: 0..{MAX_TOP_ASSETS}; minImpressions >= 0."
+        )
+    )
+    async def top_assets(
+        self,
+        info: Info,
+        window: DateRange,
+        metric: InsightMetric = InsightMetric.TAKE_RATE,
+        filter: MetricFilter | None = strawberry.UNSET,
+        title_kinds: list[TitleKind] | None = strawberry.UNSET,
+        genres: list[str] | None = strawberry.UNSET,
+        min_impressions: int | None = 1000,
+        first: int | None = 20,
+    ) -> list[AssetRank]:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        ranked = await rankings.top_assets(
+            ctx,
+            interval,
+            rankings.RankMetric(metric.value),
+            to_filter(filter),
+            title_criteria(title_kinds, genres, kinds_name="titleKinds"),
+            args.bounded("minImpressions", min_impressions, 1000, 0, None),
+            args.bounded("first", first, 20, 0, MAX_TOP_ASSETS),
+        )
+        return [AssetRank.of(ctx, r) for r in ranked]
 
     @strawberry.field(description="One asset by id; null when there is no such asset.")
     def asset(self, info: Info, id: strawberry.ID) -> Asset | None:

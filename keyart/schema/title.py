@@ -95,7 +95,9 @@ class PageInfo:
     end_cursor: str | None
 
 
-@strawberry.type(description="A page of titles ordered by name, then id.")
+@strawberry.type(
+    description="A page of titles in the requested order (by default by name, then id)."
+)
 class TitleConnection:
     edges: list[TitleEdge]
     page_info: PageInfo

@@ -7,20 +7,85 @@ import base64
 import binascii
 import bisect
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
 
 from keyart.errors import BadUserInput
 from keyart.query.results import MetricValues
 from keyart.store.model import AssetInfo, Snapshot, TitleInfo
 
 _CURSOR_PREFIX = "title:"
+_LAUNCH_CURSOR_PREFIX = "title-launch:"
 _NO_METRICS = MetricValues()
+
+# how a titles page is ordered: by name, or newest launch first
+TitleOrder = Literal["name", "launch_date_desc"]
 
 
 def title_sort_key(name: str, title_id: str) -> tuple[str, str, str]:
     """The order of the `titles` page: by name ignoring case, then by exact name, then id."""
     return (name.casefold(), name, title_id)
+
+
+def launch_sort_key(
+    launch_date: date | None, name: str, title_id: str
+) -> tuple[bool, int, str, str, str]:
+    """The newest-launch-first order: launch date descending, titles without one last,
+    then as in the name order."""
+    day = 0 if launch_date is None else -launch_date.toordinal()
+    return (launch_date is None, day, *title_sort_key(name, title_id))
+
+
+@dataclass(frozen=True, slots=True)
+class TitleCriteria:
+    """Which titles a list keeps: kinds and genres are any-of lists (None: any), launch
+    dates an inclusive range (a title without a launch date is dropped by either bound)."""
+
+    kinds: Collection[str] | None = None
+    genres: Collection[str] | None = None
+    launched_after: date | None = None
+    launched_before: date | None = None
+
+    def __post_init__(self) -> None:
+        after, before = self.launched_after, self.launched_before
+        if after is not None and before is not None and after > before:
+            raise BadUserInput(
+                f"launchedAfter {after.isoformat()} is later than launchedBefore "
+                f"{before.isoformat()}"
+            )
+
+    @property
+    def unconstrained(self) -> bool:
+        """Whether every title matches."""
+        return (
+            self.kinds is None
+            and self.genres is None
+            and self.launched_after is None
+            and self.launched_before is None
+        )
+
+    def matches(self, info: TitleInfo) -> bool:
+        """Whether a title meets every criterion."""
+        if self.kinds is not None and info.kind not in self.kinds:
+            return False
+        if self.genres is not None and not any(g in self.genres for g in info.genres):
+            return False
+        launched = info.launch_date
+        if self.launched_after is not None and (launched is None or launched < self.launched_after):
+            return False
+        return self.launched_before is None or (
+            launched is not None and launched <= self.launched_before
+        )
+
+
+def matching_titles(snapshot: Snapshot, criteria: TitleCriteria) -> list[str]:
+    """The ids of the titles meeting `criteria`, in name order."""
+    titles = snapshot.titles
+    if criteria.unconstrained:
+        return list(snapshot.title_order)
+    return [t for t in snapshot.title_order if criteria.matches(titles[t])]
 
 
 def title(snapshot: Snapshot, title_id: str) -> TitleInfo | None:
@@ -82,50 +147,80 @@ class TitlePage:
     edges: tuple[TitleEdge, ...]
     has_next_page: bool
     end_cursor: str | None
-    total_count: int  # titles matching the search, over all pages
+    total_count: int  # titles matching the search and criteria, over all pages
 
 
-def encode_cursor(info: TitleInfo) -> str:
-    """The opaque cursor of a title: its sort position (name and id), so a cursor keeps
-    working across snapshot versions even when the title itself is gone."""
-    raw = _CURSOR_PREFIX + json.dumps([info.name, info.id], ensure_ascii=False)
+def encode_cursor(info: TitleInfo, order: TitleOrder = "name") -> str:
+    """The opaque cursor of a title: its sort position in the page order (name and id;
+    and launch date for the launch order), so a cursor keeps working across snapshot
+    versions even when the title itself is gone."""
+    if order == "name":
+        raw = _CURSOR_PREFIX + json.dumps([info.name, info.id], ensure_ascii=False)
+    else:
+        launched = None if info.launch_date is None else info.launch_date.isoformat()
+        raw = _LAUNCH_CURSOR_PREFIX + json.dumps([launched, info.name, info.id], ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii")
 
 
-def decode_cursor(cursor: str) -> tuple[str, str, str]:
-    """The sort key a cursor points at; BadUserInput when it is not one of ours."""
+def decode_cursor(cursor: str, order: TitleOrder = "name") -> tuple[Any, ...]:
+    """The sort key a cursor points at in the page order; BadUserInput when it is not one
+    of ours, or was made for the other order."""
+    prefix = _CURSOR_PREFIX if order == "name" else _LAUNCH_CURSOR_PREFIX
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
-        if not raw.startswith(_CURSOR_PREFIX):
+        if not raw.startswith(prefix):
             raise ValueError("wrong prefix")
-        name, title_id = json.loads(raw[len(_CURSOR_PREFIX) :])
+        fields = json.loads(raw[len(prefix) :])
+        launched = None
+        if order != "name":
+            launched, *fields = fields
+            launched = None if launched is None else date.fromisoformat(launched)
+        name, title_id = fields
         if not isinstance(name, str) or not isinstance(title_id, str):
             raise ValueError("wrong content")
     except (ValueError, TypeError, UnicodeError, binascii.Error) as exc:
-        raise BadUserInput(f"invalid cursor {cursor!r}: not a titles cursor") from exc
-    return title_sort_key(name, title_id)
+        raise BadUserInput(
+            f"invalid cursor {cursor!r}: not a titles cursor of this orderBy"
+        ) from exc
+    if order == "name":
+        return title_sort_key(name, title_id)
+    return launch_sort_key(launched, name, title_id)
 
 
 def titles_page(
-    snapshot: Snapshot, first: int = 50, after: str | None = None, search: str | None = None
+    snapshot: Snapshot,
+    first: int = 50,
+    after: str | None = None,
+    search: str | None = None,
+    criteria: TitleCriteria | None = None,
+    order_by: TitleOrder = "name",
 ) -> TitlePage:
     """Up to `first` titles in page order after the `after` cursor, optionally only those
-    whose name contains `search` (case-insensitive)."""
+    whose name contains `search` (case-insensitive) and that meet `criteria`; ordered by
+    name or by launch date (newest first). `total_count` counts every matching title."""
     if first < 0:
         raise BadUserInput(f"first must be >= 0, got {first}")
-    order: Sequence[str] = snapshot.title_order
     titles = snapshot.titles
+    order: Sequence[str] = (
+        snapshot.title_order if criteria is None else matching_titles(snapshot, criteria)
+    )
     if search:
         needle = search.casefold()
         order = [t for t in order if needle in titles[t].name.casefold()]
+
+    def key(t: str) -> tuple[Any, ...]:
+        info = titles[t]
+        if order_by == "name":
+            return title_sort_key(info.name, info.id)
+        return launch_sort_key(info.launch_date, info.name, info.id)
+
+    if order_by != "name":
+        order = sorted(order, key=key)
     start = 0
     if after is not None:
-        key = decode_cursor(after)
-        start = bisect.bisect_right(
-            order, key, key=lambda t: title_sort_key(titles[t].name, titles[t].id)
-        )
+        start = bisect.bisect_right(order, decode_cursor(after, order_by), key=key)
     chosen = order[start : start + first]
-    edges = tuple(TitleEdge(encode_cursor(titles[t]), titles[t]) for t in chosen)
+    edges = tuple(TitleEdge(encode_cursor(titles[t], order_by), titles[t]) for t in chosen)
     return TitlePage(
         edges=edges,
         has_next_page=start + first < len(order),
@@ -135,13 +230,17 @@ def titles_page(
 
 
 __all__ = [
+    "TitleCriteria",
     "TitleEdge",
+    "TitleOrder",
     "TitlePage",
     "asset",
     "asset_alltime",
     "asset_availability",
     "decode_cursor",
     "encode_cursor",
+    "launch_sort_key",
+    "matching_titles",
     "title",
     "title_alltime",
     "title_assets",

@@ -24,6 +24,12 @@ class Universe:
     labels: tuple[str, ...]  # at least 3
 
 
+# cases that find nothing on purpose (every other case finds data in any test dataset)
+EMPTY_CASES = frozenset(
+    {"before_data", "unknown_country", "all_of_unknown_label", "required_and_excluded"}
+)
+
+
 def _next_weekday(day: date, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
@@ -88,6 +94,89 @@ def cases(u: Universe) -> dict[str, MetricQuery]:
             Interval(whole.start - timedelta(days=30), whole.start - timedelta(days=1))
         ),
         "unknown_country": MetricQuery(whole, filter=Filter(countries=("ZZ",))),
+        # exclusions and all-of / none-of labels (issue 19); a member without a profile
+        # has no labels: none-of keeps its events, all-of drops them
+        "exclude_country": MetricQuery(
+            whole, filter=Filter(exclude_countries=u.countries[:1]), group_by=(D.COUNTRY,)
+        ),
+        "exclude_countries_total": MetricQuery(
+            mid_week, G.WEEK, Filter(exclude_countries=u.countries[:2])
+        ),
+        "countries_minus_excluded": MetricQuery(
+            whole,
+            filter=Filter(countries=u.countries[:2], exclude_countries=u.countries[:1]),
+            group_by=(D.ASSET,),
+        ),
+        "all_of_one": MetricQuery(whole, G.WEEK, Filter(affinities_all=(x,))),
+        "all_of_two": MetricQuery(whole, filter=Filter(affinities_all=(x, y)), group_by=(D.ASSET,)),
+        "none_of_one": MetricQuery(
+            whole, filter=Filter(exclude_affinities=(x,)), group_by=(D.COUNTRY,)
+        ),
+        "none_of_two_daily": MetricQuery(
+            whole, G.DAY, Filter(asset_ids=(a,), exclude_affinities=(x, y))
+        ),
+        "any_and_none": MetricQuery(
+            whole, filter=Filter(affinities=(x, y), exclude_affinities=(z,)), group_by=(D.TITLE,)
+        ),
+        "any_and_all": MetricQuery(whole, filter=Filter(affinities=(x, z), affinities_all=(y,))),
+        "all_and_none_by_affinity": MetricQuery(
+            whole,
+            filter=Filter(affinities_all=(x,), exclude_affinities=(z,)),
+            group_by=(D.AFFINITY,),
+        ),
+        "all_of_two_by_affinity_asset": MetricQuery(
+            mid_month, filter=Filter(affinities_all=(x, y)), group_by=(D.AFFINITY, D.ASSET)
+        ),
+        "listed_minus_excluded_by_affinity": MetricQuery(
+            whole,
+            G.MONTH,
+            Filter(affinities=(x, y), exclude_affinities=(y,)),
+            group_by=(D.AFFINITY, D.COUNTRY),
+        ),
+        "none_of_by_affinity": MetricQuery(
+            whole, filter=Filter(exclude_affinities=(y,)), group_by=(D.AFFINITY,)
+        ),
+        "everything_combined": MetricQuery(
+            whole,
+            G.WEEK,
+            Filter(
+                asset_types=("artwork", "video"),
+                exclude_countries=u.countries[1:2],
+                affinities=(x, y, z),
+                affinities_all=(y,),
+                exclude_affinities=(x,),
+            ),
+            group_by=(D.TITLE,),
+        ),
+        "plays_only_none_of_by_country": MetricQuery(
+            whole,
+            filter=Filter(exclude_affinities=(z,), exclude_countries=u.countries[:1]),
+            group_by=(D.COUNTRY,),
+            metrics=(Metric.QUALIFIED_PLAYS, Metric.UNIQUE_PLAYERS, Metric.ENGAGED_PLAYS),
+        ),
+        "none_of_unknown_label": MetricQuery(
+            whole, filter=Filter(exclude_affinities=("no such label",)), group_by=(D.ASSET,)
+        ),
+        "all_of_unknown_label": MetricQuery(
+            whole, filter=Filter(affinities_all=(x, "no such label"))
+        ),
+        # rankings leave out groups below an impression count (before merging sketches)
+        "ranking_min_impressions": MetricQuery(
+            mid_week,
+            filter=Filter(countries=u.countries[:1], affinities=(x,)),
+            group_by=(D.ASSET,),
+            min_impressions=20,
+        ),
+        "ranking_min_impressions_none_of": MetricQuery(
+            whole,
+            G.WEEK,
+            Filter(exclude_affinities=(y,)),
+            group_by=(D.ASSET, D.COUNTRY),
+            min_impressions=20,
+        ),
+        "required_and_excluded": MetricQuery(
+            whole, filter=Filter(affinities_all=(x,), exclude_affinities=(x,))
+        ),
     }
 
 

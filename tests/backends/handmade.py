@@ -325,7 +325,15 @@ def _matches(e: Event, query: MetricQuery) -> bool:
     ):
         if allowed is not None and value not in allowed:
             return False
-    return f.affinities is None or any(label in f.affinities for label in e.labels)
+    if f.exclude_countries is not None and e.country in f.exclude_countries:
+        return False
+    # a member's labels decide for all of its events; no profile means no labels
+    labels = set(e.labels)
+    if f.affinities is not None and not labels & set(f.affinities):
+        return False
+    if f.affinities_all is not None and not set(f.affinities_all) <= labels:
+        return False
+    return f.exclude_affinities is None or not labels & set(f.exclude_affinities)
 
 
 def _group_keys(e: Event, query: MetricQuery) -> list[GroupKey]:
@@ -394,7 +402,11 @@ def compare(
     """Assert groups and counts equal the oracle exactly; distinct counts equal (exact) or
     are counted as inside/outside their bounds (sketches)."""
     metrics = [m.value for m in query.metrics]
-    expected = nonzero(truth, metrics)
+    expected = {
+        key: t
+        for key, t in nonzero(truth, metrics).items()
+        if t.impressions >= query.min_impressions
+    }
     got = {(row.bucket, row.dims): row.metrics for row in result.rows}
     assert len(got) == len(result.rows), "a group appears twice"
     assert set(got) == set(expected), (

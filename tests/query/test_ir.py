@@ -40,3 +40,40 @@ def test_metrics_are_ordered_and_group_by_must_not_repeat() -> None:
     with pytest.raises(BadUserInput, match="at least one metric"):
         MetricQuery(window, metrics=())
     assert MetricQuery(window, Granularity.WEEK).cache_key() != q.cache_key()
+
+
+def test_filter_exclusions_normalise_and_own_their_meaning() -> None:
+    window = Interval(date(2026, 1, 1), date(2026, 1, 7))
+    # empty exclusions and an empty all-of constrain nothing
+    assert Filter(exclude_countries=(), affinities_all=(), exclude_affinities=()) == Filter()
+    # a listed country that is also excluded is dropped from the listed ones
+    f = Filter(countries=("US", "BR"), exclude_countries=("US", "DE"))
+    assert (f.countries, f.exclude_countries) == (("BR",), None)
+    assert Filter(countries=("US",), exclude_countries=("US",)).matches_nothing
+    # an excluded label cannot make an any-of match; the exclusion itself stays
+    g = Filter(affinities=("a", "b"), exclude_affinities=("b",))
+    assert (g.affinities, g.exclude_affinities) == (("a",), ("b",))
+    assert Filter(affinities_all=("a", "b"), exclude_affinities=("b",)).matches_nothing
+    assert not Filter(exclude_affinities=("b",)).matches_nothing
+    # "the member has a" however it is spelt
+    assert Filter(affinities=("a",)).single_label == "a"
+    assert Filter(affinities_all=("a",)).single_label == "a"
+    assert Filter(affinities=("a",), affinities_all=("a",)).single_label == "a"
+    assert Filter(affinities=("a",), exclude_affinities=("b",)).single_label is None
+    assert Filter(affinities_all=("a", "b")).member_level
+    # exclusions are part of the cache key; batching keeps them
+    q = MetricQuery(window, filter=Filter(exclude_affinities=("b",)))
+    assert q.cache_key() != MetricQuery(window).cache_key()
+    assert q.cache_key() != MetricQuery(window, filter=Filter(affinities_all=("b",))).cache_key()
+    assert q.filter.replace_assets(["x"]).exclude_affinities == ("b",)
+    assert q.filter.replace_titles(["t"]).exclude_affinities == ("b",)
+
+
+def test_min_impressions_is_validated_and_keyed() -> None:
+    window = Interval(date(2026, 1, 1), date(2026, 1, 7))
+    q = MetricQuery(window, group_by=(Dimension.ASSET,), min_impressions=10)
+    assert q.cache_key() != MetricQuery(window, group_by=(Dimension.ASSET,)).cache_key()
+    with pytest.raises(BadUserInput, match="min_impressions must be >= 0"):
+        MetricQuery(window, min_impressions=-1)
+    with pytest.raises(BadUserInput, match="needs the impressions metric"):
+        MetricQuery(window, metrics=(Metric.UNIQUE_PLAYERS,), min_impressions=1)

@@ -145,7 +145,25 @@ def filters(truth: Truth) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
             {"countries": countries[:1], "affinities": labels[2:5], "assetTypes": ["ARTWORK"]},
             {"countries": countries[:1], "affinities": labels[2:5], "asset_types": ["artwork"]},
         ),
-        ({"countries": []}, {"countries": []}),
+        ({"excludeCountries": countries[:1]}, {"exclude_countries": countries[:1]}),
+        ({"affinitiesAll": labels[:2]}, {"affinities_all": labels[:2]}),
+        ({"excludeAffinities": labels[:2]}, {"exclude_affinities": labels[:2]}),
+        (
+            {
+                "countries": countries,
+                "excludeCountries": countries[1:],
+                "affinities": labels[:4],
+                "affinitiesAll": labels[1:2],
+                "excludeAffinities": labels[3:4],
+            },
+            {
+                "countries": countries,
+                "exclude_countries": countries[1:],
+                "affinities": labels[:4],
+                "affinities_all": labels[1:2],
+                "exclude_affinities": labels[3:4],
+            },
+        ),
     ]
 
 
@@ -245,6 +263,11 @@ async def test_breakdowns_by_affinity_and_country(client: httpx.AsyncClient, tru
             (None, {}),
             ({"affinities": labels[:3]}, {"affinities": labels[:3]}),
             ({"countries": countries}, {"countries": countries}),
+            ({"affinitiesAll": labels[:1]}, {"affinities_all": labels[:1]}),
+            (
+                {"excludeAffinities": labels[1:2], "excludeCountries": countries[:1]},
+                {"exclude_affinities": labels[1:2], "exclude_countries": countries[:1]},
+            ),
         ]:
             variables = {"id": asset_id, "w": WINDOW, "f": api_filter, "top": None}
             a = (await data(client, BREAKDOWN, variables))["asset"]

@@ -142,3 +142,46 @@ def test_cursor_survives_a_new_version_without_its_title(tmp_path: Path) -> None
     rest = queries.titles_page(new_snap, first=100, after=page.end_cursor)
     expected = [t for t in _expected_order(old.titles) if t != gone][2:]
     assert [e.node.id for e in rest.edges] == expected
+
+
+def test_titles_page_criteria_and_launch_order(snap: Snapshot, handmade: Handmade) -> None:
+    """Kinds and genres are any-of, launch bounds inclusive (titles without a launch date
+    left out by either); the launch order puts the newest first and undated titles last,
+    and its cursors walk it page by page."""
+    rows = handmade.titles
+    dated = sorted({r["launch_date"] for r in rows.values() if r["launch_date"] is not None})
+    low = dated[1]
+    criteria = queries.TitleCriteria(
+        kinds=frozenset({"series", "film"}), genres=frozenset({"anime"}), launched_after=low
+    )
+    want = [
+        tid
+        for tid in _expected_order(rows)
+        if rows[tid]["kind"] in ("series", "film")
+        and "anime" in rows[tid]["genres"]  # type: ignore[operator]
+        and rows[tid]["launch_date"] is not None
+        and rows[tid]["launch_date"] >= low  # type: ignore[operator]
+    ]
+    page = queries.titles_page(snap, 100, criteria=criteria)
+    assert [e.node.id for e in page.edges] == want and page.total_count == len(want)
+    assert queries.matching_titles(snap, criteria) == want
+
+    def newest_first(tid: str) -> tuple[bool, int]:
+        launched = rows[tid]["launch_date"]
+        return (launched is None, 0 if launched is None else -launched.toordinal())  # type: ignore[attr-defined]
+
+    expected = sorted(_expected_order(rows), key=newest_first)  # stable: name order on ties
+    assert any(rows[t]["launch_date"] is None for t in expected)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = queries.titles_page(snap, 2, after, order_by="launch_date_desc")
+        seen += [e.node.id for e in page.edges]
+        if not page.has_next_page:
+            break
+        after = page.end_cursor
+    assert seen == expected
+    with pytest.raises(BadUserInput, match="this orderBy"):
+        queries.titles_page(snap, 2, after, order_by="name")
+    with pytest.raises(BadUserInput, match="later than launchedBefore"):
+        queries.TitleCriteria(launched_after=dated[2], launched_before=dated[1])

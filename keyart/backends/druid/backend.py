@@ -72,7 +72,7 @@ class DruidBackend:
             raise BackendUnavailable(
                 f"Druid at {self.client.url}{QUERY_PATH} did not answer within {self.timeout_s:g}s"
             ) from exc
-        return QueryResult(tuple(rows))
+        return QueryResult(tuple(rows)).at_least(query.min_impressions)
 
     async def _rows(self, query: MetricQuery, splits_left: int) -> list[ResultRow]:
         try:

@@ -72,13 +72,13 @@ class _EstimateWithBounds(Postaggregator):
 
 
 def matches_nothing(query: MetricQuery) -> bool:
-    """Whether the filter lists an empty set somewhere, so no row can match."""
-    return any(len(values) == 0 for values in query.filter.constraints().values())
+    """Whether no row can match the query's filter (see Filter.matches_nothing)."""
+    return query.filter.matches_nothing
 
 
 def uses_affinities(query: MetricQuery) -> bool:
     """Whether the query filters or groups by audience affinity."""
-    return query.filter.affinities is not None or Dimension.AFFINITY in query.group_by
+    return query.filter.uses_affinities or Dimension.AFFINITY in query.group_by
 
 
 def datasource_for(query: MetricQuery, options: CompileOptions) -> str:
@@ -100,15 +100,39 @@ def granularity_of(granularity: Granularity) -> str | dict[str, str]:
     return {"type": "period", "period": _PERIODS[granularity], "timeZone": "UTC"}
 
 
+def _any_of(column: str, values: tuple[str, ...]) -> DruidFilter:
+    """A selector for one value, an `in` filter for several; on the multi-value affinity
+    column it matches a row when any of the row's labels is listed."""
+    if len(values) == 1:
+        return DruidDimension(column) == values[0]
+    return DruidFilter(type="in", dimension=column, values=list(values))
+
+
 def filter_of(query: MetricQuery) -> DruidFilter | None:
-    """The conjunction of the query's any-of constraints (multi-value any-of for affinities)."""
+    """The conjunction of the query's constraints as a native filter tree.
+
+    Any-of lists are selector / `in` filters (multi-value any-of for affinities). On the
+    multi-value affinity column, all-of is an `and` of selectors (a row matches a selector
+    when any of its labels equals it, so every label must be present) and none-of is
+    `not(in)` — which under Druid's default SQL three-valued logic is *unknown*, hence
+    false, on a row without labels (stored as null); an `or` with a null selector keeps
+    those rows, as the contract says (a member with no labels has none of them).
+    Excluded countries are `not(in)` on the always-set country column."""
+    flt = query.filter
     parts: list[DruidFilter] = []
-    for dim, values in query.filter.constraints().items():
-        column = column_of(dim)
-        if len(values) == 1:
-            parts.append(DruidDimension(column) == values[0])
-        else:
-            parts.append(DruidFilter(type="in", dimension=column, values=list(values)))
+    for dim, values in flt.constraints().items():
+        parts.append(_any_of(column_of(dim), values))
+    if flt.exclude_countries is not None:
+        column = column_of(Dimension.COUNTRY)
+        parts.append(DruidFilter(type="not", field=_any_of(column, flt.exclude_countries)))
+    labels = column_of(Dimension.AFFINITY)
+    for label in flt.affinities_all or ():
+        parts.append(DruidDimension(labels) == label)
+    if flt.exclude_affinities is not None:
+        none_of = DruidFilter(type="not", field=_any_of(labels, flt.exclude_affinities))
+        # a selector without a value matches null (pydruid has no `null` filter type)
+        no_labels = DruidFilter(type="selector", dimension=labels, value=None)
+        parts.append(DruidFilter(type="or", fields=[no_labels, none_of]))
     if not parts:
         return None
     if len(parts) == 1:

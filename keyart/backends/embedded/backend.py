@@ -9,6 +9,7 @@ from keyart.backends.embedded.compile import Source, compile_rollup
 from keyart.backends.embedded.engine import Cursor
 from keyart.backends.embedded.planner import (
     ALL_COUNTRIES,
+    catalog_wide,
     choose_rollup,
     narrow_by_title,
     serving_table,
@@ -29,7 +30,8 @@ class EmbeddedBackend(ServedWarehouse):
     Each query reads the smallest rollup that can answer it (planner.choose_rollup), from
     the version's serving copy once built (see serving.py; it also holds the rollups
     merged over countries, read when a query neither filters nor groups by country),
-    else from its day files.
+    else from its day files; a query across the catalog (planner.catalog_wide) reads the
+    window's day files even when the copy is ready.
     Distinct counts merge the groups' HLL sketches. A newly published version is picked
     up by the next query (CURRENT is checked with one stat per query).
     """
@@ -49,7 +51,7 @@ class EmbeddedBackend(ServedWarehouse):
         """Compile, run and merge one query in a worker thread."""
         rollup = choose_rollup(query)
         query = narrow_by_title(query, view.asset_titles())
-        if db is not None:
+        if db is not None and not catalog_wide(query):
             source = Source.table(db, serving_table(query, rollup))
         else:
             files = view.rollup_files(rollup.name, query.interval)

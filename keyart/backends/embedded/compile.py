@@ -84,9 +84,39 @@ class Params:
             return f"{column} = {self.bind(values[0])}"
         return f"{column} IN ({', '.join(self.bind(v) for v in values)})"
 
+    def not_in_list(self, column: str, values: Sequence[str]) -> str:
+        """`column <> ?` or `column NOT IN (?, …)` over non-empty values."""
+        if not values:
+            raise ValueError(f"empty exclusion list for {column}")
+        if len(values) == 1:
+            return f"{column} <> {self.bind(values[0])}"
+        return f"{column} NOT IN ({', '.join(self.bind(v) for v in values)})"
+
     def any_label(self, column: str, labels: Sequence[str]) -> str:
         """A multi-value any-of match: the row's label list shares a label with `labels`."""
         return f"list_has_any({column}, CAST({self.bind(list(labels))} AS VARCHAR[]))"
+
+    def all_labels(self, column: str, labels: Sequence[str]) -> str:
+        """A multi-value all-of match: the row's label list holds every one of `labels`."""
+        return f"list_has_all({column}, CAST({self.bind(list(labels))} AS VARCHAR[]))"
+
+    def no_label(self, column: str, labels: Sequence[str]) -> str:
+        """A multi-value none-of match: the row's label list holds none of `labels` (an
+        empty or missing list holds none)."""
+        labels_param = self.bind(list(labels))
+        return f"NOT coalesce(list_has_any({column}, CAST({labels_param} AS VARCHAR[])), false)"
+
+
+def member_filters(filter_: Filter, column: str, params: Params) -> list[str]:
+    """Conditions on a member's label list (`column`): any-of, all-of and none-of."""
+    parts = []
+    if filter_.affinities is not None:
+        parts.append(params.any_label(column, filter_.affinities))
+    if filter_.affinities_all is not None:
+        parts.append(params.all_labels(column, filter_.affinities_all))
+    if filter_.exclude_affinities is not None:
+        parts.append(params.no_label(column, filter_.exclude_affinities))
+    return parts
 
 
 def bucket_expr(granularity: Granularity, column: str = "day") -> str | None:
@@ -114,7 +144,8 @@ def key_select(query: MetricQuery) -> list[str]:
 
 
 def day_and_scalar_filters(query: MetricQuery, params: Params) -> list[str]:
-    """The inclusive day range and the any-of filters on the single-valued dimensions."""
+    """The inclusive day range, the any-of filters on the single-valued dimensions and the
+    excluded countries."""
     parts = [
         f"day BETWEEN {params.bind(query.interval.start)} AND {params.bind(query.interval.end)}"
     ]
@@ -128,26 +159,33 @@ def day_and_scalar_filters(query: MetricQuery, params: Params) -> list[str]:
                 # list is not used against zone maps
                 low, high = params.bind(values[0]), params.bind(values[-1])
                 parts.append(f"{dim.value} BETWEEN {low} AND {high}")
+    if query.filter.exclude_countries is not None:
+        parts.append(params.not_in_list(Dimension.COUNTRY.value, query.filter.exclude_countries))
     return parts
 
 
 def affinity_filters(filter_: Filter, rollup: Rollup, grouped: bool, params: Params) -> list[str]:
     """Affinity conditions for a rollup chosen by the planner (exploded or multi-value)."""
-    labels = filter_.affinities
     if rollup.affinity == "exploded":
         # a member without labels has no exploded row to group under (a null row, if the
         # ETL wrote one, forms no group either: Druid's null group is dropped everywhere)
         parts = ["affinity IS NOT NULL"]
-        if labels is not None:
-            parts.append(params.in_list("affinity", labels))
-        elif not grouped:
-            raise ValueError("the exploded affinity rollup needs an affinity filter or group")
+        if grouped:
+            if filter_.affinities_all is not None or filter_.exclude_affinities is not None:
+                raise ValueError("exploded rows cannot tell a member's other labels")
+            if filter_.affinities is not None:
+                parts.append(params.in_list("affinity", filter_.affinities))
+            return parts
+        label = filter_.single_label
+        if label is None:
+            raise ValueError("the exploded affinity rollup answers one-label filters only")
+        parts.append(params.in_list("affinity", (label,)))
         return parts
     if rollup.affinity == "multi":
-        if labels is None or grouped:
-            raise ValueError("the multi-value affinity rollup answers affinity filters only")
-        return [params.any_label("affinities", labels)]
-    if labels is not None or grouped:
+        if not filter_.uses_affinities and not grouped:
+            raise ValueError("the multi-value affinity rollup needs an affinity filter or group")
+        return member_filters(filter_, "affinities", params)
+    if filter_.uses_affinities or grouped:
         raise ValueError(f"rollup {rollup.name} has no affinities")
     return []
 
@@ -172,16 +210,31 @@ def compile_rollup(query: MetricQuery, rollup: Rollup, source: Source) -> Sql:
         raise ValueError(f"rollup {rollup.name} cannot group by {sorted(unsupported)}")
     params = Params()
     from_item = source.bind(params)
+    grouped = Dimension.AFFINITY in query.group_by
     where = day_and_scalar_filters(query, params)
-    where += affinity_filters(query.filter, rollup, Dimension.AFFINITY in query.group_by, params)
+    where += affinity_filters(query.filter, rollup, grouped, params)
+    if grouped and rollup.affinity == "multi":
+        # one row per label of each member set that passed the member-level filters; only
+        # the listed labels form groups when the filter lists some (Druid's listFiltered)
+        from_item = (
+            f"(SELECT *, unnest(affinities) AS affinity FROM {from_item} "
+            f"WHERE {' AND '.join(where)}) AS labelled"
+        )
+        labels = query.filter.affinities
+        where = [] if labels is None else [params.in_list("affinity", labels)]
     keys = key_columns(query)
     lines = [
         "SELECT " + ", ".join(key_select(query) + metric_select(query.metrics)),
         f"FROM {from_item}",
-        "WHERE " + " AND ".join(where),
     ]
+    if where:
+        lines.append("WHERE " + " AND ".join(where))
     if keys:
         lines.append("GROUP BY ALL")
+    if query.min_impressions > 0:
+        # before any sketch is merged: the caller merges only the groups that stay
+        lines.append(f"HAVING SUM(impressions) >= {params.bind(query.min_impressions)}")
+    if keys:
         lines.append("ORDER BY " + ", ".join(keys))
     return Sql("\n".join(lines), tuple(params.values))
 
@@ -198,5 +251,6 @@ __all__ = [
     "day_and_scalar_filters",
     "key_columns",
     "key_select",
+    "member_filters",
     "metric_select",
 ]

@@ -90,13 +90,14 @@ class ServedWarehouse:
             return QueryResult(())
         view = self._current.get()
         try:
-            return await self._run(query, view)
+            result = await self._run(query, view)
         except BackendUnavailable:
             latest = self._current.refresh()
             if latest.version.name == view.version.name and view.version.root.is_dir():
                 raise
             # the version moved on (and may be pruned) under the query: retry once
-            return await self._run(query, latest)
+            result = await self._run(query, latest)
+        return result.at_least(query.min_impressions)
 
     async def wait_until_served(self, timeout: float | None = None) -> bool:
         """Build the current version's serving copy if needed and wait for it (benchmarks

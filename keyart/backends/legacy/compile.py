@@ -4,7 +4,8 @@ Impressions come from `events/impressions`, qualified plays from `events/plays`;
 is aggregated per group (COUNT, COUNT DISTINCT member_id, SUM) and the two are joined on
 the group keys. Affinities keep Druid's multi-value semantics: grouping unnests the
 member's labels (one group per label, only the listed ones when the filter lists some);
-filtering without grouping matches any listed label, counting each event once.
+filters decide per member on its whole label set (any-of, all-of, none-of), counting each
+event once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from keyart.backends.embedded.compile import (
     day_and_scalar_filters,
     key_columns,
     key_select,
+    member_filters,
 )
 from keyart.query.ir import Dimension, Metric, MetricQuery
 
@@ -59,7 +61,11 @@ def _side(
     if Dimension.AFFINITY in query.group_by:
         # bind in text order: source, inner filters, then the outer label filter
         inner_from = source.bind(params)
-        inner = [*day_and_scalar_filters(query, params), *_duration(min_duration, params)]
+        inner = [
+            *day_and_scalar_filters(query, params),
+            *_duration(min_duration, params),
+            *member_filters(query.filter, "affinities", params),
+        ]
         from_item = (
             "(SELECT *, unnest(list_distinct(affinities)) AS affinity "
             f"FROM {inner_from} WHERE {' AND '.join(inner)}) AS e"
@@ -67,9 +73,11 @@ def _side(
         where = [] if labels is None else [params.in_list("affinity", labels)]
     else:
         from_item = source.bind(params)
-        where = [*day_and_scalar_filters(query, params), *_duration(min_duration, params)]
-        if labels is not None:
-            where.append(params.any_label("affinities", labels))
+        where = [
+            *day_and_scalar_filters(query, params),
+            *_duration(min_duration, params),
+            *member_filters(query.filter, "affinities", params),
+        ]
     lines = [f"SELECT {', '.join(select)}", f"FROM {from_item}"]
     if where:
         lines.append("WHERE " + " AND ".join(where))

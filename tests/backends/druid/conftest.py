@@ -5,6 +5,7 @@ datasource prefixes)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from keyart.cli import main as cli_main
 from tests.backends import handmade
 from tests.druid_support import DruidEndpoints, druid_endpoints_or_skip
 
-HANDMADE_PREFIX = "keyart_test_hm_"
-TINY_PREFIX = "keyart_test_tiny_"
+# KEYART_TEST_DRUID_PREFIX lets parallel checkouts sharing one cluster load their own copies
+_PREFIX = os.environ.get("KEYART_TEST_DRUID_PREFIX", "keyart_test_")
+HANDMADE_PREFIX = f"{_PREFIX}hm_"
+TINY_PREFIX = f"{_PREFIX}tiny_"
 LOAD_TIMEOUT_S = 600.0
 
 

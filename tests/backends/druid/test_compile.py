@@ -66,6 +66,45 @@ CASES: dict[str, tuple[MetricQuery, CompileOptions]] = {
         ),
         OPTIONS,
     ),
+    # exclusions, all-of and none-of over the multi-value affinity column
+    "filter_exclude_country": (MetricQuery(JAN, filter=Filter(exclude_countries=["US"])), OPTIONS),
+    "filter_exclude_countries": (
+        MetricQuery(JAN, filter=Filter(exclude_countries=["US", "DE"])),
+        OPTIONS,
+    ),
+    "filter_affinities_all": (
+        MetricQuery(JAN, filter=Filter(affinities_all=["Anime fans", "K-Drama fans"])),
+        OPTIONS,
+    ),
+    "filter_exclude_affinity": (
+        MetricQuery(JAN, filter=Filter(exclude_affinities=["True Crime buffs"])),
+        OPTIONS,
+    ),
+    "filter_exclude_affinities": (
+        MetricQuery(JAN, filter=Filter(exclude_affinities=["True Crime buffs", "Anime fans"])),
+        OPTIONS,
+    ),
+    "filter_any_all_none_combined": (
+        MetricQuery(
+            JAN,
+            filter=Filter(
+                countries=["US", "BR", "DE"],
+                exclude_countries=["DE"],
+                affinities=["Anime fans", "K-Drama fans", "True Crime buffs"],
+                affinities_all=["Character Drama fans"],
+                exclude_affinities=["True Crime buffs"],
+            ),
+        ),
+        OPTIONS,
+    ),
+    "group_by_affinity_all_none": (
+        MetricQuery(
+            JAN,
+            filter=Filter(affinities_all=["Anime fans"], exclude_affinities=["True Crime buffs"]),
+            group_by=(Dimension.AFFINITY,),
+        ),
+        OPTIONS,
+    ),
     # group-bys
     "group_by_asset": (
         MetricQuery(JAN, filter=Filter(asset_ids=["a1", "a2"]), group_by=(Dimension.ASSET,)),
@@ -194,6 +233,11 @@ def test_datasource_choice() -> None:
         MetricQuery(JAN, group_by=(Dimension.AFFINITY,)),
     ):
         assert datasource_for(query, options) == "keyart_asset_audience_day"
+    for flt in (Filter(affinities_all=["x"]), Filter(exclude_affinities=["x"])):
+        assert datasource_for(MetricQuery(JAN, filter=flt), options).endswith("audience_day")
+    assert datasource_for(MetricQuery(JAN, filter=Filter(exclude_countries=["US"])), options) == (
+        "keyart_asset_country_day"
+    )
     no_country = CompileOptions(use_country_datasource=False)
     assert datasource_for(MetricQuery(JAN), no_country) == "keyart_asset_audience_day"
 
@@ -203,3 +247,25 @@ def test_empty_any_of_matches_nothing() -> None:
     assert matches_nothing(MetricQuery(JAN, filter=Filter(affinities=[], countries=["US"])))
     assert not matches_nothing(MetricQuery(JAN, filter=Filter(countries=["US"])))
     assert not matches_nothing(MetricQuery(JAN))
+
+
+def test_none_of_keeps_rows_without_labels_and_all_of_requires_each_label() -> None:
+    """Druid's three-valued logic makes not(selector) false on a null label set: none-of
+    must say "no labels, or none of these" explicitly; all-of is one selector per label."""
+    body = compile_query(
+        MetricQuery(JAN, filter=Filter(affinities_all=["b", "a"], exclude_affinities=["c"])),
+        OPTIONS,
+    )
+    fields = body["filter"]["fields"]
+    assert {"type": "selector", "dimension": "affinities", "value": "a"} in fields
+    assert {"type": "selector", "dimension": "affinities", "value": "b"} in fields
+    assert {
+        "type": "or",
+        "fields": [
+            {"type": "selector", "dimension": "affinities", "value": None},
+            {"type": "not", "field": {"type": "selector", "dimension": "affinities", "value": "c"}},
+        ],
+    } in fields
+    assert matches_nothing(
+        MetricQuery(JAN, filter=Filter(affinities_all=["a"], exclude_affinities=["a"]))
+    )
