@@ -1,4 +1,4 @@
-"""The `keyart` command line: generate, ingest, serve, druid ingest, demo (DESIGN §5)."""
+"""The `keyart` command line: generate, ingest, publish, serve, druid ingest, demo (DESIGN §5)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,37 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--attribution-hours", type=int, default=24)
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ing.add_argument(
+        "--wait",
+        type=_seconds,
+        default=300.0,
+        help="seconds to wait for another run holding the warehouse's writer lock; 0 refuses "
+        "at once (exit code 75 when the lock stays taken; default: 300)",
+    )
+
+    pub = sub.add_parser(
+        "publish",
+        help="publish the snapshot of the warehouse's current version if it is not yet "
+        "(heals a run killed between commit and snapshot; idempotent)",
+    )
+    pub.add_argument("--warehouse", type=Path, required=True, help="warehouse directory")
+    pub.add_argument(
+        "--snapshot-dir",
+        type=Path,
+        default=None,
+        help="snapshot blob directory (default: WAREHOUSE/snapshots)",
+    )
+    pub.add_argument(
+        "--wait",
+        type=_seconds,
+        default=300.0,
+        help="seconds to wait for a run holding the writer lock (exit code 75 after; default: 300)",
+    )
+    pub.add_argument(
+        "--verify",
+        action="store_true",
+        help="also re-hash every file of the version against its manifest (default: sizes only)",
+    )
 
     srv = sub.add_parser("serve", help="serve the GraphQL API (GraphiQL at /graphql)")
     _serve_args(srv)
@@ -61,6 +92,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(text: str) -> float:
+    """A non-negative number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from exc
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
 def _serve_args(srv: argparse.ArgumentParser) -> None:
     srv.add_argument("--warehouse", type=Path, default=None, help="warehouse directory")
     srv.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
@@ -83,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except KeyartError as exc:
         print(f"keyart: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 
@@ -98,6 +140,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.etl.ingest import main as ingest_main
 
         return ingest_main(args)
+    if args.command == "publish":
+        from keyart.etl.publish import main as publish_main
+
+        return publish_main(args)
     if args.command == "serve":
         from keyart.server import main as serve_main
 

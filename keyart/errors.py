@@ -7,6 +7,7 @@ class KeyartError(Exception):
     """Root of every error keyart raises on purpose; `code` is what API clients see."""
 
     code: str = "INTERNAL"
+    exit_code: int = 2  # the `keyart` command's exit status when this error ends it
 
 
 class ConfigError(KeyartError):
@@ -25,6 +26,13 @@ class WarehouseError(KeyartError):
     """The warehouse is missing, unreadable or inconsistent."""
 
     code = "WAREHOUSE"
+
+
+class WarehouseBusy(WarehouseError):
+    """Another live process holds the warehouse's writer lock (ingest or publish)."""
+
+    code = "WAREHOUSE_BUSY"
+    exit_code = 75  # EX_TEMPFAIL: retrying later may succeed
 
 
 class IngestError(KeyartError):
@@ -61,3 +69,10 @@ class SnapshotError(KeyartError):
     """A snapshot is missing, corrupt or half written."""
 
     code = "SNAPSHOT_UNAVAILABLE"
+
+
+class QualityGateError(IngestError):
+    """An ingest run's anomalies passed a quality gate; nothing was written."""
+
+    code = "QUALITY_GATE"
+    exit_code = 65  # EX_DATAERR: the input data needs a look (or --accept-anomalies)

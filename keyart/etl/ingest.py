@@ -45,15 +45,17 @@ from keyart.etl.runs import (
     lookback_files,
     progress_bar,
     publish,
+    writing,
 )
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
+from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 from keyart.warehouse.tables import ASSETS, ROLLUPS, TITLES
 
 EPOCH = date(1970, 1, 1)
 BATCH_EVENTS = 4_000_000  # facts fetched from DuckDB at a time (whole days): bounds memory
 WRITE_THREADS = 2  # Parquet files encoded in parallel (pyarrow releases the GIL)
 WRITE_PENDING = 16  # tables queued for writing at most: bounds memory
-HOLD_ENV = "KEYART_INGEST_HOLD"  # "<step>=<marker file>": pause there (crash tests only)
+HOLD_ENV = "KEYART_INGEST_HOLD"  # "<step>=<marker file>": pause there (tests only)
 _STEPS = ("dims", "events", "attribute", "codes", "write days", "all-time", "commit")
 # Written without the Arrow schema, dictionary-encoded string columns read back as strings.
 _PARQUET: dict[str, Any] = {
@@ -104,14 +106,18 @@ def _holding(step: str) -> str | None:
 
 
 def _checkpoint(step: str, before: Callable[[], None] | None = None) -> None:
-    """Pause at `step` when HOLD_ENV asks to (after `before` and touching the marker
-    file), so a test can kill the process at a known point."""
+    """Pause at `step` when HOLD_ENV asks to (after `before` and writing the marker file)
+    until the marker file is deleted (at most 600 s), so a test can kill the process at a
+    known point or let it go on."""
     marker = _holding(step)
     if marker is not None:
         if before is not None:
             before()
-        Path(marker).write_text(step)
-        time.sleep(600)
+        path = Path(marker)
+        path.write_text(step)
+        deadline = time.monotonic() + 600
+        while path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -157,8 +163,9 @@ class _Run(IngestRun):
         bar: tqdm[Any] | None,
         *,
         list_mode: bool = True,
+        writer: WriterLock | None = None,
     ) -> None:
-        super().__init__(warehouse, settings, bar, "ingest")
+        super().__init__(warehouse, settings, bar, "ingest", writer=writer)
         self.raw = raw
         self.list_mode = list_mode
         self.con = duckdb.connect()
@@ -583,21 +590,26 @@ def ingest(
     progress: bool = False,
     publish_snapshot: bool = True,
     list_mode: bool = True,
+    wait_s: float = DEFAULT_WAIT_S,
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
-    A schema problem raises ContractError before anything is written. `list_mode=False`
-    builds every sketch through the library (benchmark comparison; same results)."""
+    A schema problem raises ContractError before anything is written. The run holds the
+    warehouse's writer lock throughout (waiting up to `wait_s` seconds for another run;
+    WarehouseBusy after). `list_mode=False` builds every sketch through the library
+    (benchmark comparison; same results)."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
-    with progress_bar(progress, len(_STEPS), "ingest") as bar:
-        run = _Run(raw_input, wh, settings, bar, list_mode=list_mode)
+    with writing(wh, wait_s) as writer, progress_bar(progress, len(_STEPS), "ingest") as bar:
+        _checkpoint("locked")
+        run = _Run(raw_input, wh, settings, bar, list_mode=list_mode, writer=writer)
         try:
             version, report = _build(run, started)
         except duckdb.Error as exc:
             raise IngestError(f"ingest of {raw} failed: {exc}") from exc
         finally:
             run.con.close()
+        _checkpoint("snapshot")  # committed, snapshot not yet published (crash tests)
         return publish(wh, version, report, started, publish_snapshot)
 
 
@@ -614,7 +626,7 @@ def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
     qualified, attributed = run.attribute(new_days)
     attribution = Attribution(qualified, attributed, run.without_profile())
     lap("attribute")
-    with run.wh.stage() as staging:
+    with run.wh.stage(run.writer) as staging:
         tmp = staging.root / "_duckdb_tmp"
         run.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
         coding = run.coding()
@@ -678,10 +690,16 @@ def main(args: argparse.Namespace) -> int:
             master=args.spark_master,
             progress=progress,
             publish_snapshot=publish,
+            wait_s=args.wait,
         )
     else:
         report = ingest(
-            args.raw, args.warehouse, settings, progress=progress, publish_snapshot=publish
+            args.raw,
+            args.warehouse,
+            settings,
+            progress=progress,
+            publish_snapshot=publish,
+            wait_s=args.wait,
         )
     print(report.render())
     return 0

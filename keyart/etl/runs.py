@@ -9,6 +9,7 @@ what a run reads from and writes into the warehouse, so it exists once.
 from __future__ import annotations
 
 import math
+import sys
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -26,6 +27,7 @@ from keyart.config import EtlSettings
 from keyart.errors import IngestError
 from keyart.etl.report import IngestReport
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
+from keyart.warehouse.lock import WriterLock
 from keyart.warehouse.tables import ROLLUPS
 
 # The settings that define the metrics: kept days must have been built with the same ones.
@@ -188,9 +190,12 @@ class IngestRun(ABC):
         bar: tqdm[Any] | None,
         desc: str,
         started: float | None = None,
+        writer: WriterLock | None = None,
     ) -> None:
         self.wh = warehouse
         self.settings = settings
+        # the parent is read under the writer lock: no other run can commit until this ends
+        self.writer = writer
         self.parent = warehouse.current_or_none()
         self.run_id = new_run_id()
         self.steps = StepTimer(bar, desc, started)
@@ -258,8 +263,26 @@ class IngestRun(ABC):
         }
         if before is not None:
             before()
-        version = staging.commit(manifest)
+        version = staging.commit(
+            manifest,
+            parent=self.parent,
+            kept=[d.isoformat() for d in counts.kept_days],
+            check_current=True,
+        )
         return version, report.with_updates(warehouse_version=version.name)
+
+
+def say(message: str) -> None:
+    """Tell the operator something while a run goes on (stderr, beside the progress bar)."""
+    print(f"keyart: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def writing(warehouse: Warehouse, wait_s: float, purpose: str = "ingest") -> Iterator[WriterLock]:
+    """Hold the warehouse's writer lock for a whole run (waiting up to `wait_s` seconds,
+    saying whom for); WarehouseBusy when it stays taken."""
+    with warehouse.writer(wait_s=wait_s, notify=say, purpose=purpose) as lock:
+        yield lock
 
 
 def publish(
@@ -293,4 +316,6 @@ __all__ = [
     "progress_bar",
     "publish",
     "rollup_totals",
+    "say",
+    "writing",
 ]
