@@ -84,10 +84,13 @@ class ServedWarehouse:
         where = f"{self.name} query on {view.version.name}{' (serving copy)' if db else ''}"
         return await self._runner.run(lambda cursor: self.answer(cursor, query, view, db), where)
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
-        """Answer one query from the current warehouse version."""
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
+        """Answer one query from warehouse version `version` (the served snapshot's),
+        never from another; from the current version when None."""
         if matches_nothing(query):
             return QueryResult(())
+        if version is not None:
+            return await self._run(query, self._current.named(version))
         view = self._current.get()
         try:
             return await self._run(query, view)
