@@ -189,12 +189,23 @@ class _Run(IngestRun):
         the `extra` columns of the `joins`; the same outcome as the portable
         `rules.classify_sql`, but the duplicate ranking only looks at repeated ids."""
         table = self.raw.tables[name]
-        source = f"read_parquet({_sql_list(list(table.files))}, union_by_name = true)"
-        cols = ", ".join(f"_t.{c}" for c in rules.columns(name))
+        source = f"read_parquet({_sql_list(list(table.files))}, union_by_name = true"
+        carried: tuple[str, ...] = ()
+        if name in rules.DIM_KEYS:
+            # which row came last decides between repeated keys (rules.keep_order_sql)
+            source += ", filename = '_keyart_file', file_row_number = true"
+            carried = (
+                f"_keyart_file AS {rules.SOURCE_FILE}",
+                f"file_row_number AS {rules.SOURCE_ROW}",
+            )
+        source += ")"
+        cols = ", ".join(
+            f"_t.{c}" for c in rules.columns(name) + tuple(c.split()[-1] for c in carried)
+        )
         try:
             self.con.execute(
                 f"CREATE TABLE cls_{name} AS SELECT {cols}, {rules.reason_sql(name)} AS reason"
-                f"{extra} FROM ({contract.cast_select_sql(table, source)}) _t {joins}"
+                f"{extra} FROM ({contract.cast_select_sql(table, source, carried)}) _t {joins}"
             )
         except duckdb.Error as exc:
             raise IngestError(f"{self.raw.root}: table {name!r} cannot be read: {exc}") from exc
@@ -293,7 +304,14 @@ class _Run(IngestRun):
             if name in rules.EVENT_IDS:
                 duplicates[name] = int(counts.pop(rules.DUPLICATE, 0))
             quarantined[name] = {str(k): int(v) for k, v in sorted(counts.items())}
-        return Accounting(kept, quarantined, duplicates)
+        return Accounting(kept, quarantined, duplicates, self.conflicts())
+
+    def conflicts(self) -> dict[str, list[str]]:
+        """Dimension keys whose valid rows disagree in content, per table (sorted)."""
+        return {
+            name: [str(r[0]) for r in self.q(rules.conflict_sql(name, f"cls_{name}"))]
+            for name in rules.DIM_KEYS
+        }
 
     def write_quarantined(self, table: str, path: Path) -> None:
         cols = ", ".join(contract.RAW_TABLES[table].names)

@@ -8,6 +8,7 @@ what a run reads from and writes into the warehouse, so it exists once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -33,6 +34,7 @@ from keyart.warehouse.tables import ROLLUPS
 # The settings that define the metrics: kept days must have been built with the same ones.
 SETTING_FIELDS = ("lg_k", "qualify_seconds", "engaged_seconds", "attribution_hours")
 EVENT_TABLES = ("impressions", "plays")  # the clean event tables of a version
+CONFLICT_EXAMPLES = 10  # conflicting keys named in a report, per table
 
 
 def new_run_id() -> str:
@@ -83,6 +85,8 @@ class Accounting:
     kept: dict[str, int]
     quarantined: dict[str, dict[str, int]]
     duplicates: dict[str, int]
+    # dimension keys repeated with different content (the last delivered row was kept)
+    conflicts: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -238,6 +242,11 @@ class IngestRun(ABC):
             kept=counts.accounting.kept,
             quarantined=counts.accounting.quarantined,
             duplicates=counts.accounting.duplicates,
+            conflicts={
+                table: {"keys": len(ids), "examples": ids[:CONFLICT_EXAMPLES]}
+                for table, ids in counts.accounting.conflicts.items()
+                if ids
+            },
             events_without_profile=counts.attribution.without_profile,
             qualified_plays=counts.attribution.qualified,
             attributed_plays=counts.attribution.attributed,
