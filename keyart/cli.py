@@ -38,6 +38,27 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ing.add_argument(
+        "--max-without-profile-share",
+        type=float,
+        default=None,
+        help="quality gate: refuse the run when more than this share of kept events have no "
+        "member profile (0..1; env KEYART_MAX_WITHOUT_PROFILE_SHARE; default: 0.5)",
+    )
+    ing.add_argument(
+        "--min-day-volume-ratio",
+        type=float,
+        default=None,
+        help="quality gate: refuse the run when a day's impressions fall below this share of "
+        "the previous version's same day, else its median day (0..1; env "
+        "KEYART_MIN_DAY_VOLUME_RATIO; default: 0.2)",
+    )
+    ing.add_argument(
+        "--accept-anomalies",
+        action="store_true",
+        help="publish even when a quality gate finds anomalies (they are listed in the "
+        "report; default: refuse with exit code 65 and write nothing)",
+    )
+    ing.add_argument(
         "--wait",
         type=_seconds,
         default=300.0,

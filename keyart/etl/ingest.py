@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from keyart.config import EtlSettings
+from keyart.config import EtlSettings, GateSettings
 from keyart.errors import IngestError
 from keyart.etl import contract, rules
 from keyart.etl.alltime import AlltimeTotals, build_alltime
@@ -399,6 +399,11 @@ class _Run(IngestRun):
         attributed = int(self.scalar("SELECT count(*) FROM play"))
         return qualified, attributed
 
+    def day_volumes(self) -> dict[date, int]:
+        """Kept impressions per day of this run (what the volume gate compares)."""
+        rows = self.q("SELECT day_no, count(*) FROM imp GROUP BY 1")
+        return {EPOCH + timedelta(days=int(d)): int(n) for d, n in rows}
+
     def without_profile(self) -> dict[str, int]:
         return {
             "impressions": int(
@@ -609,11 +614,13 @@ def ingest(
     publish_snapshot: bool = True,
     list_mode: bool = True,
     wait_s: float = DEFAULT_WAIT_S,
+    gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
     A schema problem raises ContractError before anything is written. The run holds the
     warehouse's writer lock throughout (waiting up to `wait_s` seconds for another run;
-    WarehouseBusy after). `list_mode=False` builds every sketch through the library
+    WarehouseBusy after). Quality `gates` refuse a run with anomalies before anything is
+    written (QualityGateError). `list_mode=False` builds every sketch through the library
     (benchmark comparison; same results)."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
@@ -622,7 +629,7 @@ def ingest(
         _checkpoint("locked")
         run = _Run(raw_input, wh, settings, bar, list_mode=list_mode, writer=writer)
         try:
-            version, report = _build(run, started)
+            version, report = _build(run, started, gates)
         except duckdb.Error as exc:
             raise IngestError(f"ingest of {raw} failed: {exc}") from exc
         finally:
@@ -631,7 +638,7 @@ def ingest(
         return publish(wh, version, report, started, publish_snapshot)
 
 
-def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
+def _build(run: _Run, started: float, gates: GateSettings) -> tuple[Version, IngestReport]:
     lap = run.steps.lap
     run.dims()
     lap("dims")
@@ -643,6 +650,7 @@ def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
     run.members()
     qualified, attributed = run.attribute(new_days)
     attribution = Attribution(qualified, attributed, run.without_profile())
+    run.check_gates(gates, accounting, attribution, run.day_volumes())
     lap("attribute")
     with run.wh.stage(run.writer) as staging:
         tmp = staging.root / "_duckdb_tmp"
@@ -698,6 +706,11 @@ def main(args: argparse.Namespace) -> int:
     )
     progress = not args.no_progress
     publish = not args.no_snapshot
+    gates = GateSettings.from_env().with_overrides(
+        max_without_profile_share=args.max_without_profile_share,
+        min_day_volume_ratio=args.min_day_volume_ratio,
+        accept_anomalies=args.accept_anomalies or None,
+    )
     if args.engine == "spark":
         from keyart.etl.spark import ingest_spark  # type: ignore[attr-defined,unused-ignore]
 
@@ -709,6 +722,7 @@ def main(args: argparse.Namespace) -> int:
             progress=progress,
             publish_snapshot=publish,
             wait_s=args.wait,
+            gates=gates,
         )
     else:
         report = ingest(
@@ -718,6 +732,7 @@ def main(args: argparse.Namespace) -> int:
             progress=progress,
             publish_snapshot=publish,
             wait_s=args.wait,
+            gates=gates,
         )
     print(report.render())
     return 0

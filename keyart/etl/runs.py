@@ -24,8 +24,9 @@ from typing import Any, ClassVar
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from keyart.config import EtlSettings
+from keyart.config import EtlSettings, GateSettings
 from keyart.errors import IngestError
+from keyart.etl.gates import check as check_gates
 from keyart.etl.report import IngestReport
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
 from keyart.warehouse.lock import WriterLock
@@ -203,6 +204,7 @@ class IngestRun(ABC):
         self.parent = warehouse.current_or_none()
         self.run_id = new_run_id()
         self.steps = StepTimer(bar, desc, started)
+        self.accepted: list[str] = []  # anomalies published anyway (--accept-anomalies)
 
     def write_quarantine(self, quarantined: dict[str, dict[str, int]]) -> Path | None:
         """Write each raw table's quarantined rows (contract columns and `reason`) into this
@@ -217,6 +219,19 @@ class IngestRun(ABC):
     @abstractmethod
     def write_quarantined(self, table: str, path: Path) -> None:
         """Write the quarantined rows of one raw table to `path` (engine-specific)."""
+
+    def check_gates(
+        self,
+        gates: GateSettings,
+        accounting: Accounting,
+        attribution: Attribution,
+        day_volumes: dict[date, int],
+    ) -> None:
+        """Apply the quality gates before anything is written (QualityGateError); accepted
+        anomalies are kept for the report."""
+        self.accepted = check_gates(
+            gates, accounting.kept, attribution.without_profile, day_volumes, self.parent
+        )
 
     def kept_days(self, new_days: list[date]) -> list[date]:
         """The parent's days this run does not rebuild, checked to share its settings."""
@@ -257,6 +272,7 @@ class IngestRun(ABC):
             elapsed_s=round(time.perf_counter() - started, 3),
             quarantine_dir=str(quarantine) if quarantine is not None else None,
             extra=extra,
+            accepted_anomalies=list(self.accepted),
         )
         manifest = {
             "run_id": self.run_id,

@@ -82,8 +82,11 @@ class WriterLock:
         return self
 
     def release(self) -> None:
-        """Give the lock up (the holder file stays; it names the last holder)."""
+        """Give the lock up, removing the holder file first (a refused or finished run
+        leaves the warehouse as it found it; a killed holder's stale file is rewritten by
+        the next holder)."""
         if self._lock.is_locked:
+            (self.root / HOLDER_FILE).unlink(missing_ok=True)
             self._lock.release()
 
     def _write_holder(self) -> None:

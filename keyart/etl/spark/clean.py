@@ -216,6 +216,13 @@ class Cleaner:
             for name in DIM_KEYS
         }
 
+    def day_volumes(self) -> dict[date, int]:
+        """Kept impressions per day of this run (what the volume gate compares)."""
+        rows = self.sql(
+            "SELECT CAST(event_time AS DATE) AS day, count(*) AS n FROM imp_clean GROUP BY 1"
+        ).collect()
+        return {r["day"]: int(r["n"]) for r in rows}
+
     def without_profile(self) -> dict[str, int]:
         """Kept events whose member has no profile (kept, with no affinities)."""
         row = self.sql(

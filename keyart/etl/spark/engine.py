@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from keyart.config import EtlSettings
+from keyart.config import EtlSettings, GateSettings
 from keyart.errors import IngestError, KeyartError
 from keyart.etl import contract
 from keyart.etl.report import IngestReport
@@ -137,7 +137,9 @@ class _SparkRun(IngestRun):
         pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
 
 
-def _build(run: _SparkRun, started: float, master: str) -> tuple[Version, IngestReport]:
+def _build(
+    run: _SparkRun, started: float, master: str, gates: GateSettings
+) -> tuple[Version, IngestReport]:
     settings = run.settings
     load_raw(run.spark, run.raw)
     run.steps.lap("load")
@@ -149,6 +151,7 @@ def _build(run: _SparkRun, started: float, master: str) -> tuple[Version, Ingest
     run.steps.lap("events")
     qualified, attributed = run.cleaner.attribute(new_days)
     attribution = Attribution(qualified, attributed, run.cleaner.without_profile())
+    run.check_gates(gates, accounting, attribution, run.cleaner.day_volumes())
     partitions = max(
         int(run.spark.conf.get("spark.sql.shuffle.partitions") or 1),
         math.ceil(len(new_days) / DAYS_PER_PARTITION),
@@ -225,11 +228,13 @@ def ingest_spark(
     progress: bool = False,
     publish_snapshot: bool = True,
     wait_s: float = DEFAULT_WAIT_S,
+    gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse on Spark as a new version; returns the
     report. A schema problem raises ContractError before Spark starts or anything is
     written; the previous version stays current when anything fails. The run holds the
-    warehouse's writer lock throughout (waiting up to `wait_s` seconds for another)."""
+    warehouse's writer lock throughout (waiting up to `wait_s` seconds for another);
+    quality `gates` refuse a run with anomalies before anything is written."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
@@ -241,7 +246,7 @@ def ingest_spark(
         run = _SparkRun(spark, raw_input, wh, settings, bar, started, writer=writer)
         run.steps.lap("session")
         try:
-            version, report = _build(run, started, master)
+            version, report = _build(run, started, master, gates)
         except KeyartError:
             raise
         except Exception as exc:  # Spark's Py4J/analysis errors: the run failed

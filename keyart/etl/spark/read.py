@@ -39,11 +39,9 @@ def cast_select_sql(table: RawTable, source: str, extra: tuple[str, ...] = ()) -
     return f"SELECT {cols} FROM {source}"
 
 
-# where a dimension row came from (rules.keep_order_sql keeps the last delivered row)
-_SOURCE = (
-    f"_metadata.file_path AS {SOURCE_FILE}",
-    f"CAST(_metadata.row_index AS BIGINT) AS {SOURCE_ROW}",
-)
+# where a dimension row came from (rules.keep_order_sql keeps the last delivered row);
+# the hidden _metadata column is only reachable through the DataFrame that reads the files
+_SOURCE = (SOURCE_FILE, f"CAST({SOURCE_ROW} AS BIGINT) AS {SOURCE_ROW}")
 
 
 def load_raw(spark: SparkSession, raw: RawInput, prefix: str = "raw_") -> dict[str, DataFrame]:
@@ -53,6 +51,12 @@ def load_raw(spark: SparkSession, raw: RawInput, prefix: str = "raw_") -> dict[s
     for name, table in raw.tables.items():
         try:
             files = spark.read.parquet(*(str(p) for p in table.files))
+            if name in DIM_KEYS:
+                files = files.selectExpr(
+                    "*",
+                    f"_metadata.file_path AS {SOURCE_FILE}",
+                    f"_metadata.row_index AS {SOURCE_ROW}",
+                )
             files.createOrReplaceTempView(f"_{prefix}{name}_files")
             extra = _SOURCE if name in DIM_KEYS else ()
             frame = spark.sql(cast_select_sql(table, f"_{prefix}{name}_files", extra))
