@@ -143,3 +143,16 @@ async def test_a_corrupt_newest_blob_on_restart_serves_the_older_intact_one(
         assert "keyart_snapshot_fallbacks_total 1.0" in text
         failures = re.search(r"^keyart_snapshot_poll_failures_total (\S+)$", text, re.M)
         assert failures is not None and float(failures.group(1)) >= 1  # each poll counts
+
+
+def test_publish_refuses_a_damaged_version(tmp_path: Path) -> None:
+    world = random_world(seed=44, days=1)
+    wh = tmp_path / "wh"
+    ingest(world.write(tmp_path / "raw"), wh, EtlSettings(), publish_snapshot=False)
+    version = Warehouse(wh).current()
+    rollup = next(version.root.glob("rollups/*/day=*/*.parquet"))
+    rollup.write_bytes(rollup.read_bytes()[:-10])  # truncated behind the manifest's back
+    proc = subprocess.run(_keyart("publish", "--warehouse", wh), capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"warehouse version {version.name} is damaged" in proc.stderr
+    assert announced_warehouse_version(wh / "snapshots") is None  # nothing published
