@@ -112,7 +112,10 @@ def test_a_run_killed_between_commit_and_snapshot_is_healed_by_publish(tmp_path:
     assert announced_warehouse_version(wh / "snapshots") == new
     # idempotent: a second publish finds nothing to do and writes nothing
     before = sorted(p.name for p in (wh / "snapshots").iterdir())
-    again = subprocess.run(_keyart("publish", "--warehouse", wh), capture_output=True, text=True)
+    # (--verify re-hashes every file: the checksums recorded while writing hold)
+    again = subprocess.run(
+        _keyart("publish", "--warehouse", wh, "--verify"), capture_output=True, text=True
+    )
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert sorted(p.name for p in (wh / "snapshots").iterdir()) == before
 

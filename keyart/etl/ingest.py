@@ -126,16 +126,23 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
 
 
 class _Writer:
-    """Writes Parquet files on background threads while the caller builds the next ones."""
+    """Writes Parquet files on background threads while the caller builds the next ones;
+    each file is hashed for the manifest right after it is written (still in the page
+    cache, off the caller's path)."""
 
-    def __init__(self) -> None:
+    def __init__(self, staging: Staging) -> None:
+        self.staging = staging
         self.pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="keyart-write")
         self.pending: deque[Future[None]] = deque()
         self.rows: dict[str, int] = {}
 
+    def _write(self, table: pa.Table, path: Path) -> None:
+        _write_parquet(table, path)
+        self.staging.record_checksum(path)
+
     def submit(self, name: str, table: pa.Table, path: Path) -> None:
         self.rows[name] = self.rows.get(name, 0) + table.num_rows
-        self.pending.append(self.pool.submit(_write_parquet, table, path))
+        self.pending.append(self.pool.submit(self._write, table, path))
         while len(self.pending) > WRITE_PENDING:
             self.pending.popleft().result()
 
@@ -530,7 +537,7 @@ class _Run(IngestRun):
             bar.total = (bar.total or 0) + len(batches)
             bar.refresh()
         view = staging.version_view()
-        writer = _Writer()
+        writer = _Writer(staging)
         try:
             for lo, hi in batches:
                 for facts in self.days_of(lo, hi):

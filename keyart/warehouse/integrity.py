@@ -47,14 +47,22 @@ def sha256_file(path: Path) -> str:
 
 
 def file_table(
-    root: Path, parent_root: Path | None, parent_table: dict[str, Any] | None
+    root: Path,
+    parent_root: Path | None,
+    parent_table: dict[str, Any] | None,
+    hashed: dict[str, list[Any]] | None = None,
 ) -> dict[str, list[Any]]:
     """{relative path: [size, sha256]} of a version folder; a file that is the parent's
-    same file (hard link) takes the parent's recorded checksum instead of being hashed."""
+    same file (hard link) takes the parent's recorded checksum, and one `hashed` as it was
+    written (same size) takes that, instead of being read again."""
     table: dict[str, list[Any]] = {}
     todo: list[str] = []
     for rel in data_files(root):
         st = os.stat(root / rel)
+        early = (hashed or {}).get(rel)
+        if early is not None and int(early[0]) == st.st_size:
+            table[rel] = [st.st_size, early[1]]
+            continue
         known = (parent_table or {}).get(rel)
         if known is not None and parent_root is not None and int(known[0]) == st.st_size:
             try:

@@ -177,6 +177,14 @@ class Staging:
         self.warehouse = warehouse
         self.root = root
         self.root.mkdir(parents=True)
+        # [size, sha256] of files hashed as they were written (relative path -> entry)
+        self._checksums: dict[str, list[Any]] = {}
+
+    def record_checksum(self, path: Path) -> None:
+        """Hash a file just written into staging, so that commit need not read it again
+        (thread-safe: writer threads call it; replace the file and it is hashed anew)."""
+        digest = integrity.sha256_file(path)
+        self._checksums[str(path.relative_to(self.root))] = [path.stat().st_size, digest]
 
     def version_view(self, manifest: dict[str, Any] | None = None) -> Version:
         """A Version over the staging folder (paths only) for writers."""
@@ -224,7 +232,7 @@ class Staging:
             # a parent written before file tables: its files as they are now
             parent_table = integrity.file_table(parent.root, None, None)
         table = integrity.file_table(
-            self.root, None if parent is None else parent.root, parent_table
+            self.root, None if parent is None else parent.root, parent_table, self._checksums
         )
         integrity.check_commit(
             name,
