@@ -37,8 +37,10 @@ from keyart.etl.hll import coupon_table
 from keyart.etl.report import IngestReport
 from keyart.etl.rollups import Coding, DayFacts, RollupBuilder
 from keyart.etl.runs import (
+    CONFLICT_EXAMPLES,
     Accounting,
     Attribution,
+    Conflicts,
     IngestRun,
     RunCounts,
     link_parent_days,
@@ -313,12 +315,14 @@ class _Run(IngestRun):
             quarantined[name] = {str(k): int(v) for k, v in sorted(counts.items())}
         return Accounting(kept, quarantined, duplicates, self.conflicts())
 
-    def conflicts(self) -> dict[str, list[str]]:
-        """Dimension keys whose valid rows disagree in content, per table (sorted)."""
-        return {
-            name: [str(r[0]) for r in self.q(rules.conflict_sql(name, f"cls_{name}"))]
-            for name in rules.DIM_KEYS
-        }
+    def conflicts(self) -> dict[str, Conflicts]:
+        """Dimension keys whose valid rows disagree in content, per table."""
+        found = {}
+        for name in rules.DIM_KEYS:
+            rows = self.q(rules.conflict_sql(name, f"cls_{name}", CONFLICT_EXAMPLES))
+            if rows:
+                found[name] = Conflicts(int(rows[0][1]), [str(r[0]) for r in rows])
+        return found
 
     def write_quarantined(self, table: str, path: Path) -> None:
         cols = ", ".join(contract.RAW_TABLES[table].names)

@@ -143,15 +143,16 @@ def keep_order_sql(table: str) -> str:
     return ", ".join(f"{c} ASC NULLS LAST" for c in _ORDER[table])
 
 
-def conflict_sql(table: str, relation: str) -> str:
-    """SQL listing the dimension keys of `relation` (classified rows with `reason`) whose
-    valid rows disagree in content: duplicates that are not mere repeats, by key."""
+def conflict_sql(table: str, relation: str, limit: int) -> str:
+    """SQL giving the first `limit` dimension keys (in key order) of `relation` (classified
+    rows with `reason`) whose valid rows disagree in content, each with the number of such
+    keys in all (`n`): duplicates that are not mere repeats."""
     key = DIM_KEYS[table]
     content = ", ".join(columns(table))
     return (
-        f"SELECT {key} FROM (SELECT DISTINCT {content} FROM {relation}"
+        f"SELECT {key}, count(*) OVER () AS n FROM (SELECT DISTINCT {content} FROM {relation}"
         f" WHERE {key} IS NOT NULL AND (reason IS NULL OR reason = '{DUPLICATE_KEY}')) _d"
-        f" GROUP BY {key} HAVING count(*) > 1 ORDER BY {key}"
+        f" GROUP BY {key} HAVING count(*) > 1 ORDER BY {key} LIMIT {int(limit)}"
     )
 
 

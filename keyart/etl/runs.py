@@ -80,6 +80,15 @@ class StepTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class Conflicts:
+    """Dimension keys delivered more than once with different content: how many, and the
+    first few in key order."""
+
+    keys: int
+    examples: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Accounting:
     """Where every raw row went: kept, quarantined by reason, dropped as a duplicate."""
 
@@ -87,7 +96,7 @@ class Accounting:
     quarantined: dict[str, dict[str, int]]
     duplicates: dict[str, int]
     # dimension keys repeated with different content (the last delivered row was kept)
-    conflicts: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    conflicts: dict[str, Conflicts] = dataclasses.field(default_factory=dict)
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -258,9 +267,8 @@ class IngestRun(ABC):
             quarantined=counts.accounting.quarantined,
             duplicates=counts.accounting.duplicates,
             conflicts={
-                table: {"keys": len(ids), "examples": ids[:CONFLICT_EXAMPLES]}
-                for table, ids in counts.accounting.conflicts.items()
-                if ids
+                table: {"keys": found.keys, "examples": found.examples}
+                for table, found in counts.accounting.conflicts.items()
             },
             events_without_profile=counts.attribution.without_profile,
             qualified_plays=counts.attribution.qualified,
@@ -326,10 +334,12 @@ def publish(
 
 
 __all__ = [
+    "CONFLICT_EXAMPLES",
     "EVENT_TABLES",
     "SETTING_FIELDS",
     "Accounting",
     "Attribution",
+    "Conflicts",
     "IngestRun",
     "RunCounts",
     "StepTimer",

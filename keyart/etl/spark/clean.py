@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from keyart.config import EtlSettings
 from keyart.etl.attribution import attribution_sql
 from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql, conflict_sql
-from keyart.etl.runs import Accounting, lookback_files
+from keyart.etl.runs import CONFLICT_EXAMPLES, Accounting, Conflicts, lookback_files
 from keyart.etl.schemas import RAW_TABLES
 from keyart.etl.spark.rollups import facts_sql
 from keyart.warehouse.layout import Version
@@ -209,12 +209,14 @@ class Cleaner:
         ).collect()[0]
         return int(row["q"]), int(row["a"])
 
-    def conflicts(self) -> dict[str, list[str]]:
-        """Dimension keys whose valid rows disagree in content, per table (sorted)."""
-        return {
-            name: [str(r[0]) for r in self.sql(conflict_sql(name, f"cls_{name}")).collect()]
-            for name in DIM_KEYS
-        }
+    def conflicts(self) -> dict[str, Conflicts]:
+        """Dimension keys whose valid rows disagree in content, per table."""
+        found = {}
+        for name in DIM_KEYS:
+            rows = self.sql(conflict_sql(name, f"cls_{name}", CONFLICT_EXAMPLES)).collect()
+            if rows:
+                found[name] = Conflicts(int(rows[0]["n"]), [str(r[0]) for r in rows])
+        return found
 
     def day_volumes(self) -> dict[date, int]:
         """Kept impressions per day of this run (what the volume gate compares)."""
