@@ -1,4 +1,4 @@
-"""The `keyart` command line: generate, ingest, serve, druid, keys, state, demo (DESIGN §5)."""
+"""The `keyart` command line: generate, ingest, publish, serve, druid, keys, state, demo."""
 
 from __future__ import annotations
 
@@ -37,6 +37,58 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--attribution-hours", type=int, default=24)
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ing.add_argument(
+        "--max-without-profile-share",
+        type=float,
+        default=None,
+        help="quality gate: refuse the run when more than this share of kept events have no "
+        "member profile (0..1; env KEYART_MAX_WITHOUT_PROFILE_SHARE; default: 0.5)",
+    )
+    ing.add_argument(
+        "--min-day-volume-ratio",
+        type=float,
+        default=None,
+        help="quality gate: refuse the run when a day's impressions fall below this share of "
+        "the previous version's same day, else its median day (0..1; env "
+        "KEYART_MIN_DAY_VOLUME_RATIO; default: 0.2)",
+    )
+    ing.add_argument(
+        "--accept-anomalies",
+        action="store_true",
+        help="publish even when a quality gate finds anomalies (they are listed in the "
+        "report; default: refuse with exit code 65 and write nothing)",
+    )
+    ing.add_argument(
+        "--wait",
+        type=_seconds,
+        default=300.0,
+        help="seconds to wait for another run holding the warehouse's writer lock; 0 refuses "
+        "at once (exit code 75 when the lock stays taken; default: 300)",
+    )
+
+    pub = sub.add_parser(
+        "publish",
+        help="publish the snapshot of the warehouse's current version if it is not yet "
+        "(heals a run killed between commit and snapshot; idempotent)",
+    )
+    pub.add_argument("--warehouse", type=Path, required=True, help="warehouse directory")
+    pub.add_argument(
+        "--snapshot-dir",
+        type=Path,
+        default=None,
+        help="snapshot blob directory (default: WAREHOUSE/snapshots)",
+    )
+    pub.add_argument(
+        "--wait",
+        type=_seconds,
+        default=300.0,
+        help="seconds to wait for a run holding the writer lock (exit code 75 after; default: 300)",
+    )
+    pub.add_argument(
+        "--verify",
+        action="store_true",
+        help="also re-hash every file of the version against its manifest (default: sizes only)",
+    )
 
     srv = sub.add_parser("serve", help="serve the GraphQL API (GraphiQL at /graphql)")
     _serve_args(srv)
@@ -68,6 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--seed", type=int, default=7)
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A non-negative number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from exc
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
 
 
 def _serve_args(srv: argparse.ArgumentParser) -> None:
@@ -179,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except KeyartError as exc:
         print(f"keyart: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 
@@ -194,6 +257,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.etl.ingest import main as ingest_main
 
         return ingest_main(args)
+    if args.command == "publish":
+        from keyart.etl.publish import main as publish_main
+
+        return publish_main(args)
     if args.command == "serve":
         from keyart.server import main as serve_main
 

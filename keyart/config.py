@@ -33,6 +33,40 @@ class EtlSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class GateSettings:
+    """Ingest quality gates: anomalies beyond these refuse to publish a run (nothing is
+    written) unless `accept_anomalies` is set. KEYART_MAX_WITHOUT_PROFILE_SHARE,
+    KEYART_MIN_DAY_VOLUME_RATIO and KEYART_ACCEPT_ANOMALIES override the defaults."""
+
+    # share of kept events (impressions and playbacks) whose member has no profile
+    max_without_profile_share: float = 0.5
+    # a day's kept impressions vs its baseline: the previous version's same day, else the
+    # previous version's median day, else (3+ days in the run) the run's median day
+    min_day_volume_ratio: float = 0.2
+    accept_anomalies: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_without_profile_share <= 1.0:
+            raise ConfigError(
+                f"max_without_profile_share must be within 0..1, got "
+                f"{self.max_without_profile_share}"
+            )
+        if not 0.0 <= self.min_day_volume_ratio <= 1.0:
+            raise ConfigError(
+                f"min_day_volume_ratio must be within 0..1, got {self.min_day_volume_ratio}"
+            )
+
+    def with_overrides(self, **overrides: Any) -> GateSettings:
+        """A copy with the given non-None fields replaced (for CLI flags)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GateSettings:
+        """Read KEYART_<FIELD> variables over the defaults."""
+        return cls(**_parse_env(cls, os.environ if env is None else env))
+
+
+@dataclass(frozen=True, slots=True)
 class ApiSettings:
     """Everything the API server needs: where data lives, which backend, limits and caching."""
 
@@ -152,4 +186,11 @@ def _boolean(raw: str) -> bool:
     raise ValueError("expected one of 1, true, yes, on, 0, false, no, off")
 
 
-__all__ = ["ApiSettings", "BackendName", "EngineName", "EtlSettings", "validate_limits"]
+__all__ = [
+    "ApiSettings",
+    "BackendName",
+    "EngineName",
+    "EtlSettings",
+    "GateSettings",
+    "validate_limits",
+]

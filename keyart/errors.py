@@ -10,6 +10,7 @@ class KeyartError(Exception):
     # whether the message speaks only of the client's own request and may be shown to it;
     # other messages (paths, SQL, checksums) go to the log and clients get a generic text
     public: bool = False
+    exit_code: int = 2  # the `keyart` command's exit status when this error ends it
 
 
 class ConfigError(KeyartError):
@@ -28,6 +29,13 @@ class WarehouseError(KeyartError):
     """The warehouse is missing, unreadable or inconsistent."""
 
     code = "WAREHOUSE"
+
+
+class WarehouseBusy(WarehouseError):
+    """Another live process holds the warehouse's writer lock (ingest or publish)."""
+
+    code = "WAREHOUSE_BUSY"
+    exit_code = 75  # EX_TEMPFAIL: retrying later may succeed
 
 
 class IngestError(KeyartError):
@@ -141,3 +149,10 @@ class Overloaded(KeyartError):
 
     code = "OVERLOADED"
     public = True
+
+
+class QualityGateError(IngestError):
+    """An ingest run's anomalies passed a quality gate; nothing was written."""
+
+    code = "QUALITY_GATE"
+    exit_code = 65  # EX_DATAERR: the input data needs a look (or --accept-anomalies)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -14,10 +16,41 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_LABELS = 200  # operation names come from clients: bound the label cardinality
+
+
+class PollStats(Protocol):
+    """What the snapshot poll counts (keyart.store.consumer.ConsumerStats has these)."""
+
+    @property
+    def failures(self) -> int: ...
+
+    @property
+    def fallbacks(self) -> int: ...
+
+
+class _SnapshotPolls:
+    """Counters read from the snapshot consumer at each scrape (it keeps the counts)."""
+
+    def __init__(self) -> None:
+        self.stats: Callable[[], PollStats] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.stats() if self.stats is not None else None
+        yield CounterMetricFamily(
+            "keyart_snapshot_poll_failures",
+            "Snapshot polls that found a broken, missing or unreadable announcement or blob.",
+            value=0 if stats is None else stats.failures,
+        )
+        yield CounterMetricFamily(
+            "keyart_snapshot_fallbacks",
+            "Loads of an older intact snapshot because the announced one was broken.",
+            value=0 if stats is None else stats.fallbacks,
+        )
 
 
 class ApiMetrics:
@@ -95,8 +128,14 @@ class ApiMetrics:
             "GraphQL requests waiting for an execution slot now.",
             registry=r,
         )
+        self._polls = _SnapshotPolls()
+        r.register(self._polls)
         self._operations: set[str] = set()
         self._lock = threading.Lock()
+
+    def watch_snapshots(self, stats: Callable[[], PollStats]) -> None:
+        """Expose the snapshot consumer's poll failures and fallbacks (read at scrape)."""
+        self._polls.stats = stats
 
     def operation_label(self, name: str | None) -> str:
         """A bounded label for a client-chosen operation name."""

@@ -347,7 +347,11 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         version = NO_DATA_VERSION if snapshot is None else data_version(snapshot)
         return RequestContext(
             settings=state.settings,
-            loader=MetricLoader(state.executor, version),
+            loader=MetricLoader(
+                state.executor,
+                version,
+                None if snapshot is None else snapshot.warehouse_version,
+            ),
             snapshot_or_none=snapshot,
             snapshot_problem=problem,
             metrics=state.metrics,
@@ -380,6 +384,7 @@ def create_app(
             settings.snapshots, poll_interval_s=settings.snapshot_poll_s, pin=settings.snapshot_pin
         )
     )
+    metrics.watch_snapshots(the_consumer.stats)
     cache = ResultCache.from_settings(settings.cache_url, settings.cache_ttl_s, metrics)
     state = AppState(
         settings=settings,

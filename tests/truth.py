@@ -29,6 +29,7 @@ EPOCH = date(1970, 1, 1)
 COUNTRY_SQL = "regexp_full_match(country, '[A-Z][A-Z]')"
 K = TypeVar("K")
 RAW_TABLES = ("titles", "assets", "members", "impressions", "playbacks")
+DIMENSIONS = ("titles", "assets", "members")
 
 
 def _read_parquet(raw: Path, table: str) -> str:
@@ -138,8 +139,21 @@ class Truth:
         con = duckdb.connect()
         try:
             for table in RAW_TABLES:
+                # a repeated dimension key keeps the last delivered row: the row of the
+                # file whose path sorts last, and the last row of that file
                 if isinstance(raw, Mapping):
-                    con.register(f"raw_{table}", raw[table])
+                    rows = raw[table]
+                    if table in DIMENSIONS:
+                        rows = rows.append_column("_file", pa.array([""] * rows.num_rows))
+                        rows = rows.append_column("_row", pa.array(range(rows.num_rows)))
+                    con.register(f"raw_{table}", rows)
+                elif table in DIMENSIONS:
+                    source = _read_parquet(Path(raw), table)[:-1]
+                    con.execute(
+                        f"CREATE VIEW raw_{table} AS SELECT * EXCLUDE (file_row_number),"
+                        f" file_row_number AS _row FROM {source},"
+                        " filename = '_file', file_row_number = true)"
+                    )
                 else:
                     source = _read_parquet(Path(raw), table)
                     con.execute(f"CREATE VIEW raw_{table} AS SELECT * FROM {source}")
@@ -158,7 +172,7 @@ class Truth:
         con.execute(
             """CREATE TEMP TABLE t AS SELECT * FROM (
                 SELECT *, row_number() OVER (PARTITION BY title_id
-                    ORDER BY name, kind, launch_date NULLS LAST) AS rn
+                    ORDER BY _file DESC, _row DESC) AS rn
                 FROM raw_titles
                 WHERE title_id IS NOT NULL AND name IS NOT NULL
                   AND kind IN ('series', 'film', 'live', 'game')) WHERE rn = 1"""
@@ -166,7 +180,7 @@ class Truth:
         con.execute(
             """CREATE TEMP TABLE a AS SELECT * FROM (
                 SELECT *, row_number() OVER (PARTITION BY asset_id
-                    ORDER BY title_id, asset_type, name, media_url NULLS LAST) AS rn
+                    ORDER BY _file DESC, _row DESC) AS rn
                 FROM raw_assets
                 WHERE asset_id IS NOT NULL AND name IS NOT NULL
                   AND asset_type IN ('artwork', 'video')
@@ -174,7 +188,8 @@ class Truth:
         )
         con.execute(
             f"""CREATE TEMP TABLE m AS SELECT * FROM (
-                SELECT *, row_number() OVER (PARTITION BY member_id ORDER BY country) AS rn
+                SELECT *, row_number() OVER (PARTITION BY member_id
+                    ORDER BY _file DESC, _row DESC) AS rn
                 FROM raw_members
                 WHERE member_id IS NOT NULL AND country IS NOT NULL AND {COUNTRY_SQL})
                 WHERE rn = 1"""

@@ -13,8 +13,12 @@ class Backend(Protocol):
 
     name: str
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
-        """Answer one query: exact counts, distinct counts with bounds, per group."""
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
+        """Answer one query: exact counts, distinct counts with bounds, per group.
+
+        `version` names the warehouse version to answer from (the one the served snapshot
+        was built from, so that a request never mixes two versions); None means the
+        newest. A backend that cannot choose (Druid) answers from what it serves."""
         ...
 
     async def ping(self) -> None:

@@ -149,13 +149,15 @@ def validate(root: Path | str) -> RawInput:
     return RawInput(root, tables)
 
 
-def cast_select_sql(table: RawTable, source: str) -> str:
+def cast_select_sql(table: RawTable, source: str, extra: tuple[str, ...] = ()) -> str:
     """A SELECT over `source` (any relation holding the table's columns) that keeps the
     contract columns, cast to the contract types. With the session time zone set to UTC,
     CAST(... AS TIMESTAMP) turns zoned timestamps into UTC wall time and keeps naive ones;
     a column zoned in every file takes a cheaper route to the same value (the UTC wall
-    time of its microseconds since the epoch, without time-zone arithmetic per row)."""
-    return f"SELECT {', '.join(_cast(f, table.zoned) for f in table.schema)} FROM {source}"
+    time of its microseconds since the epoch, without time-zone arithmetic per row).
+    `extra` select items are appended as they are."""
+    items = [_cast(f, table.zoned) for f in table.schema] + list(extra)
+    return f"SELECT {', '.join(items)} FROM {source}"
 
 
 def _cast(field: pa.Field, zoned: frozenset[str]) -> str:

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from keyart.config import EtlSettings
+from keyart.config import EtlSettings, GateSettings
 from keyart.errors import IngestError
 from keyart.etl import contract, rules
 from keyart.etl.alltime import AlltimeTotals, build_alltime
@@ -37,23 +37,27 @@ from keyart.etl.hll import coupon_table
 from keyart.etl.report import IngestReport
 from keyart.etl.rollups import Coding, DayFacts, RollupBuilder
 from keyart.etl.runs import (
+    CONFLICT_EXAMPLES,
     Accounting,
     Attribution,
+    Conflicts,
     IngestRun,
     RunCounts,
     link_parent_days,
     lookback_files,
     progress_bar,
     publish,
+    writing,
 )
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
+from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 from keyart.warehouse.tables import ASSETS, ROLLUPS, TITLES
 
 EPOCH = date(1970, 1, 1)
 BATCH_EVENTS = 4_000_000  # facts fetched from DuckDB at a time (whole days): bounds memory
 WRITE_THREADS = 2  # Parquet files encoded in parallel (pyarrow releases the GIL)
 WRITE_PENDING = 16  # tables queued for writing at most: bounds memory
-HOLD_ENV = "KEYART_INGEST_HOLD"  # "<step>=<marker file>": pause there (crash tests only)
+HOLD_ENV = "KEYART_INGEST_HOLD"  # "<step>=<marker file>": pause there (tests only)
 _STEPS = ("dims", "events", "attribute", "codes", "write days", "all-time", "commit")
 # Written without the Arrow schema, dictionary-encoded string columns read back as strings.
 _PARQUET: dict[str, Any] = {
@@ -104,14 +108,18 @@ def _holding(step: str) -> str | None:
 
 
 def _checkpoint(step: str, before: Callable[[], None] | None = None) -> None:
-    """Pause at `step` when HOLD_ENV asks to (after `before` and touching the marker
-    file), so a test can kill the process at a known point."""
+    """Pause at `step` when HOLD_ENV asks to (after `before` and writing the marker file)
+    until the marker file is deleted (at most 600 s), so a test can kill the process at a
+    known point or let it go on."""
     marker = _holding(step)
     if marker is not None:
         if before is not None:
             before()
-        Path(marker).write_text(step)
-        time.sleep(600)
+        path = Path(marker)
+        path.write_text(step)
+        deadline = time.monotonic() + 600
+        while path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -120,16 +128,23 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
 
 
 class _Writer:
-    """Writes Parquet files on background threads while the caller builds the next ones."""
+    """Writes Parquet files on background threads while the caller builds the next ones;
+    each file is hashed for the manifest right after it is written (still in the page
+    cache, off the caller's path)."""
 
-    def __init__(self) -> None:
+    def __init__(self, staging: Staging) -> None:
+        self.staging = staging
         self.pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="keyart-write")
         self.pending: deque[Future[None]] = deque()
         self.rows: dict[str, int] = {}
 
+    def _write(self, table: pa.Table, path: Path) -> None:
+        _write_parquet(table, path)
+        self.staging.record_checksum(path)
+
     def submit(self, name: str, table: pa.Table, path: Path) -> None:
         self.rows[name] = self.rows.get(name, 0) + table.num_rows
-        self.pending.append(self.pool.submit(_write_parquet, table, path))
+        self.pending.append(self.pool.submit(self._write, table, path))
         while len(self.pending) > WRITE_PENDING:
             self.pending.popleft().result()
 
@@ -157,8 +172,9 @@ class _Run(IngestRun):
         bar: tqdm[Any] | None,
         *,
         list_mode: bool = True,
+        writer: WriterLock | None = None,
     ) -> None:
-        super().__init__(warehouse, settings, bar, "ingest")
+        super().__init__(warehouse, settings, bar, "ingest", writer=writer)
         self.raw = raw
         self.list_mode = list_mode
         self.con = duckdb.connect()
@@ -182,12 +198,23 @@ class _Run(IngestRun):
         the `extra` columns of the `joins`; the same outcome as the portable
         `rules.classify_sql`, but the duplicate ranking only looks at repeated ids."""
         table = self.raw.tables[name]
-        source = f"read_parquet({_sql_list(list(table.files))}, union_by_name = true)"
-        cols = ", ".join(f"_t.{c}" for c in rules.columns(name))
+        source = f"read_parquet({_sql_list(list(table.files))}, union_by_name = true"
+        carried: tuple[str, ...] = ()
+        if name in rules.DIM_KEYS:
+            # which row came last decides between repeated keys (rules.keep_order_sql)
+            source += ", filename = '_keyart_file', file_row_number = true"
+            carried = (
+                f"_keyart_file AS {rules.SOURCE_FILE}",
+                f"file_row_number AS {rules.SOURCE_ROW}",
+            )
+        source += ")"
+        cols = ", ".join(
+            f"_t.{c}" for c in rules.columns(name) + tuple(c.split()[-1] for c in carried)
+        )
         try:
             self.con.execute(
                 f"CREATE TABLE cls_{name} AS SELECT {cols}, {rules.reason_sql(name)} AS reason"
-                f"{extra} FROM ({contract.cast_select_sql(table, source)}) _t {joins}"
+                f"{extra} FROM ({contract.cast_select_sql(table, source, carried)}) _t {joins}"
             )
         except duckdb.Error as exc:
             raise IngestError(f"{self.raw.root}: table {name!r} cannot be read: {exc}") from exc
@@ -286,7 +313,16 @@ class _Run(IngestRun):
             if name in rules.EVENT_IDS:
                 duplicates[name] = int(counts.pop(rules.DUPLICATE, 0))
             quarantined[name] = {str(k): int(v) for k, v in sorted(counts.items())}
-        return Accounting(kept, quarantined, duplicates)
+        return Accounting(kept, quarantined, duplicates, self.conflicts())
+
+    def conflicts(self) -> dict[str, Conflicts]:
+        """Dimension keys whose valid rows disagree in content, per table."""
+        found = {}
+        for name in rules.DIM_KEYS:
+            rows = self.q(rules.conflict_sql(name, f"cls_{name}", CONFLICT_EXAMPLES))
+            if rows:
+                found[name] = Conflicts(int(rows[0][1]), [str(r[0]) for r in rows])
+        return found
 
     def write_quarantined(self, table: str, path: Path) -> None:
         cols = ", ".join(contract.RAW_TABLES[table].names)
@@ -373,6 +409,11 @@ class _Run(IngestRun):
         qualified = int(self.scalar("SELECT count(*) FROM play_attr"))
         attributed = int(self.scalar("SELECT count(*) FROM play"))
         return qualified, attributed
+
+    def day_volumes(self) -> dict[date, int]:
+        """Kept impressions per day of this run (what the volume gate compares)."""
+        rows = self.q("SELECT day_no, count(*) FROM imp GROUP BY 1")
+        return {EPOCH + timedelta(days=int(d)): int(n) for d, n in rows}
 
     def without_profile(self) -> dict[str, int]:
         return {
@@ -500,7 +541,7 @@ class _Run(IngestRun):
             bar.total = (bar.total or 0) + len(batches)
             bar.refresh()
         view = staging.version_view()
-        writer = _Writer()
+        writer = _Writer(staging)
         try:
             for lo, hi in batches:
                 for facts in self.days_of(lo, hi):
@@ -583,25 +624,32 @@ def ingest(
     progress: bool = False,
     publish_snapshot: bool = True,
     list_mode: bool = True,
+    wait_s: float = DEFAULT_WAIT_S,
+    gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
-    A schema problem raises ContractError before anything is written. `list_mode=False`
-    builds every sketch through the library (benchmark comparison; same results)."""
+    A schema problem raises ContractError before anything is written. The run holds the
+    warehouse's writer lock throughout (waiting up to `wait_s` seconds for another run;
+    WarehouseBusy after). Quality `gates` refuse a run with anomalies before anything is
+    written (QualityGateError). `list_mode=False` builds every sketch through the library
+    (benchmark comparison; same results)."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
-    with progress_bar(progress, len(_STEPS), "ingest") as bar:
-        run = _Run(raw_input, wh, settings, bar, list_mode=list_mode)
+    with writing(wh, wait_s) as writer, progress_bar(progress, len(_STEPS), "ingest") as bar:
+        _checkpoint("locked")
+        run = _Run(raw_input, wh, settings, bar, list_mode=list_mode, writer=writer)
         try:
-            version, report = _build(run, started)
+            version, report = _build(run, started, gates)
         except duckdb.Error as exc:
             raise IngestError(f"ingest of {raw} failed: {exc}") from exc
         finally:
             run.con.close()
+        _checkpoint("snapshot")  # committed, snapshot not yet published (crash tests)
         return publish(wh, version, report, started, publish_snapshot)
 
 
-def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
+def _build(run: _Run, started: float, gates: GateSettings) -> tuple[Version, IngestReport]:
     lap = run.steps.lap
     run.dims()
     lap("dims")
@@ -613,8 +661,9 @@ def _build(run: _Run, started: float) -> tuple[Version, IngestReport]:
     run.members()
     qualified, attributed = run.attribute(new_days)
     attribution = Attribution(qualified, attributed, run.without_profile())
+    run.check_gates(gates, accounting, attribution, run.day_volumes())
     lap("attribute")
-    with run.wh.stage() as staging:
+    with run.wh.stage(run.writer) as staging:
         tmp = staging.root / "_duckdb_tmp"
         run.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
         coding = run.coding()
@@ -668,6 +717,11 @@ def main(args: argparse.Namespace) -> int:
     )
     progress = not args.no_progress
     publish = not args.no_snapshot
+    gates = GateSettings.from_env().with_overrides(
+        max_without_profile_share=args.max_without_profile_share,
+        min_day_volume_ratio=args.min_day_volume_ratio,
+        accept_anomalies=args.accept_anomalies or None,
+    )
     if args.engine == "spark":
         from keyart.etl.spark import ingest_spark  # type: ignore[attr-defined,unused-ignore]
 
@@ -678,10 +732,18 @@ def main(args: argparse.Namespace) -> int:
             master=args.spark_master,
             progress=progress,
             publish_snapshot=publish,
+            wait_s=args.wait,
+            gates=gates,
         )
     else:
         report = ingest(
-            args.raw, args.warehouse, settings, progress=progress, publish_snapshot=publish
+            args.raw,
+            args.warehouse,
+            settings,
+            progress=progress,
+            publish_snapshot=publish,
+            wait_s=args.wait,
+            gates=gates,
         )
     print(report.render())
     return 0

@@ -32,6 +32,11 @@ class IngestReport:
     elapsed_s: float = 0.0
     quarantine_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # engine-specific figures
+    # dimension table -> {"keys": n, "examples": [...]}: ids repeated with different
+    # content; the last delivered row of each was kept (README, "Data safety")
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # quality gates passed over with --accept-anomalies: what they found
+    accepted_anomalies: list[str] = field(default_factory=list)
 
     @property
     def raw_events(self) -> int:
@@ -67,6 +72,13 @@ class IngestReport:
     def render(self) -> str:
         """A human-readable summary table for the terminal."""
         lines = [f"ingest {self.run_id} ({self.engine} engine)"]
+        for table, found in self.conflicts.items():
+            lines.append(
+                f"  WARNING: {found['keys']:,} {table} id(s) delivered with different content"
+                f" (e.g. {', '.join(map(str, found['examples'][:5]))}); kept the last"
+                " delivered row of each"
+            )
+        lines.extend(f"  WARNING: accepted anomaly: {a}" for a in self.accepted_anomalies)
         width = 12
         lines.append(
             f"  {'table':<12}{'read':>{width}}{'kept':>{width}}{'quarantined':>{width}}"

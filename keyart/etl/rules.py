@@ -21,11 +21,15 @@ DUPLICATE_KEY = "duplicate_key"  # a repeated dimension key: the later rows are 
 EVENT_IDS: dict[str, str] = {"impressions": "impression_id", "playbacks": "playback_id"}
 DIM_KEYS: dict[str, str] = {"titles": "title_id", "assets": "asset_id", "members": "member_id"}
 
-# Which copy of a duplicate is kept: first by these columns (event_time first for events).
+# Where each dimension row came from, carried beside the contract columns: the raw file's
+# path and the row's 0-based position in it (both engines read them from the Parquet scan).
+SOURCE_FILE = "_src_file"
+SOURCE_ROW = "_src_row"
+SOURCE_COLUMNS = (SOURCE_FILE, SOURCE_ROW)
+
+# Which copy of a repeated event id is kept: first by these columns (event_time first).
+# A repeated dimension key keeps the last delivered row instead (see keep_order_sql).
 _ORDER: dict[str, tuple[str, ...]] = {
-    "titles": ("name", "kind", "launch_date"),
-    "assets": ("title_id", "asset_type", "name", "media_url"),
-    "members": ("country",),
     "impressions": ("event_time", "member_id", "asset_id", "country"),
     "playbacks": ("event_time", "member_id", "title_id", "asset_id", "duration_s"),
 }
@@ -129,8 +133,27 @@ def duplicate_reason(table: str) -> str:
 
 
 def keep_order_sql(table: str) -> str:
-    """ORDER BY items choosing the kept copy among valid rows sharing an id/key (first wins)."""
+    """ORDER BY items choosing the kept copy among valid rows sharing an id/key (first wins).
+
+    Dimension keys: the last delivered row wins, i.e. the row of the raw file whose path
+    sorts last, and of that file the last row, so that a later delivery (a later file, or
+    a row appended to a file) corrects an earlier one. Events: the earliest copy."""
+    if table in DIM_KEYS:
+        return f"{SOURCE_FILE} DESC, {SOURCE_ROW} DESC"
     return ", ".join(f"{c} ASC NULLS LAST" for c in _ORDER[table])
+
+
+def conflict_sql(table: str, relation: str, limit: int) -> str:
+    """SQL giving the first `limit` dimension keys (in key order) of `relation` (classified
+    rows with `reason`) whose valid rows disagree in content, each with the number of such
+    keys in all (`n`): duplicates that are not mere repeats."""
+    key = DIM_KEYS[table]
+    content = ", ".join(columns(table))
+    return (
+        f"SELECT {key}, count(*) OVER () AS n FROM (SELECT DISTINCT {content} FROM {relation}"
+        f" WHERE {key} IS NOT NULL AND (reason IS NULL OR reason = '{DUPLICATE_KEY}')) _d"
+        f" GROUP BY {key} HAVING count(*) > 1 ORDER BY {key} LIMIT {int(limit)}"
+    )
 
 
 def classify_sql(table: str, source: str, references: Mapping[str, str]) -> str:
@@ -147,8 +170,9 @@ def classify_sql(table: str, source: str, references: Mapping[str, str]) -> str:
             f"LEFT JOIN (SELECT DISTINCT {ref.key} AS {ref.alias} FROM {references[ref.target]})"
             f" _r{i} ON _t.{ref.column} = _r{i}.{ref.alias}"
         )
+    carried = cols + (SOURCE_COLUMNS if table in DIM_KEYS else ())
     checked = (
-        f"SELECT {', '.join(f'_t.{c} AS {c}' for c in cols)}, {reason_sql(table)} AS _reason"
+        f"SELECT {', '.join(f'_t.{c} AS {c}' for c in carried)}, {reason_sql(table)} AS _reason"
         f" FROM {source} _t {' '.join(joins)}"
     )
     key = key_column(table)
@@ -175,10 +199,14 @@ __all__ = [
     "EVENT_IDS",
     "REFERENCES",
     "RULES",
+    "SOURCE_COLUMNS",
+    "SOURCE_FILE",
+    "SOURCE_ROW",
     "Reference",
     "Rule",
     "classify_sql",
     "columns",
+    "conflict_sql",
     "duplicate_reason",
     "keep_order_sql",
     "key_column",

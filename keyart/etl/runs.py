@@ -8,7 +8,9 @@ what a run reads from and writes into the warehouse, so it exists once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import sys
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -22,15 +24,18 @@ from typing import Any, ClassVar
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from keyart.config import EtlSettings
+from keyart.config import EtlSettings, GateSettings
 from keyart.errors import IngestError
+from keyart.etl.gates import check as check_gates
 from keyart.etl.report import IngestReport
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
+from keyart.warehouse.lock import WriterLock
 from keyart.warehouse.tables import ROLLUPS
 
 # The settings that define the metrics: kept days must have been built with the same ones.
 SETTING_FIELDS = ("lg_k", "qualify_seconds", "engaged_seconds", "attribution_hours")
 EVENT_TABLES = ("impressions", "plays")  # the clean event tables of a version
+CONFLICT_EXAMPLES = 10  # conflicting keys named in a report, per table
 
 
 def new_run_id() -> str:
@@ -75,12 +80,23 @@ class StepTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class Conflicts:
+    """Dimension keys delivered more than once with different content: how many, and the
+    first few in key order."""
+
+    keys: int
+    examples: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Accounting:
     """Where every raw row went: kept, quarantined by reason, dropped as a duplicate."""
 
     kept: dict[str, int]
     quarantined: dict[str, dict[str, int]]
     duplicates: dict[str, int]
+    # dimension keys repeated with different content (the last delivered row was kept)
+    conflicts: dict[str, Conflicts] = dataclasses.field(default_factory=dict)
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -188,12 +204,16 @@ class IngestRun(ABC):
         bar: tqdm[Any] | None,
         desc: str,
         started: float | None = None,
+        writer: WriterLock | None = None,
     ) -> None:
         self.wh = warehouse
         self.settings = settings
+        # the parent is read under the writer lock: no other run can commit until this ends
+        self.writer = writer
         self.parent = warehouse.current_or_none()
         self.run_id = new_run_id()
         self.steps = StepTimer(bar, desc, started)
+        self.accepted: list[str] = []  # anomalies published anyway (--accept-anomalies)
 
     def write_quarantine(self, quarantined: dict[str, dict[str, int]]) -> Path | None:
         """Write each raw table's quarantined rows (contract columns and `reason`) into this
@@ -208,6 +228,19 @@ class IngestRun(ABC):
     @abstractmethod
     def write_quarantined(self, table: str, path: Path) -> None:
         """Write the quarantined rows of one raw table to `path` (engine-specific)."""
+
+    def check_gates(
+        self,
+        gates: GateSettings,
+        accounting: Accounting,
+        attribution: Attribution,
+        day_volumes: dict[date, int],
+    ) -> None:
+        """Apply the quality gates before anything is written (QualityGateError); accepted
+        anomalies are kept for the report."""
+        self.accepted = check_gates(
+            gates, accounting.kept, attribution.without_profile, day_volumes, self.parent
+        )
 
     def kept_days(self, new_days: list[date]) -> list[date]:
         """The parent's days this run does not rebuild, checked to share its settings."""
@@ -233,6 +266,10 @@ class IngestRun(ABC):
             kept=counts.accounting.kept,
             quarantined=counts.accounting.quarantined,
             duplicates=counts.accounting.duplicates,
+            conflicts={
+                table: {"keys": found.keys, "examples": found.examples}
+                for table, found in counts.accounting.conflicts.items()
+            },
             events_without_profile=counts.attribution.without_profile,
             qualified_plays=counts.attribution.qualified,
             attributed_plays=counts.attribution.attributed,
@@ -243,6 +280,7 @@ class IngestRun(ABC):
             elapsed_s=round(time.perf_counter() - started, 3),
             quarantine_dir=str(quarantine) if quarantine is not None else None,
             extra=extra,
+            accepted_anomalies=list(self.accepted),
         )
         manifest = {
             "run_id": self.run_id,
@@ -258,8 +296,26 @@ class IngestRun(ABC):
         }
         if before is not None:
             before()
-        version = staging.commit(manifest)
+        version = staging.commit(
+            manifest,
+            parent=self.parent,
+            kept=[d.isoformat() for d in counts.kept_days],
+            check_current=True,
+        )
         return version, report.with_updates(warehouse_version=version.name)
+
+
+def say(message: str) -> None:
+    """Tell the operator something while a run goes on (stderr, beside the progress bar)."""
+    print(f"keyart: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def writing(warehouse: Warehouse, wait_s: float, purpose: str = "ingest") -> Iterator[WriterLock]:
+    """Hold the warehouse's writer lock for a whole run (waiting up to `wait_s` seconds,
+    saying whom for); WarehouseBusy when it stays taken."""
+    with warehouse.writer(wait_s=wait_s, notify=say, purpose=purpose) as lock:
+        yield lock
 
 
 def publish(
@@ -278,10 +334,12 @@ def publish(
 
 
 __all__ = [
+    "CONFLICT_EXAMPLES",
     "EVENT_TABLES",
     "SETTING_FIELDS",
     "Accounting",
     "Attribution",
+    "Conflicts",
     "IngestRun",
     "RunCounts",
     "StepTimer",
@@ -293,4 +351,6 @@ __all__ = [
     "progress_bar",
     "publish",
     "rollup_totals",
+    "say",
+    "writing",
 ]

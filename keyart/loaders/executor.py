@@ -22,18 +22,21 @@ class QueryExecutor:
         self.metrics = metrics
         self.backend_queries = 0  # how many queries reached the backend (tests, bench)
 
-    async def execute(self, query: MetricQuery, data_version: str) -> QueryResult:
-        """The answer to `query` over the data of `data_version`."""
+    async def execute(
+        self, query: MetricQuery, data_version: str, warehouse_version: str | None = None
+    ) -> QueryResult:
+        """The answer to `query` over the data of `data_version`, read from warehouse
+        version `warehouse_version` (the served snapshot's; None: the newest)."""
         return await self.cache.get_or_compute(
-            result_key(query, data_version), lambda: self._run(query)
+            result_key(query, data_version), lambda: self._run(query, warehouse_version)
         )
 
-    async def _run(self, query: MetricQuery) -> QueryResult:
+    async def _run(self, query: MetricQuery, warehouse_version: str | None) -> QueryResult:
         self.backend_queries += 1
         name = getattr(self.backend, "name", type(self.backend).__name__)
         started = time.perf_counter()
         try:
-            result = await self.backend.execute(query)
+            result = await self.backend.execute(query, warehouse_version)
         except KeyartError as exc:
             if self.metrics:
                 self.metrics.backend_errors.labels(name, exc.code).inc()

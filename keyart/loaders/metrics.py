@@ -61,9 +61,13 @@ class MetricLoader:
     """A DataLoader of result rows per (shape, entity), batching by shape; created per
     request so that nothing leaks between requests (the shared cache is the executor's)."""
 
-    def __init__(self, executor: QueryExecutor, data_version: str) -> None:
+    def __init__(
+        self, executor: QueryExecutor, data_version: str, warehouse_version: str | None = None
+    ) -> None:
         self.executor = executor
         self.data_version = data_version
+        # the served snapshot's warehouse version: every query of the request reads it
+        self.warehouse_version = warehouse_version
         self.queries: list[MetricQuery] = []  # the IR queries this request issued
         self._loader: DataLoader[MetricKey, Rows] = DataLoader(load_fn=self._load_batch)
         self._batches: set[asyncio.Task[object]] = set()
@@ -118,7 +122,7 @@ class MetricLoader:
         if query.filter.matches_nothing:
             return QueryResult(())
         self.queries.append(query)
-        return await self.executor.execute(query, self.data_version)
+        return await self.executor.execute(query, self.data_version, self.warehouse_version)
 
 
 def _split(result: QueryResult, entity: Dimension) -> dict[str, Rows]:

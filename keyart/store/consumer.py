@@ -39,6 +39,7 @@ class ConsumerStats:
     age_seconds: float | None  # since the served snapshot was published
     loads: int  # snapshots swapped in (the first load included)
     failures: int  # polls that found a broken, missing or unreadable announcement or blob
+    fallbacks: int  # loads of an older intact blob because the announced one was broken
     last_error: str | None
     last_error_at: datetime | None
     last_poll_at: datetime | None
@@ -61,6 +62,7 @@ class SnapshotConsumer:
         self._lock = threading.Lock()  # one refresh at a time; readers never take it
         self._loads = 0
         self._failures = 0
+        self._fallbacks = 0
         self._last_error: str | None = None
         self._last_error_at: datetime | None = None
         self._last_poll_at: datetime | None = None
@@ -118,6 +120,7 @@ class SnapshotConsumer:
             age_seconds=_age(loaded),
             loads=self._loads,
             failures=self._failures,
+            fallbacks=self._fallbacks,
             last_error=self._last_error,
             last_error_at=self._last_error_at,
             last_poll_at=self._last_poll_at,
@@ -140,8 +143,11 @@ class SnapshotConsumer:
         """One poll: swap in a newer announced snapshot (or the pinned one) if valid.
 
         Returns whether the served snapshot changed. A broken announcement or blob is
-        recorded in `last_error`/`failures` and the last good snapshot stays served; the
-        served version never moves backwards, and a pinned consumer never moves at all.
+        recorded in `last_error`/`failures`; a broken announced blob falls back to the
+        newest intact blob older than it but newer than the served one (counted in
+        `fallbacks`; at start, with nothing served, a broken announcement does too), else
+        the last good snapshot stays served. The served version never moves backwards, and
+        a pinned consumer never moves at all.
         """
         with self._lock:
             self._last_poll_at = datetime.now(UTC)
@@ -156,8 +162,61 @@ class SnapshotConsumer:
                 self._record_failure(f"unexpected {type(exc).__name__}: {exc}")
                 return False
 
+    @property
+    def fallbacks(self) -> int:
+        """How many times an older intact snapshot was loaded instead of a broken one."""
+        return self._fallbacks
+
     def _refresh_announced(self) -> bool:
-        announcement = files.read_announcement(self.blob_dir)
+        try:
+            announcement = files.read_announcement(self.blob_dir)
+        except SnapshotError as exc:
+            if self._loaded is not None:
+                # the announcement is the commit point: without one, keep what is served
+                self._record_failure(str(exc))
+                return False
+            return self._fall_back(str(exc), below=None)
+        try:
+            return self._load_announced(announcement)
+        except SnapshotError as exc:
+            return self._fall_back(str(exc), below=announcement.seq)
+
+    def _fall_back(self, problem: str, below: int | None) -> bool:
+        """Record a broken announcement or blob, then serve the newest intact blob older
+        than it (`below`) but newer than the served one, if there is one."""
+        self._record_failure(problem)
+        loaded = self._loaded
+        floor = -1 if loaded is None else loaded.seq
+        for version in reversed(files.list_blob_versions(self.blob_dir)):
+            seq = files.version_seq(version)
+            if seq <= floor:
+                break
+            if below is not None and seq >= below:
+                continue
+            try:
+                snapshot = self._load_checked(version)
+            except SnapshotError as exc:
+                log.warning("snapshot %s is unusable too: %s", version, exc)
+                continue
+            self._fallbacks += 1
+            log.warning(
+                "falling back to snapshot %s, the newest intact one (announced one broken: %s)",
+                version,
+                problem,
+            )
+            self._swap(snapshot)
+            return True
+        return False
+
+    def _load_checked(self, version: str) -> Snapshot:
+        """A blob by version, verified against its own checksum file."""
+        path = self.blob_dir / files.blob_name(version)
+        data = _read_bytes(path)
+        checksum = self.blob_dir / files.checksum_name(version)
+        _verify(path, data, files.parse_checksum_file(checksum), str(checksum))
+        return _decode(path, data, version)
+
+    def _load_announced(self, announcement: files.Announcement) -> bool:
         loaded = self._loaded
         if loaded is not None and announcement.seq <= loaded.seq:
             if announcement.seq < loaded.seq:
@@ -183,11 +242,7 @@ class SnapshotConsumer:
         assert self.pin is not None
         if self._loaded is not None:
             return False  # pinned and loaded: never move
-        path = self.blob_dir / files.blob_name(self.pin)
-        data = _read_bytes(path)
-        checksum = self.blob_dir / files.checksum_name(self.pin)
-        _verify(path, data, files.parse_checksum_file(checksum), str(checksum))
-        self._swap(_decode(path, data, self.pin))
+        self._swap(self._load_checked(self.pin))
         return True
 
     def _swap(self, snapshot: Snapshot) -> None:

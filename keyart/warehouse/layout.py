@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from types import TracebackType
 from typing import Any
 
 from keyart.errors import WarehouseError
+from keyart.warehouse import integrity
+from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 from keyart.warehouse.tables import Rollup
 
 CURRENT = "CURRENT"
@@ -129,10 +132,23 @@ class Warehouse:
             raise WarehouseError(f"warehouse version {name} at {root} is unreadable") from exc
         return Version(root, name, manifest)
 
-    def stage(self) -> Staging:
-        """A staging area for a new version; use as a context manager and call commit()."""
+    def writer(
+        self,
+        *,
+        wait_s: float = DEFAULT_WAIT_S,
+        notify: Callable[[str], None] | None = None,
+        purpose: str = "ingest",
+    ) -> WriterLock:
+        """The warehouse's single-writer lock (not taken yet: use it as a context manager)."""
+        return WriterLock(self.root, wait_s=wait_s, notify=notify, purpose=purpose)
+
+    def stage(self, writer: WriterLock | None = None) -> Staging:
+        """A staging area for a new version; use as a context manager and call commit().
+        Holding the writer lock (`writer`), staging folders of earlier runs are removed:
+        their runs are dead, since a live run would hold the lock."""
         self.versions_dir.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_staging()
+        if writer is not None and writer.held:
+            self._remove_stale_staging()
         return Staging(self, self.versions_dir / f"{_STAGING_PREFIX}{uuid.uuid4().hex}")
 
     def prune(self, keep: int = 3) -> None:
@@ -144,7 +160,7 @@ class Warehouse:
                 shutil.rmtree(self.versions_dir / name, ignore_errors=True)
 
     def _remove_stale_staging(self) -> None:
-        # left behind by a killed run; never referenced by CURRENT
+        # left behind by a killed run (only called under the writer lock); never current
         for path in self.versions_dir.glob(f"{_STAGING_PREFIX}*"):
             shutil.rmtree(path, ignore_errors=True)
 
@@ -161,6 +177,14 @@ class Staging:
         self.warehouse = warehouse
         self.root = root
         self.root.mkdir(parents=True)
+        # [size, sha256] of files hashed as they were written (relative path -> entry)
+        self._checksums: dict[str, list[Any]] = {}
+
+    def record_checksum(self, path: Path) -> None:
+        """Hash a file just written into staging, so that commit need not read it again
+        (thread-safe: writer threads call it; replace the file and it is hashed anew)."""
+        digest = integrity.sha256_file(path)
+        self._checksums[str(path.relative_to(self.root))] = [path.stat().st_size, digest]
 
     def version_view(self, manifest: dict[str, Any] | None = None) -> Version:
         """A Version over the staging folder (paths only) for writers."""
@@ -178,10 +202,47 @@ class Staging:
             dst.parent.mkdir(parents=True, exist_ok=True)
             _link_or_copy(str(src), str(dst))
 
-    def commit(self, manifest: dict[str, Any]) -> Version:
-        """Write the manifest, move the version into place and make it current atomically."""
+    def commit(
+        self,
+        manifest: dict[str, Any],
+        *,
+        parent: Version | None = None,
+        kept: Sequence[str] = (),
+        check_current: bool = False,
+    ) -> Version:
+        """Write the manifest (with the version's file table), move the version into place
+        and make it current atomically.
+
+        Refuses (WarehouseError, nothing published) when a kept day of `parent` lost a file
+        or changed its bytes, or, with `check_current`, when CURRENT no longer names
+        `parent` (another writer committed meanwhile: this run's view is out of date).
+        """
         name = self.warehouse._next_name()
-        manifest = {**manifest, "version": name}
+        if check_current:
+            now = self.warehouse.current_or_none()
+            now_name = None if now is None else now.name
+            expected = None if parent is None else parent.name
+            if now_name != expected:
+                raise WarehouseError(
+                    f"refusing to commit: the warehouse moved from {expected} to {now_name} "
+                    "during this run (another writer without the writer lock?); run again"
+                )
+        parent_table = None if parent is None else parent.manifest.get(integrity.FILES)
+        if parent is not None and parent_table is None and kept:
+            # a parent written before file tables: its files as they are now
+            parent_table = integrity.file_table(parent.root, None, None)
+        table = integrity.file_table(
+            self.root, None if parent is None else parent.root, parent_table, self._checksums
+        )
+        integrity.check_commit(
+            name,
+            manifest.get("days", []),
+            table,
+            kept,
+            parent_table,
+            None if parent is None else parent.name,
+        )
+        manifest = {**manifest, "version": name, integrity.FILES: table}
         _write_atomic(self.root / MANIFEST, json.dumps(manifest, indent=2, default=str))
         final = self.warehouse.versions_dir / name
         os.replace(self.root, final)

@@ -127,7 +127,12 @@ def test_members_without_profile_are_kept_and_counted(run_ingest: Ingest, tmp_pa
         == 2
     )
     assert all(labels == [] for m, labels in events if m not in profiles)
-    assert {m: labels for m, labels in events if m in profiles} == {1: ["x"], 2: ["x", "y"]}
+    # member 2 is delivered twice: the last delivered row (labels "other") wins
+    assert {m: labels for m, labels in events if m in profiles} == {1: ["x"], 2: ["other"]}
+    assert report.conflicts == {
+        "titles": {"keys": 1, "examples": ["t1"]},
+        "members": {"keys": 1, "examples": ["2"]},
+    }
     assert report.events_without_profile["playbacks"] == 1
     assert len(events) == report.kept["impressions"]
 
@@ -137,7 +142,12 @@ def test_dimensions_hold_only_clean_rows(run_ingest: Ingest, tmp_path: Path) -> 
     run_ingest(raw)
     version = Warehouse(tmp_path / "wh").current()
     titles = pq.read_table(version.dim_path("titles")).to_pylist()
-    assert [(t["title_id"], t["name"]) for t in titles] == [("t1", "T t1"), ("t2", "T t2")]
+    # t1 is delivered twice: the last delivered row (named "again") wins, as in the truth
+    assert [(t["title_id"], t["name"]) for t in titles] == [("t1", "again"), ("t2", "T t2")]
+    truth = raw.truth()
+    assert {t["title_id"]: t["name"] for t in titles} == {
+        tid: row.name for tid, row in truth.titles.items()
+    }
     assets = pq.read_table(version.dim_path("assets")).column("asset_id").to_pylist()
     assert assets == ["a1", "a2"]
 
@@ -190,7 +200,11 @@ def test_embedded_classification_equals_portable_sql(
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for name in ("titles", "assets", "members", "impressions", "playbacks"):
-        con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM '{root / name}.parquet'")
+        path = root / f"{name}.parquet"
+        con.execute(
+            f"CREATE VIEW raw_{name} AS SELECT *, filename AS _src_file, file_row_number AS"
+            f" _src_row FROM read_parquet('{path}', filename = true, file_row_number = true)"
+        )
     refs = {"titles": {}, "assets": {"titles": "dim_titles"}, "members": {}}
     refs |= {"impressions": {"assets": "dim_assets"}, "playbacks": {"titles": "dim_titles"}}
     for name, ref in refs.items():

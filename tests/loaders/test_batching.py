@@ -36,7 +36,7 @@ class RecordingBackend:
         self.queries: list[MetricQuery] = []
         self.broken = broken
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
         self.queries.append(query)
         await asyncio.sleep(0)
         if set(query.filter.countries or ()) & self.broken:

@@ -351,3 +351,29 @@ def test_concurrent_readers_see_one_consistent_version(tmp_path: Path, blob_dir:
     assert len(seen) >= 2  # readers really ran across swaps
     assert versions == sorted(versions, key=lambda v: int(str(v)[1:7]))
     assert consumer.loads == 4
+
+
+def test_a_broken_announced_blob_falls_back_to_the_newest_intact_one_on_poll(
+    handmade: Handmade, blob_dir: Path, two_versions: tuple[SnapshotConsumer, str, str]
+) -> None:
+    consumer, v1, v2 = two_versions
+    v3 = SnapshotProducer(blob_dir).publish(handmade.version)  # announced, then damaged
+    path = _blob(blob_dir, v3)
+    path.write_bytes(path.read_bytes()[:-20])
+    assert consumer.refresh() is True
+    assert consumer.version == v2  # newer than v1, older than the broken v3
+    assert (consumer.failures, consumer.fallbacks) == (1, 1)
+    assert consumer.stats().fallbacks == 1
+    # the next poll finds nothing better and stays on v2, counting the failure
+    assert consumer.refresh() is False
+    assert (consumer.version, consumer.failures, consumer.fallbacks) == (v2, 2, 1)
+    assert v1 != v2
+
+
+def test_a_broken_blob_with_no_intact_newer_one_keeps_the_served(
+    blob_dir: Path, two_versions: tuple[SnapshotConsumer, str, str]
+) -> None:
+    consumer, v1, v2 = two_versions
+    _blob(blob_dir, v2).write_bytes(b"not a snapshot")
+    assert consumer.refresh() is False
+    assert (consumer.version, consumer.fallbacks) == (v1, 0)

@@ -60,8 +60,10 @@ class DruidBackend:
         """The native query this backend sends for `query` (for logs and debugging)."""
         return compile_query(query, self.options)
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
-        """Answer one query; BadQuery / BackendUnavailable on Druid failures."""
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
+        """Answer one query; BadQuery / BackendUnavailable on Druid failures. Druid answers
+        from the datasources it serves (the last `keyart druid ingest`), whatever
+        `version` says (see docs/druid.md)."""
         if matches_nothing(query):
             return QueryResult(())
         try:

@@ -44,6 +44,7 @@ class ServedWarehouse:
         if serving:
             folder = Path(cache_dir) if cache_dir is not None else self._default_cache_dir()
         self._cache = ServingCache(folder, self.tables, label=self.name, merged=self.merged)
+        self._answering: str | None = None  # the version requests last asked for by name
 
     def _default_cache_dir(self) -> Path:
         return self._current.warehouse.root / "cache"
@@ -84,10 +85,14 @@ class ServedWarehouse:
         where = f"{self.name} query on {view.version.name}{' (serving copy)' if db else ''}"
         return await self._runner.run(lambda cursor: self.answer(cursor, query, view, db), where)
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
-        """Answer one query from the current warehouse version."""
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
+        """Answer one query from warehouse version `version` (the served snapshot's),
+        never from another; from the current version when None."""
         if matches_nothing(query):
             return QueryResult(())
+        if version is not None:
+            self._answering = version
+            return await self._run(query, self._current.named(version))
         view = self._current.get()
         try:
             result = await self._run(query, view)
@@ -108,10 +113,12 @@ class ServedWarehouse:
         return await self._served(view) is not None
 
     def serving_state(self) -> ServingState:
-        """Where the current version's serving copy stands (starts its build if missing);
-        "building" too while there is no current version to serve."""
+        """Where the serving copy of the version requests read stands (the last one asked
+        for by name, else the current one; starts its build if missing); "building" too
+        while there is no version to serve."""
         try:
-            view = self._current.get()
+            answering = self._answering
+            view = self._current.named(answering) if answering else self._current.get()
         except KeyartError:
             return "building"
         return self._cache.state(view.version)

@@ -1,4 +1,5 @@
-"""Follows a warehouse's current version and finds the day-partition files a query reads."""
+"""Opens a warehouse's versions (the current one, or one by name) and finds the
+day-partition files a query reads."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from keyart.query.ir import Interval
 from keyart.warehouse.layout import CURRENT, Version, Warehouse
 
 _PARTITION_PREFIX = "day="
+KEEP_VIEWS = 4  # versions kept open by name (snapshots being served during a swap)
 
 
 class PartitionIndex:
@@ -111,6 +113,7 @@ class CurrentVersion:
         self.warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
         self._signature: tuple[int, int, int] | None = None
         self._view: VersionView | None = None
+        self._named: dict[str, VersionView] = {}  # views asked for by name, oldest first
         self._lock = threading.Lock()
 
     def _pointer_signature(self) -> tuple[int, int, int] | None:
@@ -128,6 +131,27 @@ class CurrentVersion:
             if self._view is not None and signature == self._signature:
                 return self._view
         return self.refresh()
+
+    def named(self, name: str) -> VersionView:
+        """The view of version `name` (the served snapshot's), kept for the next requests;
+        BackendUnavailable when that version is gone or unreadable."""
+        with self._lock:
+            view = self._named.get(name)
+            if view is None and self._view is not None and self._view.version.name == name:
+                view = self._view
+        if view is not None:
+            return view
+        try:
+            version = self.warehouse.open(name)
+        except WarehouseError as exc:
+            raise BackendUnavailable(
+                f"warehouse version {name} of the served snapshot is unreadable: {exc}"
+            ) from exc
+        with self._lock:
+            view = self._named.setdefault(name, VersionView(version))
+            while len(self._named) > KEEP_VIEWS:
+                self._named.pop(next(iter(self._named)))
+            return view
 
     def refresh(self) -> VersionView:
         """Re-read CURRENT now; BackendUnavailable when the warehouse has no version."""

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 
 from keyart.config import EtlSettings
 from keyart.etl.attribution import attribution_sql
-from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql
-from keyart.etl.runs import Accounting, lookback_files
+from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql, conflict_sql
+from keyart.etl.runs import CONFLICT_EXAMPLES, Accounting, Conflicts, lookback_files
 from keyart.etl.schemas import RAW_TABLES
 from keyart.etl.spark.rollups import facts_sql
 from keyart.warehouse.layout import Version
@@ -151,7 +151,7 @@ class Cleaner:
             if name in EVENT_IDS:
                 duplicates[name] = by_reason.pop(DUPLICATE, 0)
             quarantined[name] = {str(k): v for k, v in sorted(by_reason.items())}
-        return Accounting(kept, quarantined, duplicates), sorted(days)
+        return Accounting(kept, quarantined, duplicates, self.conflicts()), sorted(days)
 
     def quarantine_rows(self, table: str) -> DataFrame:
         """The quarantined rows of one raw table: contract columns plus `reason`."""
@@ -208,6 +208,22 @@ class Cleaner:
             "SELECT (SELECT count(*) FROM play_attr) AS q, (SELECT count(*) FROM play_facts) AS a"
         ).collect()[0]
         return int(row["q"]), int(row["a"])
+
+    def conflicts(self) -> dict[str, Conflicts]:
+        """Dimension keys whose valid rows disagree in content, per table."""
+        found = {}
+        for name in DIM_KEYS:
+            rows = self.sql(conflict_sql(name, f"cls_{name}", CONFLICT_EXAMPLES)).collect()
+            if rows:
+                found[name] = Conflicts(int(rows[0]["n"]), [str(r[0]) for r in rows])
+        return found
+
+    def day_volumes(self) -> dict[date, int]:
+        """Kept impressions per day of this run (what the volume gate compares)."""
+        rows = self.sql(
+            "SELECT CAST(event_time AS DATE) AS day, count(*) AS n FROM imp_clean GROUP BY 1"
+        ).collect()
+        return {r["day"]: int(r["n"]) for r in rows}
 
     def without_profile(self) -> dict[str, int]:
         """Kept events whose member has no profile (kept, with no affinities)."""

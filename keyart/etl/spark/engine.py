@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from keyart.config import EtlSettings
+from keyart.config import EtlSettings, GateSettings
 from keyart.errors import IngestError, KeyartError
 from keyart.etl import contract
 from keyart.etl.report import IngestReport
@@ -30,6 +30,7 @@ from keyart.etl.runs import (
     link_parent_days,
     progress_bar,
     publish,
+    writing,
 )
 from keyart.etl.schemas import RAW_TABLES
 from keyart.etl.spark.alltime import AlltimeBuilder, plan
@@ -39,6 +40,7 @@ from keyart.etl.spark.read import load_raw
 from keyart.etl.spark.rollups import ROLLUP_ORDER, rollup_sql
 from keyart.etl.spark.session import spark_session
 from keyart.warehouse.layout import Staging, Version, Warehouse
+from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,
     ALLTIME_TITLES,
@@ -79,8 +81,9 @@ class _SparkRun(IngestRun):
         settings: EtlSettings,
         bar: tqdm[Any] | None,
         started: float,
+        writer: WriterLock | None = None,
     ) -> None:
-        super().__init__(warehouse, settings, bar, _DESC, started)
+        super().__init__(warehouse, settings, bar, _DESC, started, writer=writer)
         self.spark = spark
         self.raw = raw
         self.cleaner = Cleaner(spark, settings, self.parent)
@@ -134,7 +137,9 @@ class _SparkRun(IngestRun):
         pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
 
 
-def _build(run: _SparkRun, started: float, master: str) -> tuple[Version, IngestReport]:
+def _build(
+    run: _SparkRun, started: float, master: str, gates: GateSettings
+) -> tuple[Version, IngestReport]:
     settings = run.settings
     load_raw(run.spark, run.raw)
     run.steps.lap("load")
@@ -146,6 +151,7 @@ def _build(run: _SparkRun, started: float, master: str) -> tuple[Version, Ingest
     run.steps.lap("events")
     qualified, attributed = run.cleaner.attribute(new_days)
     attribution = Attribution(qualified, attributed, run.cleaner.without_profile())
+    run.check_gates(gates, accounting, attribution, run.cleaner.day_volumes())
     partitions = max(
         int(run.spark.conf.get("spark.sql.shuffle.partitions") or 1),
         math.ceil(len(new_days) / DAYS_PER_PARTITION),
@@ -153,7 +159,7 @@ def _build(run: _SparkRun, started: float, master: str) -> tuple[Version, Ingest
     run.cleaner.facts(partitions)
     run.steps.lap("attribute")
     how = plan(run.parent, new_days, run.moved_assets())
-    with run.wh.stage() as staging:
+    with run.wh.stage(run.writer) as staging:
         with DayWriter(staging.root / "_spark", settings.lg_k, partitions) as out:
             run.write_rollups(out, staging)
             run.steps.lap("rollups")
@@ -221,25 +227,34 @@ def ingest_spark(
     master: str = "local[2]",
     progress: bool = False,
     publish_snapshot: bool = True,
+    wait_s: float = DEFAULT_WAIT_S,
+    gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse on Spark as a new version; returns the
     report. A schema problem raises ContractError before Spark starts or anything is
-    written; the previous version stays current when anything fails."""
+    written; the previous version stays current when anything fails. The run holds the
+    warehouse's writer lock throughout (waiting up to `wait_s` seconds for another);
+    quality `gates` refuse a run with anomalies before anything is written."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
-    with progress_bar(progress, len(_STEPS), _DESC) as bar, spark_session(master) as spark:
-        run = _SparkRun(spark, raw_input, wh, settings, bar, started)
+    with (
+        writing(wh, wait_s) as writer,
+        progress_bar(progress, len(_STEPS), _DESC) as bar,
+        spark_session(master) as spark,
+    ):
+        run = _SparkRun(spark, raw_input, wh, settings, bar, started, writer=writer)
         run.steps.lap("session")
         try:
-            version, report = _build(run, started, master)
+            version, report = _build(run, started, master, gates)
         except KeyartError:
             raise
         except Exception as exc:  # Spark's Py4J/analysis errors: the run failed
             raise IngestError(f"spark ingest of {raw} failed: {_summary(exc)}") from exc
         finally:
             run.cleaner.release()
-    return publish(wh, version, report, started, publish_snapshot)
+        # still under the writer lock: a snapshot always describes a committed version
+        return publish(wh, version, report, started, publish_snapshot)
 
 
 __all__ = ["ingest_spark"]
