@@ -115,10 +115,16 @@ def peer_tests(assets: Sequence[Peer], metric: InsightMetric) -> dict[str, PeerT
     }
 
 
+def flagged(tests: dict[str, PeerTest]) -> list[PeerTest]:
+    """The tests whose asset stands out, most extreme first."""
+    return sorted(
+        (t for t in tests.values() if t.outlier), key=lambda t: (-abs(t.score), t.asset_id)
+    )
+
+
 def outliers(assets: Sequence[Peer], metric: InsightMetric) -> list[PeerTest]:
     """The assets standing out among their peers, most extreme first."""
-    found = [t for t in peer_tests(assets, metric).values() if t.outlier]
-    return sorted(found, key=lambda t: (-abs(t.score), t.asset_id))
+    return flagged(peer_tests(assets, metric))
 
 
 def ratio(test: PeerTest) -> float | None:
@@ -144,6 +150,7 @@ __all__ = [
     "Peer",
     "PeerTest",
     "describe",
+    "flagged",
     "outliers",
     "peer_tests",
     "ratio",
