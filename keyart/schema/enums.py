@@ -6,6 +6,9 @@ from enum import Enum
 
 import strawberry
 
+from keyart.insights.appeal import Verdict
+from keyart.insights.measures import InsightMetric as IrInsightMetric
+from keyart.insights.peers import Direction as IrDirection
 from keyart.query import Granularity as IrGranularity
 
 
@@ -34,4 +37,41 @@ class Granularity(Enum):
         return IrGranularity(self.value)
 
 
-__all__ = ["AssetType", "Granularity", "TitleKind"]
+@strawberry.enum(description="A metric insights rank, test and compare assets by.")
+class InsightMetric(Enum):
+    TAKE_RATE = "take_rate"
+    AUTHENTICITY = "authenticity"
+    UNIQUE_IMPRESSIONS = "unique_impressions"
+    QUALIFIED_PLAYS = "qualified_plays"
+
+    def to_ir(self) -> IrInsightMetric:
+        """The insights' metric of this value."""
+        return IrInsightMetric(self.value)
+
+
+@strawberry.enum(description="Whether a value stands out above (HIGH) or below (LOW).")
+class Direction(Enum):
+    HIGH = "high"
+    LOW = "low"
+
+    @classmethod
+    def of(cls, direction: IrDirection) -> Direction:
+        """The GraphQL value of an insights direction."""
+        return cls(direction.value)
+
+
+@strawberry.enum(description="What an asset's effectiveness and authenticity say about it.")
+class AppealVerdict(Enum):
+    AUTHENTIC_WINNER = "authentic_winner"
+    CLICKBAIT = "clickbait"
+    UNDERPERFORMING = "underperforming"
+    TYPICAL = "typical"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> AppealVerdict:
+        """The GraphQL value of an insights verdict."""
+        return cls(verdict.value)
+
+
+__all__ = ["AppealVerdict", "AssetType", "Direction", "Granularity", "InsightMetric", "TitleKind"]

@@ -6,8 +6,11 @@ import strawberry
 
 from keyart.errors import BadUserInput
 from keyart.resolvers import args
+from keyart.resolvers import insights as insight
 from keyart.resolvers.context import RequestContext
 from keyart.schema.asset import Asset
+from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.peers import Comparison, ComparisonEntry
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
 
@@ -51,6 +54,39 @@ class Query:
             record = known.get(str(asset_id))
             out.append(None if record is None else Asset.shared(info.context, record))
         return out
+
+    @strawberry.field(
+        description="Assets side by side over one window: each against the baseline "
+        "(default: the first), with significance."
+    )
+    async def compare(
+        self,
+        info: Info,
+        assets: list[strawberry.ID],
+        window: DateRange,
+        filter: MetricFilter | None = strawberry.UNSET,
+        baseline: strawberry.ID | None = strawberry.UNSET,
+    ) -> Comparison:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        ids = list(dict.fromkeys(str(a) for a in assets))  # each asset once, in order
+        unknown = [a for a in ids if a not in ctx.snapshot.assets]
+        if unknown:
+            raise BadUserInput(f"compare: unknown asset id(s) {', '.join(unknown[:10])}")
+        base = str(baseline) if args.given(baseline) is not None else (ids[0] if ids else "")
+        if ids and base not in ids:
+            ids.insert(0, base)
+            if base not in ctx.snapshot.assets:
+                raise BadUserInput(f"compare: unknown baseline asset id {base}")
+        values, found = await insight.compare_assets(
+            ctx, ids, interval, to_filter(filter), ids.index(base) if ids else 0
+        )
+        return Comparison(
+            baseline=Asset.shared(ctx, ctx.snapshot.assets[base]),
+            entries=[
+                ComparisonEntry.of(ctx, a, v, c) for a, v, c in zip(ids, values, found, strict=True)
+            ],
+        )
 
     @strawberry.field(description="Every audience affinity label in the data.")
     def affinities(self, info: Info) -> list[str]:
