@@ -44,3 +44,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = start_or_skip(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+INSIGHTS_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def insights_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """The `demo` profile (enough traffic per asset for the planted effects to be found)
+    ingested into a warehouse with its snapshot; returns (warehouse, generate summary)."""
+    from keyart.config import EtlSettings
+    from keyart.etl.generate import generate
+    from keyart.etl.ingest import ingest
+
+    root = tmp_path_factory.mktemp("insights")
+    summary = generate("demo", root / "raw", seed=INSIGHTS_SEED)
+    ingest(root / "raw", root / "wh", EtlSettings(), progress=False, publish_snapshot=True)
+    return root / "wh", summary
