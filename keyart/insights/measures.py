@@ -55,9 +55,10 @@ def _rate(hits: float, trials: float, extra_variance: float = 0.0) -> Measure:
     return Measure(value, variance, math.log(smooth), variance / smooth**2)
 
 
-def _volume(count: float, sketch_variance: float = 0.0) -> Measure:
+def _volume(count: float, sketch_variance: float = 0.0, dispersion: float = 1.0) -> Measure:
     smooth = count + 0.5
-    variance = max(count, 1.0) + sketch_variance  # Poisson sampling, plus the sketch's
+    # Poisson sampling (times the events per member when members repeat), plus the sketch's
+    variance = max(count, 1.0) * dispersion + sketch_variance
     return Measure(count, variance, math.log(smooth), variance / smooth**2)
 
 
@@ -89,7 +90,11 @@ def measure(metric: InsightMetric, values: MetricValues) -> Measure | None:
     if metric is InsightMetric.UNIQUE_IMPRESSIONS:
         est = values.unique_impressions
         return _volume(est.value, sketch_sigma(est) ** 2)
-    return _volume(float(values.qualified_plays))
+    plays, players = float(values.qualified_plays), values.unique_players.value
+    # plays come in clusters, a member's plays: with a geometric number per member of mean
+    # k, the variance is the count times E[K²]/E[K] = 2k − 1
+    per_player = max(1.0, plays / players) if players > 0 else 1.0
+    return _volume(plays, dispersion=2.0 * per_player - 1.0)
 
 
 def metric_value(metric: InsightMetric, values: MetricValues) -> float | None:
