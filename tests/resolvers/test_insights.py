@@ -292,3 +292,24 @@ async def test_anomalies_stay_at_the_false_positive_rate_where_nothing_changes_o
                 assert abs(anomaly["score"]) >= 3.5
                 assert (anomaly["value"] > anomaly["expected"]) == (anomaly["direction"] == "HIGH")
     assert flagged <= 0.05 * 3 * len(ids)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_bad_insight_arguments_are_clear_errors(
+    client: httpx.AsyncClient, summary: GenerateSummary, backend: str
+) -> None:
+    if backend != "embedded":
+        pytest.skip("argument checks happen before any backend query")
+    ids = list(await _catalog(client))[:51]
+    too_many = await gql(client, COMPARE, {"ids": ids, "w": everything(summary)})
+    assert "at most 50 assets" in too_many["errors"][0]["message"]
+    none = await gql(client, COMPARE, {"ids": [], "w": everything(summary)})
+    assert "at least one asset" in none["errors"][0]["message"]
+    backwards = {"start": summary.end.isoformat(), "end": summary.start.isoformat()}
+    title = next(iter((await _catalog(client)).values()))["title"]
+    window = everything(summary)
+    reversed_previous = await gql(
+        client, CHANGE, {"id": title, "w": window, "p": backwards, "pw": window}
+    )
+    assert reversed_previous["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "before its start" in reversed_previous["errors"][0]["message"]
