@@ -14,7 +14,7 @@ from keyart.loaders import MetricKey, Shape
 from keyart.query import Dimension, Filter, Granularity, Interval, MetricValues
 from keyart.resolvers.context import RequestContext
 from keyart.resolvers.metrics import EMPTY, asset_metrics, asset_timeseries, title_metrics
-from keyart.store.model import AssetInfo
+from keyart.store.model import AssetInfo, Snapshot
 
 MAX_COMPARED = 50
 NO_APPEAL = appeal.Appeal(appeal.Verdict.INSUFFICIENT_DATA, None, None)
@@ -103,9 +103,9 @@ def alltime_outliers(
     return ctx.snapshot.title_outliers.get(title_id, {}).get(metric, ())
 
 
-def alltime_appeal(ctx: RequestContext, asset_id: str) -> appeal.Appeal:
+def stored_appeal(snapshot: Snapshot, asset_id: str) -> appeal.Appeal:
     """An asset's all-time appeal, precomputed into the snapshot at publish."""
-    return ctx.snapshot.asset_appeal.get(asset_id, NO_APPEAL)
+    return snapshot.asset_appeal.get(asset_id, NO_APPEAL)
 
 
 def previous_window(interval: Interval, previous: Interval | None) -> Interval:
@@ -138,13 +138,13 @@ async def title_change(
 
 __all__ = [
     "MAX_COMPARED",
-    "alltime_appeal",
     "alltime_outliers",
     "asset_anomalies",
     "asset_appeal",
     "asset_change",
     "compare_assets",
     "previous_window",
+    "stored_appeal",
     "title_change",
     "title_outliers",
     "title_peers",

@@ -52,6 +52,7 @@ class Asset:
             record=record,
             all_time=as_metrics(snapshot.asset_alltime.get(record.id, resolve.EMPTY)),
             availability=Availability.of(snapshot.asset_countries.get(record.id, ())),
+            all_time_appeal=Appeal.of(insight.stored_appeal(snapshot, record.id)),
         )
 
     @classmethod
@@ -145,9 +146,9 @@ class Asset:
         interval = window.to_interval(ctx.settings.max_window_days)
         return Appeal.of(await insight.asset_appeal(ctx, self.record, interval, to_filter(filter)))
 
-    @strawberry.field(description="The appeal over all days of data, from the snapshot.")
-    def all_time_appeal(self, info: Info) -> Appeal:
-        return Appeal.of(insight.alltime_appeal(info.context, self.record.id))
+    all_time_appeal: Appeal = strawberry.field(
+        description="The appeal over all days of data, from the snapshot."
+    )
 
     @strawberry.field(
         description="Days (or weeks) whose metric departs from the asset's own baseline."

@@ -102,10 +102,15 @@ class Title:
         self, info: Info, metric: InsightMetric | None = InsightMetric.TAKE_RATE
     ) -> list[Outlier]:
         ctx = info.context
-        found = insight.alltime_outliers(
-            ctx, self.record.id, (metric or InsightMetric.TAKE_RATE).to_ir()
+        chosen = (metric or InsightMetric.TAKE_RATE).to_ir()
+        # the views are built once per snapshot, like the title's own
+        return ctx.shared(
+            "alltime_outliers",
+            f"{self.record.id}:{chosen.value}",
+            lambda: [
+                Outlier.of(ctx, t) for t in insight.alltime_outliers(ctx, self.record.id, chosen)
+            ],
         )
-        return [Outlier.of(ctx, t) for t in found]
 
     @strawberry.field(
         description="Metrics of the window against a previous window (default: the equally "
