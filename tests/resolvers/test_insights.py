@@ -313,3 +313,25 @@ async def test_bad_insight_arguments_are_clear_errors(
     )
     assert reversed_previous["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "before its start" in reversed_previous["errors"][0]["message"]
+
+
+PAGE = """
+query ($ids: [ID!]!, $w: DateRange!) {
+  assets(ids: $ids) { id appeal(window: $w) { verdict } } }"""
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_appeal_of_a_page_of_assets_takes_one_backend_query(
+    client: httpx.AsyncClient, summary: GenerateSummary
+) -> None:
+    catalog = await _catalog(client)
+    ids = list(catalog)[:25]  # assets of several titles
+    window = {
+        "start": summary.start.isoformat(),
+        "end": (summary.start + timedelta(days=9)).isoformat(),
+    }
+    executor = _executor(client)
+    before = executor.backend_queries
+    found = await data(client, PAGE, {"ids": ids, "w": window})
+    assert [a["id"] for a in found["assets"]] == ids
+    assert executor.backend_queries - before == 1
