@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from keyart.errors import BadUserInput
@@ -84,16 +85,38 @@ async def asset_anomalies(
     return anomalies.find_anomalies(points, metric, weekly=granularity is Granularity.DAY)
 
 
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """The assets of a comparison in answer order, the baseline, metrics and results."""
+
+    asset_ids: list[str]
+    baseline: str
+    values: list[MetricValues]
+    entries: list[compare.Comparison]
+
+
 async def compare_assets(
-    ctx: RequestContext, asset_ids: Sequence[str], interval: Interval, flt: Filter, baseline: int
-) -> tuple[list[MetricValues], list[compare.Comparison]]:
-    """The assets' metrics and each against the baseline's (one query for all of them)."""
-    if not asset_ids:
+    ctx: RequestContext,
+    asset_ids: Sequence[str],
+    baseline: str | None,
+    interval: Interval,
+    flt: Filter,
+) -> Compared:
+    """Each asset (once, in the order asked; a baseline not among them first) against the
+    baseline (default: the first); one backend query answers all of them."""
+    ids = list(dict.fromkeys(asset_ids))
+    if not ids:
         raise BadUserInput("compare needs at least one asset")
-    if len(asset_ids) > MAX_COMPARED:
-        raise BadUserInput(f"compare takes at most {MAX_COMPARED} assets, got {len(asset_ids)}")
-    values = list(await asyncio.gather(*(asset_metrics(ctx, a, interval, flt) for a in asset_ids)))
-    return values, compare.compare(values, baseline)
+    base = ids[0] if baseline is None else baseline
+    if base not in ids:
+        ids.insert(0, base)
+    if len(ids) > MAX_COMPARED:
+        raise BadUserInput(f"compare takes at most {MAX_COMPARED} assets, got {len(ids)}")
+    unknown = [a for a in ids if a not in ctx.snapshot.assets]
+    if unknown:
+        raise BadUserInput(f"compare: unknown asset id(s) {', '.join(unknown[:10])}")
+    values = list(await asyncio.gather(*(asset_metrics(ctx, a, interval, flt) for a in ids)))
+    return Compared(ids, base, values, compare.compare(values, ids.index(base)))
 
 
 def alltime_outliers(
@@ -138,6 +161,7 @@ async def title_change(
 
 __all__ = [
     "MAX_COMPARED",
+    "Compared",
     "alltime_outliers",
     "asset_anomalies",
     "asset_appeal",

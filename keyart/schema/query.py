@@ -69,22 +69,19 @@ class Query:
     ) -> Comparison:
         ctx = info.context
         interval = window.to_interval(ctx.settings.max_window_days)
-        ids = list(dict.fromkeys(str(a) for a in assets))  # each asset once, in order
-        unknown = [a for a in ids if a not in ctx.snapshot.assets]
-        if unknown:
-            raise BadUserInput(f"compare: unknown asset id(s) {', '.join(unknown[:10])}")
-        base = str(baseline) if args.given(baseline) is not None else (ids[0] if ids else "")
-        if ids and base not in ids:
-            ids.insert(0, base)
-            if base not in ctx.snapshot.assets:
-                raise BadUserInput(f"compare: unknown baseline asset id {base}")
-        values, found = await insight.compare_assets(
-            ctx, ids, interval, to_filter(filter), ids.index(base) if ids else 0
+        base = args.given(baseline)
+        found = await insight.compare_assets(
+            ctx,
+            [str(a) for a in assets],
+            None if base is None else str(base),
+            interval,
+            to_filter(filter),
         )
         return Comparison(
-            baseline=Asset.shared(ctx, ctx.snapshot.assets[base]),
+            baseline=Asset.shared(ctx, ctx.snapshot.assets[found.baseline]),
             entries=[
-                ComparisonEntry.of(ctx, a, v, c) for a, v, c in zip(ids, values, found, strict=True)
+                ComparisonEntry.of(ctx, a, v, c)
+                for a, v, c in zip(found.asset_ids, found.values, found.entries, strict=True)
             ],
         )
 
