@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 
 from keyart.errors import NotFound
@@ -78,15 +80,11 @@ class ComparisonEntry:
         return cls(
             asset=_asset(ctx, asset_id),
             metrics=as_metrics(values),
-            take_rate_lift=None if found.lift is None else as_estimate(found.lift),
+            # an IR Estimate has exactly the fields of `Estimate`: served as is
+            take_rate_lift=None if found.lift is None else cast(Estimate, found.lift),
             probability_better=found.probability_better,
             significant=found.significant,
         )
-
-
-def as_estimate(value: object) -> Estimate:
-    """An IR estimate served as `Estimate` (same fields, no copy)."""
-    return value  # type: ignore[return-value]
 
 
 @strawberry.type(description="Assets side by side over one window, each against the baseline.")
