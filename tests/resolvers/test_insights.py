@@ -49,8 +49,11 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     warehouse, _ = insights_world
     served = build_backend(ApiSettings(warehouse=warehouse, backend=backend))  # type: ignore[arg-type]
-    async with api(warehouse, backend=served, snapshot_poll_s=3600) as c:
-        yield c
+    try:
+        async with api(warehouse, backend=served, snapshot_poll_s=3600) as c:
+            yield c
+    finally:
+        await served.aclose()  # the app closes only the backends it creates
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,11 @@ def loaded(druid: DruidEndpoints, insights_world: tuple[Path, GenerateSummary]) 
 async def client(druid: DruidEndpoints, loaded: Path) -> AsyncIterator[httpx.AsyncClient]:
     lg_k = Warehouse(loaded).current().lg_k
     backend = DruidBackend(druid.broker, lg_k=lg_k, datasource_prefix=INSIGHTS_PREFIX)
-    async with api(loaded, backend=backend, snapshot_poll_s=3600) as c:
-        yield c
+    try:
+        async with api(loaded, backend=backend, snapshot_poll_s=3600) as c:
+            yield c
+    finally:
+        await backend.aclose()  # the app closes only the backends it creates
 
 
 @pytest.mark.asyncio(loop_scope="module")
