@@ -338,3 +338,12 @@ async def test_appeal_of_a_page_of_assets_takes_one_backend_query(
     found = await data(client, PAGE, {"ids": ids, "w": window})
     assert [a["id"] for a in found["assets"]] == ids
     assert executor.backend_queries - before == 1
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_all_time_insights_never_reach_the_backend(client: httpx.AsyncClient) -> None:
+    executor = _executor(client)
+    before = executor.backend_queries
+    for metric in ("TAKE_RATE", "AUTHENTICITY", "UNIQUE_IMPRESSIONS", "QUALIFIED_PLAYS"):
+        await data(client, ALL_TIME, {"m": metric})
+    assert executor.backend_queries == before
