@@ -14,7 +14,7 @@ from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
 from keyart.schema.enums import AssetType, Granularity, InsightMetric
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import Anomaly, Appeal, PeriodChange
+from keyart.schema.insights import Anomaly, Appeal, PeriodChange, ir_metric
 from keyart.schema.metrics import (
     AffinityMetrics,
     Availability,
@@ -169,7 +169,7 @@ class Asset:
             interval,
             (granularity or Granularity.DAY).to_ir(),
             to_filter(filter),
-            (metric or InsightMetric.TAKE_RATE).to_ir(),
+            ir_metric(metric),
         )
         return [Anomaly.of(a) for a in found]
 

@@ -7,7 +7,6 @@ from enum import Enum
 import strawberry
 
 from keyart.insights.appeal import Verdict
-from keyart.insights.measures import InsightMetric as IrInsightMetric
 from keyart.insights.peers import Direction as IrDirection
 from keyart.query import Granularity as IrGranularity
 
@@ -37,16 +36,17 @@ class Granularity(Enum):
         return IrGranularity(self.value)
 
 
-@strawberry.enum(description="A metric insights rank, test and compare assets by.")
+@strawberry.enum(
+    description=(
+        "A metric to rank or compare assets by: takeRate, authenticity, uniqueImpressions"
+        " (estimate) or qualifiedPlays."
+    )
+)
 class InsightMetric(Enum):
     TAKE_RATE = "take_rate"
     AUTHENTICITY = "authenticity"
     UNIQUE_IMPRESSIONS = "unique_impressions"
     QUALIFIED_PLAYS = "qualified_plays"
-
-    def to_ir(self) -> IrInsightMetric:
-        """The insights' metric of this value."""
-        return IrInsightMetric(self.value)
 
 
 @strawberry.enum(description="Whether a value stands out above (HIGH) or below (LOW).")

@@ -9,9 +9,15 @@ from typing import cast
 import strawberry
 
 from keyart.insights import anomalies, appeal, change
+from keyart.insights import measures as ir
 from keyart.query import Interval, MetricValues
 from keyart.schema.enums import AppealVerdict, Direction, InsightMetric
 from keyart.schema.metrics import Estimate, Metrics, as_metrics
+
+
+def ir_metric(metric: InsightMetric | None) -> ir.InsightMetric:
+    """The insights' metric of an optional `InsightMetric` argument (TAKE_RATE when null)."""
+    return ir.InsightMetric((metric or InsightMetric.TAKE_RATE).value)
 
 
 @strawberry.type(description="An inclusive range of UTC days (as answered).")
@@ -129,4 +135,4 @@ class PeriodChange:
         )
 
 
-__all__ = ["Anomaly", "Appeal", "MetricChange", "PeriodChange", "Window"]
+__all__ = ["Anomaly", "Appeal", "MetricChange", "PeriodChange", "Window", "ir_metric"]

@@ -12,7 +12,7 @@ from keyart.resolvers.context import RequestContext
 from keyart.schema.asset import Asset
 from keyart.schema.enums import AssetType, InsightMetric, TitleKind
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import PeriodChange
+from keyart.schema.insights import PeriodChange, ir_metric
 from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
 from keyart.schema.peers import Outlier
 from keyart.store import queries
@@ -93,7 +93,7 @@ class Title:
             self.record.id,
             interval,
             to_filter(filter),
-            (metric or InsightMetric.TAKE_RATE).to_ir(),
+            ir_metric(metric),
         )
         return [Outlier.of(ctx, t) for t in found]
 
@@ -102,7 +102,7 @@ class Title:
         self, info: Info, metric: InsightMetric | None = InsightMetric.TAKE_RATE
     ) -> list[Outlier]:
         ctx = info.context
-        chosen = (metric or InsightMetric.TAKE_RATE).to_ir()
+        chosen = ir_metric(metric)
         # the views are built once per snapshot, like the title's own
         return ctx.shared(
             "alltime_outliers",
