@@ -184,12 +184,15 @@ def bench_server(
     rows: list[dict[str, Any]] = []
     try:
         server.wait_ready(timeout_s=1800)
+        # one pass over every question's whole pool first: fills the result cache (cached),
+        # and brings the data every question reads into DuckDB's and the OS's caches, so
+        # that no question profits from an earlier one having read the same titles
         for question, (_, query) in QUESTIONS.items():
-            pool = params[question]
-            # uncached: warm DuckDB and the OS cache on a few sets; cached: fill the cache
-            errors = asyncio.run(_warm(server.url, query, pool if config.cached else pool[:4]))
+            errors = asyncio.run(_warm(server.url, query, params[question]))
             if errors:
                 raise RuntimeError(f"{question}: {errors[0]}")
+        for question, (_, query) in QUESTIONS.items():
+            pool = params[question]
             part = asyncio.run(
                 http._generate_load(server.url, query, pool, 1, requests, budget_s, 0)
             )
