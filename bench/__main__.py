@@ -21,6 +21,7 @@ SUITES = (
     "access",
     "abuse",
     "filtering",
+    "insights",
     "spark",
     "druid",
 )

@@ -68,3 +68,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return state_url(tmp_path / "state")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database()
+
+
+INSIGHTS_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def insights_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """The `demo` profile (enough traffic per asset for the planted effects to be found)
+    ingested into a warehouse with its snapshot; returns (warehouse, generate summary)."""
+    from keyart.config import EtlSettings
+    from keyart.etl.generate import generate
+    from keyart.etl.ingest import ingest
+
+    root = tmp_path_factory.mktemp("insights")
+    summary = generate("demo", root / "raw", seed=INSIGHTS_SEED)
+    ingest(root / "raw", root / "wh", EtlSettings(), progress=False, publish_snapshot=True)
+    return root / "wh", summary

@@ -9,10 +9,12 @@ import strawberry
 
 from keyart.errors import NotFound
 from keyart.resolvers import args
+from keyart.resolvers import insights as insight
 from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
-from keyart.schema.enums import AssetType, Granularity
+from keyart.schema.enums import AssetType, Granularity, InsightMetric
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.insights import Anomaly, Appeal, PeriodChange, ir_metric
 from keyart.schema.metrics import (
     AffinityMetrics,
     Availability,
@@ -50,6 +52,7 @@ class Asset:
             record=record,
             all_time=as_metrics(snapshot.asset_alltime.get(record.id, resolve.EMPTY)),
             availability=Availability.of(snapshot.asset_countries.get(record.id, ())),
+            all_time_appeal=Appeal.of(insight.stored_appeal(snapshot, record.id)),
         )
 
     @classmethod
@@ -131,6 +134,63 @@ class Asset:
             ctx, self.record.id, interval, to_filter(filter), args.top_n(top)
         )
         return [CountryMetrics(country=g.key, metrics=as_metrics(g.metrics)) for g in groups]
+
+    @strawberry.field(
+        description="Effective vs authentic: how well the asset converts, and how engaged the "
+        "plays it earns are, against its title's peers."
+    )
+    async def appeal(
+        self, info: Info, window: DateRange, filter: MetricFilter | None = strawberry.UNSET
+    ) -> Appeal:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        return Appeal.of(await insight.asset_appeal(ctx, self.record, interval, to_filter(filter)))
+
+    all_time_appeal: Appeal = strawberry.field(
+        description="The appeal over all days of data, from the snapshot."
+    )
+
+    @strawberry.field(
+        description="Days (or weeks) whose metric departs from the asset's own baseline."
+    )
+    async def anomalies(
+        self,
+        info: Info,
+        window: DateRange,
+        metric: InsightMetric | None = InsightMetric.TAKE_RATE,
+        granularity: Granularity | None = Granularity.DAY,
+        filter: MetricFilter | None = strawberry.UNSET,
+    ) -> list[Anomaly]:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        found = await insight.asset_anomalies(
+            ctx,
+            self.record.id,
+            interval,
+            (granularity or Granularity.DAY).to_ir(),
+            to_filter(filter),
+            ir_metric(metric),
+        )
+        return [Anomaly.of(a) for a in found]
+
+    @strawberry.field(
+        description="Metrics of the window against a previous window (default: the equally "
+        "long one just before) and each insight metric's change, with significance."
+    )
+    async def change(
+        self,
+        info: Info,
+        window: DateRange,
+        previous: DateRange | None = strawberry.UNSET,
+        filter: MetricFilter | None = strawberry.UNSET,
+    ) -> PeriodChange:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        before = insight.previous_window(
+            interval, previous.to_interval(ctx.settings.max_window_days) if previous else None
+        )
+        found = await insight.asset_change(ctx, self.record.id, interval, before, to_filter(filter))
+        return PeriodChange.of(interval, before, found)
 
 
 __all__ = ["Asset"]

@@ -5,7 +5,8 @@ Each selected field costs 1 for every time it is answered: a field inside a list
 once per item. List sizes come from the arguments — `titles(first)` for its edges,
 `assets(ids)`, `top` of a breakdown, a time series' buckets (window days ÷ granularity) —
 and, where the query leaves a list unbounded, from the snapshot: every affinity or country for a
-breakdown without `top` or a filter, the most assets any title has for `Title.assets`.
+breakdown without `top` or a filter, the most assets any title has for `Title.assets` and
+a title's outliers, a series' buckets for anomalies, the compared assets for a comparison.
 Lists of scalars count as one field; introspection fields are not counted.
 """
 
@@ -46,6 +47,7 @@ from strawberry.extensions import SchemaExtension
 
 from keyart.errors import QueryTooCostly
 from keyart.query import Granularity, Interval, buckets
+from keyart.resolvers.insights import MAX_COMPARED
 from keyart.store.model import Snapshot
 
 DEFAULT_PAGE = 50  # titles(first) when the argument is left out
@@ -93,6 +95,7 @@ class _Walk:
         self.fanout = fanout
         self.max_window_days = max_window_days
         self.page = UNKNOWN_LIST  # titles in the `titles` page being walked
+        self.compared = MAX_COMPARED  # assets of the `compare` being walked
 
     def selection(self, selection_set: SelectionSetNode, parent: GraphQLNamedType) -> int:
         """The cost of answering `selection_set` once on an object of type `parent`."""
@@ -131,6 +134,9 @@ class _Walk:
                 return 1 + self.selection(node.selection_set, of_type)
             finally:
                 self.page = outer
+        if parent.name == "Query" and name == "compare":
+            ids = self.arguments(node).get("assets")
+            self.compared = len(ids) if isinstance(ids, list) else MAX_COMPARED
         items = self.items(parent.name, name, node) if many else 1
         return 1 + items * self.selection(node.selection_set, of_type)
 
@@ -148,10 +154,12 @@ class _Walk:
         if parent == "Query" and name == "assets":
             ids = args.get("ids")
             return len(ids) if isinstance(ids, list) else UNKNOWN_LIST
-        if parent == "Title" and name == "assets":
-            return fanout.assets_per_title
-        if parent == "Asset" and name == "timeseries":
+        if parent == "Title" and name in ("assets", "outliers", "allTimeOutliers"):
+            return fanout.assets_per_title  # outliers are some of the title's assets
+        if parent == "Asset" and name in ("timeseries", "anomalies"):
             return self.buckets(args.get("window"), args.get("granularity"))
+        if parent == "Comparison" and name == "entries":
+            return self.compared
         if parent == "Asset" and name in ("byAffinity", "byCountry"):
             dimension = "affinities" if name == "byAffinity" else "countries"
             groups = getattr(fanout, dimension)

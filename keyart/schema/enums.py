@@ -6,6 +6,8 @@ from enum import Enum
 
 import strawberry
 
+from keyart.insights.appeal import Verdict
+from keyart.insights.peers import Direction as IrDirection
 from keyart.query import Granularity as IrGranularity
 from keyart.store.queries import TitleOrder as StoreTitleOrder
 
@@ -63,4 +65,37 @@ class TitleOrder(Enum):
         return "name" if self is TitleOrder.NAME else "launch_date_desc"
 
 
-__all__ = ["AssetType", "Granularity", "InsightMetric", "TitleKind", "TitleOrder"]
+@strawberry.enum(description="Whether a value stands out above (HIGH) or below (LOW).")
+class Direction(Enum):
+    HIGH = "high"
+    LOW = "low"
+
+    @classmethod
+    def of(cls, direction: IrDirection) -> Direction:
+        """The GraphQL value of an insights direction."""
+        return cls(direction.value)
+
+
+@strawberry.enum(description="What an asset's effectiveness and authenticity say about it.")
+class AppealVerdict(Enum):
+    AUTHENTIC_WINNER = "authentic_winner"
+    CLICKBAIT = "clickbait"
+    UNDERPERFORMING = "underperforming"
+    TYPICAL = "typical"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> AppealVerdict:
+        """The GraphQL value of an insights verdict."""
+        return cls(verdict.value)
+
+
+__all__ = [
+    "AppealVerdict",
+    "AssetType",
+    "Direction",
+    "Granularity",
+    "InsightMetric",
+    "TitleKind",
+    "TitleOrder",
+]

@@ -8,11 +8,13 @@ import strawberry
 
 from keyart.errors import BadUserInput
 from keyart.resolvers import args, rankings
+from keyart.resolvers import insights as insight
 from keyart.resolvers.context import RequestContext
 from keyart.schema.admin import api_keys_field
 from keyart.schema.asset import Asset
 from keyart.schema.enums import InsightMetric, TitleKind, TitleOrder
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.peers import Comparison, ComparisonEntry
 from keyart.schema.rankings import AssetRank
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
@@ -131,6 +133,36 @@ class Query:
             record = known.get(str(asset_id))
             out.append(None if record is None else Asset.shared(info.context, record))
         return out
+
+    @strawberry.field(
+        description="Assets side by side over one window: each against the baseline "
+        "(default: the first), with significance."
+    )
+    async def compare(
+        self,
+        info: Info,
+        assets: list[strawberry.ID],
+        window: DateRange,
+        filter: MetricFilter | None = strawberry.UNSET,
+        baseline: strawberry.ID | None = strawberry.UNSET,
+    ) -> Comparison:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        base = args.given(baseline)
+        found = await insight.compare_assets(
+            ctx,
+            [str(a) for a in assets],
+            None if base is None else str(base),
+            interval,
+            to_filter(filter),
+        )
+        return Comparison(
+            baseline=Asset.shared(ctx, ctx.snapshot.assets[found.baseline]),
+            entries=[
+                ComparisonEntry.of(ctx, a, v, c)
+                for a, v, c in zip(found.asset_ids, found.values, found.entries, strict=True)
+            ],
+        )
 
     @strawberry.field(description="Every audience affinity label in the data.")
     def affinities(self, info: Info) -> list[str]:

@@ -6,12 +6,15 @@ from datetime import date
 
 import strawberry
 
+from keyart.resolvers import insights as insight
 from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
 from keyart.schema.asset import Asset
-from keyart.schema.enums import AssetType, TitleKind
+from keyart.schema.enums import AssetType, InsightMetric, TitleKind
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.insights import PeriodChange, ir_metric
 from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
+from keyart.schema.peers import Outlier
 from keyart.store import queries
 from keyart.store.model import Snapshot, TitleInfo
 
@@ -71,6 +74,62 @@ class Title:
         interval = window.to_interval(ctx.settings.max_window_days)
         values = await resolve.title_metrics(ctx, self.record.id, interval, to_filter(filter))
         return as_metrics(values)
+
+    @strawberry.field(
+        description="Assets whose metric stands out among this title's assets of the same "
+        "type, most extreme first."
+    )
+    async def outliers(
+        self,
+        info: Info,
+        window: DateRange,
+        filter: MetricFilter | None = strawberry.UNSET,
+        metric: InsightMetric | None = InsightMetric.TAKE_RATE,
+    ) -> list[Outlier]:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        found = await insight.title_outliers(
+            ctx,
+            self.record.id,
+            interval,
+            to_filter(filter),
+            ir_metric(metric),
+        )
+        return [Outlier.of(ctx, t) for t in found]
+
+    @strawberry.field(description="The outliers over all days of data, from the snapshot.")
+    def all_time_outliers(
+        self, info: Info, metric: InsightMetric | None = InsightMetric.TAKE_RATE
+    ) -> list[Outlier]:
+        ctx = info.context
+        chosen = ir_metric(metric)
+        # the views are built once per snapshot, like the title's own
+        return ctx.shared(
+            "alltime_outliers",
+            f"{self.record.id}:{chosen.value}",
+            lambda: [
+                Outlier.of(ctx, t) for t in insight.alltime_outliers(ctx, self.record.id, chosen)
+            ],
+        )
+
+    @strawberry.field(
+        description="Metrics of the window against a previous window (default: the equally "
+        "long one just before) and each insight metric's change, with significance."
+    )
+    async def change(
+        self,
+        info: Info,
+        window: DateRange,
+        previous: DateRange | None = strawberry.UNSET,
+        filter: MetricFilter | None = strawberry.UNSET,
+    ) -> PeriodChange:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        before = insight.previous_window(
+            interval, previous.to_interval(ctx.settings.max_window_days) if previous else None
+        )
+        found = await insight.title_change(ctx, self.record.id, interval, before, to_filter(filter))
+        return PeriodChange.of(interval, before, found)
 
     all_time: Metrics = strawberry.field(
         description="Metrics over all days of data, from the snapshot."

@@ -4,7 +4,9 @@ Columns (one list per field) keep the file small and let `json.loads`, a C parse
 bulk of the decoding; country and affinity sets are hex bitmasks over sorted vocabularies,
 so that they parse fast and equal sets share one tuple in memory after loading. Titles are
 stored in page order and assets grouped by title in each title's `asset_ids` order, so
-neither order needs a list of its own. `gunzip | jq` reads a blob.
+neither order needs a list of its own. The optional `insights` section holds the all-time
+outliers and appeal; a blob without it (written before insights) gets them computed from
+its all-time metrics on load. `gunzip | jq` reads a blob.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from keyart.errors import SnapshotError
+from keyart.insights.alltime import TitleOutliers, precompute
+from keyart.insights.appeal import Appeal, Verdict
+from keyart.insights.measures import InsightMetric
+from keyart.insights.peers import PeerTest
 from keyart.query.results import Estimate, MetricValues
 from keyart.store.model import AssetInfo, FilterOptions, Snapshot, TitleInfo
 
@@ -90,6 +96,7 @@ def encode(snapshot: Snapshot) -> bytes:
             ],
             **_metric_columns([snapshot.asset_alltime.get(a.id, _EMPTY) for a in assets]),
         },
+        "insights": _insight_columns(snapshot, titles, assets),
     }
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     # mtime=0: equal snapshots give equal bytes
@@ -123,6 +130,72 @@ def _metric_columns(values: Sequence[MetricValues]) -> dict[str, list[Any]]:
         columns[f"{name}_lower"] = [e.lower for e in estimates]
         columns[f"{name}_upper"] = [e.upper for e in estimates]
     return columns
+
+
+def _insight_columns(
+    snapshot: Snapshot, titles: Sequence[TitleInfo], assets: Sequence[AssetInfo]
+) -> dict[str, Any]:
+    """The all-time insights: one row per outlier, one appeal per asset in asset order."""
+    rows = [
+        (t.id, test)
+        for t in titles
+        for tests in snapshot.title_outliers.get(t.id, {}).values()
+        for test in tests
+    ]
+    appeals = [snapshot.asset_appeal.get(a.id) for a in assets]
+    return {
+        "outliers": {
+            "title_id": [tid for tid, _ in rows],
+            "asset_id": [t.asset_id for _, t in rows],
+            "metric": [t.metric.value for _, t in rows],
+            "value": [t.value for _, t in rows],
+            "peer_median": [t.peer_median for _, t in rows],
+            "log_ratio": [t.log_ratio for _, t in rows],
+            "score": [t.score for _, t in rows],
+            "p_value": [t.p_value for _, t in rows],
+            "peers": [t.peers for _, t in rows],
+        },
+        "appeal": {
+            "verdict": [None if a is None else a.verdict.value for a in appeals],
+            "effectiveness": [None if a is None else a.effectiveness for a in appeals],
+            "authenticity": [None if a is None else a.authenticity for a in appeals],
+        },
+    }
+
+
+def _decode_insights(
+    section: Any, asset_ids: list[str]
+) -> tuple[Mapping[str, TitleOutliers], Mapping[str, Appeal]]:
+    outs = _columns(section["outliers"], "insights.outliers")
+    grouped: dict[str, dict[InsightMetric, list[PeerTest]]] = {}
+    for tid, aid, metric, value, median, log_ratio, score, p, peers in zip(
+        outs["title_id"],
+        outs["asset_id"],
+        outs["metric"],
+        outs["value"],
+        outs["peer_median"],
+        outs["log_ratio"],
+        outs["score"],
+        outs["p_value"],
+        outs["peers"],
+        strict=True,
+    ):
+        kind = InsightMetric(metric)
+        test = PeerTest(aid, kind, value, median, log_ratio, score, p, peers)
+        grouped.setdefault(tid, {}).setdefault(kind, []).append(test)
+    outliers = {
+        tid: MappingProxyType({m: tuple(tests) for m, tests in found.items()})
+        for tid, found in grouped.items()
+    }
+    apps = _columns(section["appeal"], "insights.appeal")
+    appeal = {
+        aid: Appeal(Verdict(v), eff, auth)
+        for aid, v, eff, auth in zip(
+            asset_ids, apps["verdict"], apps["effectiveness"], apps["authenticity"], strict=True
+        )
+        if v is not None
+    }
+    return MappingProxyType(outliers), MappingProxyType(appeal)
 
 
 def decode(data: bytes, source: str = "snapshot blob") -> Snapshot:
@@ -194,13 +267,22 @@ def _decode_payload(payload: dict[str, Any]) -> Snapshot:
         FilterOptions(country_tuple(cs), label_tuple(afs))
         for cs, afs in zip(tcols["option_countries"], tcols["option_affinities"], strict=True)
     ]
+    asset_alltime = _frozen(zip(asset_ids, _metric_values(acols), strict=True))
+    if "insights" in payload:
+        title_outliers, asset_appeal = _decode_insights(payload["insights"], asset_ids)
+    else:  # a blob written before insights were stored: compute them from its metrics
+        title_outliers, asset_appeal = precompute(
+            {t.id: t.asset_ids for t in titles.values()},
+            {a.id: a.type for a in assets.values()},
+            asset_alltime,
+        )
     return Snapshot(
         version=_str(payload["version"], "version"),
         created_at=datetime.fromisoformat(payload["created_at"]),
         warehouse_version=_str(payload["warehouse_version"], "warehouse_version"),
         titles=MappingProxyType(titles),
         assets=MappingProxyType(assets),
-        asset_alltime=_frozen(zip(asset_ids, _metric_values(acols), strict=True)),
+        asset_alltime=asset_alltime,
         title_alltime=_frozen(zip(title_ids, _metric_values(tcols), strict=True)),
         asset_countries=_frozen(
             zip(asset_ids, map(country_tuple, acols["countries"]), strict=True)
@@ -211,6 +293,8 @@ def _decode_payload(payload: dict[str, Any]) -> Snapshot:
         title_filter_options=_frozen(zip(title_ids, option_list, strict=True)),
         affinities=label_tuple(payload["affinities"]),
         title_order=tuple(title_ids),
+        title_outliers=title_outliers,
+        asset_appeal=asset_appeal,
     )
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 
+from keyart.insights.alltime import TitleOutliers
+from keyart.insights.appeal import Appeal
 from keyart.query.results import MetricValues
 
 
@@ -57,3 +60,8 @@ class Snapshot:
     title_filter_options: Mapping[str, FilterOptions]
     affinities: tuple[str, ...]
     title_order: tuple[str, ...]  # titles sorted by name, then id: the `titles` page order
+    # all-time insights, computed at publish (keyart.insights.alltime.precompute)
+    title_outliers: Mapping[str, TitleOutliers] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    asset_appeal: Mapping[str, Appeal] = field(default_factory=lambda: MappingProxyType({}))

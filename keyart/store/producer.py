@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from keyart import sketches
 from keyart.errors import ConfigError, SnapshotError, WarehouseError
+from keyart.insights.alltime import precompute
 from keyart.query.results import ZERO, Estimate, MetricValues
 from keyart.store import blob, files
 from keyart.store.model import AssetInfo, FilterOptions, Snapshot, TitleInfo
@@ -100,7 +101,7 @@ class SnapshotProducer:
 
 def build_snapshot(version: Version, name: str, created_at: datetime) -> Snapshot:
     """The snapshot of a warehouse version: metadata, all-time metrics estimated from the
-    merged sketches, availability and filter options."""
+    merged sketches, availability, filter options and the all-time insights."""
     lg_k = version.lg_k
     title_rows = _read(version.dim_path("titles"), tables.TITLES)
     asset_rows = _read(version.dim_path("assets"), tables.ASSETS)
@@ -178,6 +179,11 @@ def build_snapshot(version: Version, name: str, created_at: datetime) -> Snapsho
         labels.update(affinities)
 
     order = sorted(titles.values(), key=lambda t: title_sort_key(t.name, t.id))
+    title_outliers, asset_appeal = precompute(
+        {t.id: t.asset_ids for t in titles.values()},
+        {a.id: a.type for a in assets.values()},
+        asset_alltime,
+    )
     return Snapshot(
         version=name,
         created_at=created_at,
@@ -191,6 +197,8 @@ def build_snapshot(version: Version, name: str, created_at: datetime) -> Snapsho
         title_filter_options=MappingProxyType(options),
         affinities=tuple(sorted(labels)),
         title_order=tuple(t.id for t in order),
+        title_outliers=title_outliers,
+        asset_appeal=asset_appeal,
     )
 
 

@@ -127,6 +127,25 @@ def test_unbounded_lists_count_the_data_in_the_snapshot(fanout: Fanout) -> None:
     assert literal == variable == default == 2 + 3
 
 
+def test_insight_lists_count_assets_buckets_and_compared_assets(fanout: Fanout) -> None:
+    window = '{start: "2026-01-21", end: "2026-01-30"}'
+    outliers = estimate(
+        f'{{ title(id: "t") {{ outliers(window: {window}) {{ value }} }} }}', {}, fanout
+    )
+    assert outliers == 2 + fanout.assets_per_title
+    anomalies = estimate(
+        f'{{ asset(id: "a") {{ anomalies(window: {window}) {{ date value }} }} }}', {}, fanout
+    )
+    assert anomalies == 2 + 10 * 2  # ten daily buckets, two fields each
+    compare = estimate(
+        f"""{{ compare(assets: ["a", "b", "c"], window: {window}) {{
+            entries {{ probabilityBetter significant }} }} }}""",
+        {},
+        fanout,
+    )
+    assert compare == 2 + 3 * 2
+
+
 async def test_an_operation_over_budget_is_refused_before_any_backend_work(
     tiny_warehouse: Path, truth: Truth, fanout: Fanout
 ) -> None:

@@ -114,7 +114,7 @@ def test_every_plain_field_of_the_metric_types_is_marked() -> None:
         "MetricPoint": ["metrics"],
         "Availability": [],
         # snapshot fields: Asset and Title views are built once per snapshot
-        "Asset": ["allTime", "availability"],
+        "Asset": ["allTime", "allTimeAppeal", "availability"],
         "Title": ["allTime", "availability", "filterOptions"],
     }
 
