@@ -10,6 +10,7 @@ from keyart.config import ApiSettings
 from keyart.errors import SnapshotError
 from keyart.loaders import MetricLoader
 from keyart.metrics import ApiMetrics
+from keyart.resolvers.warnings import Warnings
 from keyart.store.model import Snapshot
 
 T = TypeVar("T")
@@ -50,6 +51,7 @@ class RequestContext:
     response: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
+    warnings: Warnings = field(default_factory=Warnings)  # sent as extensions.warnings
 
     @property
     def snapshot(self) -> Snapshot:

@@ -17,7 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from keyart.config import ApiSettings
 from keyart.schema.errors import KeyartSchema
 from keyart.schema.execution import PlainFieldExecutionContext, mark_plain_fields
-from keyart.schema.extensions import OperationMetrics
+from keyart.schema.extensions import OperationMetrics, ResponseWarnings
 from keyart.schema.query import Query
 from keyart.schema.scalars import SCALAR_MAP
 
@@ -35,6 +35,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             OperationMetrics,
+            ResponseWarnings,
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
             lambda: ParserCache(maxsize=s.parser_cache_size),
             # the rule classes are built once here so the validation cache can hit

@@ -1,9 +1,10 @@
-"""Schema extensions of keyart: per-operation latency metrics."""
+"""Schema extensions of keyart: per-operation latency metrics, response warnings."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
@@ -21,4 +22,12 @@ class OperationMetrics(SchemaExtension):
             )
 
 
-__all__ = ["OperationMetrics"]
+class ResponseWarnings(SchemaExtension):
+    """Sends the request's warnings (resolvers/warnings.py) as `extensions.warnings`."""
+
+    def get_results(self) -> dict[str, Any]:
+        warnings = getattr(self.execution_context.context, "warnings", None)
+        return {"warnings": warnings.as_json()} if warnings else {}
+
+
+__all__ = ["OperationMetrics", "ResponseWarnings"]

@@ -191,6 +191,7 @@ def build_snapshot(version: Version, name: str, created_at: datetime) -> Snapsho
         title_filter_options=MappingProxyType(options),
         affinities=tuple(sorted(labels)),
         title_order=tuple(t.id for t in order),
+        days=tuple(sorted(version.days)),
     )
 
 
