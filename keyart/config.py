@@ -56,6 +56,13 @@ class ApiSettings:
     max_query_tokens: int = 2000
     max_aliases: int = 50
     parser_cache_size: int = 256
+    # one line per HTTP request on logger keyart.access, at this level (DEBUG, INFO, WARNING)
+    access_log: bool = True
+    access_log_level: str = "INFO"
+    # `keyart serve` without published data: wait for the first snapshot (0 = no time limit)
+    # instead of failing at once
+    wait_for_data: bool = False
+    wait_for_data_timeout_s: float = 0.0
 
     @property
     def snapshots(self) -> Path:

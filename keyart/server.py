@@ -1,4 +1,5 @@
-"""The HTTP server: Starlette app with /graphql, /healthz, /readyz and /metrics; `keyart serve`."""
+"""The HTTP server: Starlette app with /graphql (GraphiQL in a browser), /healthz, /readyz,
+/metrics and the GraphiQL assets; `keyart serve`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +19,22 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from keyart.access_log import OPERATION_KEY, AccessLog, parse_level
 from keyart.backends.base import Backend, ServingState, Warming
 from keyart.cache import ResponseCache, ResultCache
 from keyart.config import ApiSettings
@@ -33,7 +44,10 @@ from keyart.metrics import ApiMetrics
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.schema import KeyartSchema, build_schema
 from keyart.store.consumer import SnapshotConsumer
-from keyart.store.model import Snapshot
+from keyart.store.files import read_announcement
+from keyart.store.model import DataRange, Snapshot
+from keyart.web.example import example_query
+from keyart.web.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_page
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +152,8 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
                 )
         cached = None if key is None else responses.get(key)
         if cached is not None:
+            if isinstance(payload, dict) and isinstance(payload.get("operationName"), str):
+                scope[OPERATION_KEY] = payload["operationName"]
             self.state.metrics.response_cache_hits.inc()
             await Response(cached, media_type="application/json")(scope, receive, send)
             return
@@ -148,6 +164,14 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         if key is not None and ctx.extras.get("complete") and type(response) is Response:
             responses.put(key, bytes(response.body))
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the package's vendored assets, opened on the example query over
+        the served data's days."""
+        snapshot, _ = self.state.snapshot()
+        covered = None if snapshot is None else DataRange.of(snapshot)
+        root = request.scope.get("root_path", "")
+        return HTMLResponse(graphiql_page(example_query(covered), f"{root}{ASSETS_PATH}"))
 
     def encode_json(self, data: object) -> bytes:
         """Responses are encoded with orjson: a 50-asset answer is ~3,000 values."""
@@ -291,7 +315,12 @@ def create_app(
         )
         return Response(metrics.render(), media_type=metrics.content_type)
 
+    async def home(_request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
     middleware = []
+    if settings.access_log:
+        middleware.append(Middleware(AccessLog, level=parse_level(settings.access_log_level)))
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -308,6 +337,8 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", prometheus, methods=["GET"]),
+            Route("/", home, methods=["GET"]),
+            Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -340,14 +371,76 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         druid_url=getattr(args, "druid_url", None),
         cache_url=getattr(args, "cache_url", None),
         snapshot_pin=getattr(args, "snapshot_pin", None),
+        wait_for_data=getattr(args, "wait_for_data", None),
+        wait_for_data_timeout_s=getattr(args, "wait_timeout", None),
+        access_log=getattr(args, "access_log", None),
+        access_log_level=getattr(args, "access_log_level", None),
     )
 
 
+def check_port_free(host: str, port: int) -> None:
+    """ConfigError naming the address when nothing could listen on host:port (another
+    server holds it), so that a busy port is reported before anything else happens."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from exc
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # as uvicorn binds: a port in TIME_WAIT after a previous run is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; is another server "
+                "running there? Stop it or choose another port (--port N, make demo PORT=N)"
+            ) from exc
+
+
+DATA_POLL_S = 1.0
+DATA_WAIT_LOG_S = 30.0
+
+
+def await_data(
+    settings: ApiSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Return once a snapshot is published; SnapshotError naming the warehouse at once, or
+    with `wait_for_data` when none appears within `wait_for_data_timeout_s` (0: no limit)."""
+    started = next_note = clock()
+    while True:
+        try:
+            read_announcement(settings.snapshots)
+            return
+        except SnapshotError as exc:
+            problem = exc
+        waited = clock() - started
+        timeout = settings.wait_for_data_timeout_s
+        if not settings.wait_for_data or (timeout > 0 and waited >= timeout):
+            ingest = f"keyart ingest --raw RAW_DIR --warehouse {settings.warehouse}"
+            raise SnapshotError(
+                f"warehouse {settings.warehouse} has no published data ({problem})"
+                + (f" after waiting {waited:.0f}s" if settings.wait_for_data else "")
+                + f"; run `{ingest}` first"
+                + ("" if settings.wait_for_data else ", or serve with --wait-for-data")
+            ) from problem
+        if clock() >= next_note:
+            log.info("waiting for published data in %s (%s)", settings.snapshots, problem)
+            next_note = clock() + DATA_WAIT_LOG_S
+        sleep(DATA_POLL_S)
+
+
 def serve(settings: ApiSettings) -> None:
-    """Run the API with uvicorn (one worker) until interrupted."""
+    """Run the API with uvicorn (one worker) until interrupted; first make sure there is
+    published data to serve (see `await_data`)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check_port_free(settings.host, settings.port)
+    await_data(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -364,4 +457,13 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["AppState", "KeyartGraphQL", "build_backend", "create_app", "main", "serve"]
+__all__ = [
+    "AppState",
+    "KeyartGraphQL",
+    "await_data",
+    "build_backend",
+    "check_port_free",
+    "create_app",
+    "main",
+    "serve",
+]
