@@ -230,6 +230,8 @@ def create_app(
 ) -> Starlette:
     """The API app; builds the backend, snapshot consumer and schema from `settings` unless
     given (a given backend stays owned by the caller and is not closed at shutdown)."""
+    # settings are checked before anything is built that would need closing
+    access_level = parse_level(settings.access_log_level) if settings.access_log else None
     metrics = metrics if metrics is not None else ApiMetrics()
     owns_backend = backend is None
     the_backend = backend if backend is not None else build_backend(settings)
@@ -319,8 +321,8 @@ def create_app(
         return RedirectResponse("/graphql")
 
     middleware = []
-    if settings.access_log:
-        middleware.append(Middleware(AccessLog, level=parse_level(settings.access_log_level)))
+    if access_level is not None:
+        middleware.append(Middleware(AccessLog, level=access_level))
     if settings.cors_origins:
         middleware.append(
             Middleware(

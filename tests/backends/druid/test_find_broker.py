@@ -27,7 +27,10 @@ async def test_without_broker_the_coordinators_broker_is_found(druid: DruidEndpo
     try:
         await ingestor.preflight()
         assert ingestor.broker.url == druid.broker
-        assert await ingestor.broker.request("POST", "/druid/v2/sql", json_body={"query": "SELECT 2"}) == [{"EXPR$0": 2}]  # fmt: skip
+        sql = {"query": "SELECT 2"}
+        assert await ingestor.broker.request("POST", "/druid/v2/sql", json_body=sql) == [
+            {"EXPR$0": 2}
+        ]
     finally:
         await ingestor.aclose()
 
