@@ -317,8 +317,9 @@ def create_app(
         )
         return Response(metrics.render(), media_type=metrics.content_type)
 
-    async def home(_request: Request) -> Response:
-        return RedirectResponse("/graphql")
+    async def home(request: Request) -> Response:
+        # a dashboard will live here; until then the front door is GraphiQL
+        return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
 
     middleware = []
     if access_level is not None:
