@@ -216,6 +216,8 @@ def start_server(
         "KEYART_SNAPSHOT_DIR": str(snapshots),
         # time the embedded backend on its sorted serving copy, as served in production
         "KEYART_READY_REQUIRES_SERVING_COPY": "1" if config.backend == "embedded" else "0",
+        # the load generator is one client: it measures serving, not the rate limit
+        "KEYART_RATE_LIMIT": "off",
     }
     args = ["serve", "--warehouse", str(warehouse), "--backend", config.backend]
     return ServerProcess(args, log, env)

@@ -100,6 +100,7 @@ class ResultCache:
         self._max_entries = max_entries
         self._order: OrderedDict[str, None] = OrderedDict()
         self._inflight: dict[str, asyncio.Task[QueryResult]] = {}
+        self._waiters: dict[asyncio.Future[QueryResult], int] = {}  # awaiting each task
         self.metrics = metrics
 
     @classmethod
@@ -135,12 +136,26 @@ class ResultCache:
         if task is not None:
             if self.metrics:
                 self.metrics.cache_coalesced.inc()
+        else:
+            task = asyncio.ensure_future(self._fill(key, compute))
+            self._inflight[key] = task
+            task.add_done_callback(lambda t: self._done(key, t))
+        self._waiters[task] = self._waiters.get(task, 0) + 1
+        try:
+            # shield: a cancelled request must not cancel the computation others wait for
             return await asyncio.shield(task)
-        task = asyncio.ensure_future(self._fill(key, compute))
-        self._inflight[key] = task
-        task.add_done_callback(lambda t: self._done(key, t))
-        # shield: a cancelled request must not cancel the computation others wait for
-        return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # ...but when every waiter gave up (deadline, client gone), the backend work
+            # is stopped rather than left running for nobody
+            if self._waiters.get(task) == 1:
+                task.cancel()
+            raise
+        finally:
+            left = self._waiters.get(task, 1) - 1
+            if left > 0:
+                self._waiters[task] = left
+            else:
+                self._waiters.pop(task, None)
 
     def _done(self, key: str, task: asyncio.Task[QueryResult]) -> None:
         if self._inflight.get(key) is task:

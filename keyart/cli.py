@@ -1,4 +1,4 @@
-"""The `keyart` command line: generate, ingest, serve, druid ingest, demo (DESIGN §5)."""
+"""The `keyart` command line: generate, ingest, serve, druid, keys, state, demo (DESIGN §5)."""
 
 from __future__ import annotations
 
@@ -160,6 +160,25 @@ def _parser() -> argparse.ArgumentParser:
         "--datasource-prefix", default="keyart_", help="prefix of the Druid datasource names"
     )
 
+    keys = sub.add_parser(
+        "keys",
+        help="manage API keys (create, list, revoke)",
+        formatter_class=_Help,
+        epilog=_examples("keyart keys create --name partner-tool", "keyart keys list"),
+    )
+    from keyart.state.cli import add_arguments as keys_arguments
+
+    keys_arguments(keys)
+    state = sub.add_parser(
+        "state",
+        help="state store operations (upgrade)",
+        formatter_class=_Help,
+        epilog=_examples("keyart state upgrade --warehouse .data/warehouse"),
+    )
+    from keyart.state.cli import add_state_arguments
+
+    add_state_arguments(state)
+
     demo = sub.add_parser(
         "demo",
         help="generate demo data, ingest it and serve GraphiQL",
@@ -187,7 +206,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="bind address")
     demo.add_argument("--port", type=int, default=8000, help="port to serve on")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
+    _help_everywhere(parser)
     return parser
+
+
+def _help_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)command, including those other modules add, the same help format."""
+    parser.formatter_class = _Help
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _help_everywhere(sub)
 
 
 def _serve_args(srv: argparse.ArgumentParser) -> None:
@@ -258,6 +287,93 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         help="level of the per-request lines on logger keyart.access "
         "(default: $KEYART_ACCESS_LOG_LEVEL or INFO)",
     )
+    srv.add_argument(
+        "--state-url",
+        default=None,
+        help="postgresql://… state store (default: KEYART_STATE_URL, else WH/state.sqlite3)",
+    )
+    srv.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        default=None,
+        help="let requests without an API key read (default: off; KEYART_ALLOW_ANONYMOUS)",
+    )
+    srv.add_argument(
+        "--rate-limit",
+        default=None,
+        help="requests per API key (per address when anonymous), e.g. 20/second;600/minute, "
+        "or off (default 1200/minute; KEYART_RATE_LIMIT)",
+    )
+    srv.add_argument(
+        "--no-introspection",
+        dest="introspection",
+        action="store_false",
+        default=None,
+        help="refuse schema introspection (default: allowed; KEYART_INTROSPECTION)",
+    )
+    srv.add_argument(
+        "--no-graphiql",
+        dest="graphiql",
+        action="store_false",
+        default=None,
+        help="do not serve GraphiQL at /graphql (default: served; KEYART_GRAPHIQL)",
+    )
+    srv.add_argument(
+        "--no-persisted-queries",
+        dest="persisted_queries",
+        action="store_false",
+        default=None,
+        help="turn off automatic persisted queries (default: on; KEYART_PERSISTED_QUERIES)",
+    )
+    srv.add_argument(
+        "--safelist",
+        type=Path,
+        default=None,
+        help="Apollo persisted-query manifest: run only its operations (default: off; "
+        "KEYART_SAFELIST)",
+    )
+    limits = srv.add_argument_group("limits per request (README: Limits)")
+    limits.add_argument(
+        "--max-query-cost",
+        type=int,
+        default=None,
+        help="refuse operations whose estimated cost (fields × list sizes) is higher "
+        "(QUERY_TOO_COSTLY; default 50000, KEYART_MAX_QUERY_COST)",
+    )
+    limits.add_argument(
+        "--execution-timeout",
+        type=float,
+        default=None,
+        help="seconds an operation may run before its work is cancelled "
+        "(QUERY_TIMEOUT; default 5, KEYART_EXECUTION_TIMEOUT_S)",
+    )
+    limits.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="largest request body or GET query string "
+        "(HTTP 413 PAYLOAD_TOO_LARGE; default 1048576, KEYART_MAX_BODY_BYTES)",
+    )
+    limits.add_argument(
+        "--max-response-bytes",
+        type=int,
+        default=None,
+        help="largest response body "
+        "(RESPONSE_TOO_LARGE; default 8388608, KEYART_MAX_RESPONSE_BYTES)",
+    )
+    limits.add_argument(
+        "--max-inflight",
+        type=int,
+        default=None,
+        help="GraphQL requests executing at once (default 4, KEYART_MAX_INFLIGHT)",
+    )
+    limits.add_argument(
+        "--max-queued",
+        type=int,
+        default=None,
+        help="requests waiting for a slot, up to KEYART_QUEUE_TIMEOUT_S (default 1) "
+        "seconds; beyond: HTTP 503 OVERLOADED (default 16, KEYART_MAX_QUEUED)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -290,6 +406,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.backends.druid.ingest import main as druid_ingest_main
 
         return druid_ingest_main(args)
+    if args.command == "keys":
+        from keyart.state.cli import main as keys_main
+
+        return keys_main(args)
+    if args.command == "state":
+        from keyart.state.cli import state_main
+
+        return state_main(args)
     if args.command == "demo":
         from keyart.demo import main as demo_main
 

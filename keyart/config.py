@@ -56,6 +56,26 @@ class ApiSettings:
     max_query_tokens: int = 2000
     max_aliases: int = 50
     parser_cache_size: int = 256
+    # access (README "Access"): state store, API keys, rate limits, persisted queries
+    state_url: str | None = None  # postgresql://…; default: sqlite <warehouse>/state.sqlite3
+    allow_anonymous: bool = False  # requests without a key may read
+    rate_limit: str = "1200/minute"  # per API key (per address when anonymous); "off" for none
+    key_cache_s: float = 5.0  # verified keys are remembered this long (revocation delay)
+    introspection: bool = True
+    graphiql: bool = True
+    persisted_queries: bool = True  # Apollo automatic persisted queries
+    persisted_query_cache_mb: float = 16.0  # bound on the query texts kept for them
+    safelist: Path | None = None  # Apollo persisted-query manifest: run only its operations
+    # limits of one request (README "Limits"): what a request may cost, how long it may
+    # run, how large its body and answer may be, how many run at once and wait in line
+    max_query_cost: int = 50_000
+    execution_timeout_s: float = 5.0
+    max_response_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    max_inflight: int = 4
+    max_queued: int = 16
+    queue_timeout_s: float = 1.0
+    parser_cache_max_chars: int = 16 * 1024  # longer query texts are parsed, not cached
     # one line per HTTP request on logger keyart.access, at this level (DEBUG, INFO, WARNING)
     access_log: bool = True
     access_log_level: str = "INFO"
@@ -77,6 +97,28 @@ class ApiSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
         """Read KEYART_<FIELD> variables (e.g. KEYART_CACHE_URL) over the defaults."""
         return cls(**_parse_env(cls, os.environ if env is None else env))
+
+
+_POSITIVE_LIMITS = (
+    "max_query_cost",
+    "execution_timeout_s",
+    "max_response_bytes",
+    "max_body_bytes",
+    "max_inflight",
+    "queue_timeout_s",
+)
+
+
+def validate_limits(settings: ApiSettings) -> None:
+    """ConfigError naming the first request limit that is out of range."""
+    for name in _POSITIVE_LIMITS:
+        value = getattr(settings, name)
+        if value <= 0:
+            raise ConfigError(f"{name} (KEYART_{name.upper()}) must be > 0, got {value}")
+    for name in ("max_queued", "parser_cache_max_chars"):
+        value = getattr(settings, name)
+        if value < 0:
+            raise ConfigError(f"{name} (KEYART_{name.upper()}) must be >= 0, got {value}")
 
 
 def _parse_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
@@ -117,4 +159,4 @@ def _boolean(raw: str) -> bool:
     raise ValueError("expected one of 1, true, yes, on, 0, false, no, off")
 
 
-__all__ = ["ApiSettings", "BackendName", "EngineName", "EtlSettings"]
+__all__ = ["ApiSettings", "BackendName", "EngineName", "EtlSettings", "validate_limits"]

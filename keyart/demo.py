@@ -82,11 +82,14 @@ def main(args: argparse.Namespace) -> int:
     data = Path(args.data)
     raw = ensure_raw(data, args.profile, args.seed)
     wh = ensure_warehouse(data, raw, Path(getattr(args, "warehouse", data / "warehouse")))
-    settings = replace(ApiSettings.from_env(), warehouse=wh, host=args.host, port=args.port)
+    settings = replace(
+        ApiSettings.from_env(), warehouse=wh, host=args.host, port=args.port, allow_anonymous=True
+    )
     snapshot = SnapshotConsumer(settings.snapshots).load()
     url = f"http://{args.host}:{args.port}/graphql"
     print()
     print(f"keyart is serving {len(snapshot.titles)} titles, {len(snapshot.assets)} assets")
+    print("anonymous read access is on: no API key needed (keyart serve requires keys)")
     print(f"open GraphiQL at {url} (it opens on this query; press ▶) or POST it there:")
     print()
     print(example_query(DataRange.of(snapshot)))

@@ -81,6 +81,20 @@ class ApiMetrics:
         self.snapshot_loaded = Gauge(
             "keyart_snapshot_loaded", "1 when a snapshot is loaded, else 0.", registry=r
         )
+        self.refusals = Counter(
+            "keyart_http_refusals_total",
+            "HTTP requests refused before execution (key, rate limit, body, overload), by code.",
+            ["code"],
+            registry=r,
+        )
+        self.requests_inflight = Gauge(
+            "keyart_graphql_requests_inflight", "GraphQL requests executing now.", registry=r
+        )
+        self.requests_queued = Gauge(
+            "keyart_graphql_requests_queued",
+            "GraphQL requests waiting for an execution slot now.",
+            registry=r,
+        )
         self._operations: set[str] = set()
         self._lock = threading.Lock()
 

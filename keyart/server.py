@@ -10,39 +10,60 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-)
-from starlette.routing import Mount, Route
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from keyart.access.gate import AccessGate
+from keyart.access.persisted import (
+    Manifest,
+    PersistedQueries,
+    PersistedQueryRefusal,
+    persisted_id,
+)
+from keyart.access.ratelimit import RateLimiter
+from keyart.access.verifier import KeyVerifier
 from keyart.access_log import OPERATION_KEY, AccessLog, parse_level
+from keyart.admission import Admission
 from keyart.backends.base import Backend, ServingState, Warming
+from keyart.bodies import check_query_params, json_request, read_body
 from keyart.cache import ResponseCache, ResultCache
-from keyart.config import ApiSettings
-from keyart.errors import ConfigError, KeyartError, SnapshotError, WarehouseError
+from keyart.config import ApiSettings, validate_limits
+from keyart.errors import (
+    BadRequest,
+    ConfigError,
+    KeyartError,
+    Overloaded,
+    PayloadTooLarge,
+    QueryTimeout,
+    ResponseTooLarge,
+    SnapshotError,
+    WarehouseError,
+)
+from keyart.http_errors import error_body, error_response
 from keyart.loaders import MetricLoader, QueryExecutor
+from keyart.media import GRAPHQL_RESPONSE_MEDIA, wants_graphql_response
 from keyart.metrics import ApiMetrics
+from keyart.request_id import RequestIdMiddleware, request_id_of
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.schema import KeyartSchema, build_schema
+from keyart.schema.errors import coded_error
+from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.files import read_announcement
 from keyart.store.model import DataRange, Snapshot
@@ -60,6 +81,13 @@ SERVING_NOT_READY: dict[ServingState, str] = {
     "failed": "serving copy could not be built (see the log); day files answer meanwhile",
 }
 NO_DATA_VERSION = "none"
+# HTTP status and headers of each refusal before execution
+RETRY_AFTER_S = 1
+REFUSALS: dict[str, tuple[int, dict[str, str]]] = {
+    BadRequest.code: (400, {}),
+    PayloadTooLarge.code: (413, {}),
+    Overloaded.code: (503, {"Retry-After": str(RETRY_AFTER_S)}),
+}
 
 
 def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
@@ -104,6 +132,10 @@ class AppState:
     owns_backend: bool
     responses: ResponseCache | None = None
     memo: SnapshotMemo | None = None  # of the latest snapshot served
+    persisted: PersistedQueries | None = None
+    state_store: StateStore | None = None  # opened at startup
+    keys: KeyStore | None = None
+    admission: Admission = field(default_factory=lambda: Admission.from_settings(ApiSettings()))
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -125,44 +157,37 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI app with a per-request keyart context (one snapshot, fresh loaders)."""
 
     def __init__(self, state: AppState) -> None:
-        super().__init__(state.schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        super().__init__(
+            state.schema,
+            graphql_ide="graphiql" if state.settings.graphiql else None,
+            allow_queries_via_get=True,
+        )
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request; a POSTed operation already answered completely over the same
-        data is sent from the response cache without executing it again."""
-        responses = self.state.responses
-        if responses is None or scope["type"] != "http" or scope.get("method") != "POST":
+        """Serve one request within the limits of the settings: body size, JSON shape,
+        admission; a POSTed operation already answered completely over the same data is
+        sent from the response cache without executing it again."""
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        ctx = await self.get_context(request, Response())
-        key = None
-        if ctx.snapshot_or_none is not None:
-            try:
-                payload = orjson.loads(await request.body())  # Starlette keeps the body
-            except ValueError:
-                payload = None
-            if isinstance(payload, dict):
-                key = responses.key(
-                    payload.get("query"),
-                    payload.get("variables"),
-                    payload.get("operationName"),
-                    data_version(ctx.snapshot_or_none),
-                )
-        cached = None if key is None else responses.get(key)
-        if cached is not None:
-            if isinstance(payload, dict) and isinstance(payload.get("operationName"), str):
-                scope[OPERATION_KEY] = payload["operationName"]
-            self.state.metrics.response_cache_hits.inc()
-            await Response(cached, media_type="application/json")(scope, receive, send)
-            return
+        rid = request_id_of(scope)
+        graphql_media = wants_graphql_response(request.headers.get("accept", ""))
         try:
-            response = await self.run(request, context=ctx)
-        except HTTPException as exc:
-            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
-        if key is not None and ctx.extras.get("complete") and type(response) is Response:
-            responses.put(key, bytes(response.body))
+            response = await self._answer(request, rid, graphql_media)
+        except PersistedQueryRefusal as exc:
+            response = error_response(
+                exc.status, exc.code, exc.message, request_id=rid, headers=exc.headers
+            )
+        except (BadRequest, PayloadTooLarge, Overloaded) as exc:
+            self.state.metrics.refusals.labels(exc.code).inc()
+            log.info("request %s refused: %s %s", rid, exc.code, exc)
+            status, headers = REFUSALS[exc.code]
+            status = getattr(exc, "status", status)
+            response = error_response(status, exc.code, str(exc), request_id=rid, headers=headers)
+        if graphql_media and response.media_type == "application/json":
+            response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -172,6 +197,96 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         covered = None if snapshot is None else DataRange.of(snapshot)
         root = request.scope.get("root_path", "")
         return HTMLResponse(graphiql_page(example_query(covered), f"{root}{ASSETS_PATH}"))
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # a GET naming a persisted query is an operation, not a browser opening GraphiQL
+        return bool(
+            super().should_render_graphql_ide(request)
+            and request.query_params.get("extensions") is None
+        )
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request's operation, with persisted-query ids turned into query texts."""
+        data = await super().parse_http_body(request)
+        persisted = self.state.persisted
+        if persisted is None or isinstance(data, list):
+            return data
+        query = persisted.resolve(data.query, data.extensions)
+        if query is not data.query:
+            data.query = query
+        return data
+
+    async def _answer(self, request: Request, rid: str, graphql_media: bool) -> Response:
+        state = self.state
+        settings = state.settings
+        payload: dict[str, Any] | None = None
+        if request.method == "POST":
+            body = await read_body(request, settings.max_body_bytes)
+            if "json" in request.headers.get("content-type", ""):
+                payload = json_request(body)
+        elif request.method == "GET":
+            check_query_params(request, settings.max_body_bytes)
+        ctx = await self.get_context(request, Response())
+        media = GRAPHQL_RESPONSE_MEDIA if graphql_media else "application/json"
+        responses = state.responses
+        key = None
+        if responses is not None and payload is not None and ctx.snapshot_or_none is not None:
+            pq_id = persisted_id(payload)
+            if pq_id is not None and state.persisted is not None:
+                # registers (or refuses) a persisted query even when the answer is cached
+                extensions = payload.get("extensions")
+                query = payload.get("query")
+                state.persisted.resolve(
+                    query if isinstance(query, str) else None,
+                    extensions if isinstance(extensions, dict) else None,
+                )
+            key = responses.key(
+                payload.get("query") or (None if pq_id is None else f"persisted:{pq_id}"),
+                payload.get("variables"),
+                payload.get("operationName"),
+                data_version(ctx.snapshot_or_none),
+            )
+        cached = None if key is None or responses is None else responses.get(key)
+        if cached is not None:
+            operation = None if payload is None else payload.get("operationName")
+            if isinstance(operation, str):
+                request.scope[OPERATION_KEY] = operation  # for the access log
+            state.metrics.response_cache_hits.inc()
+            return Response(cached, media_type=media)
+        async with state.admission.slot():
+            try:
+                response = await self.run(request, context=ctx)
+            except HTTPException as exc:
+                raise BadRequest(exc.reason, exc.status_code) from exc
+        if type(response) is not Response:
+            return response  # GraphiQL's page
+        size = len(response.body)
+        if size > settings.max_response_bytes:
+            return self._too_large(ctx, rid, size, media)
+        if (
+            responses is not None
+            and key is not None
+            and ctx.extras.get("complete")
+            and not ctx.extras.get("uncacheable")
+        ):
+            responses.put(key, bytes(response.body))
+        if graphql_media:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
+            if ctx.extras.get("request_error"):
+                response.status_code = 400  # did not parse, validate or pass the limits
+        return response
+
+    def _too_large(self, ctx: RequestContext, rid: str, size: int, media: str) -> Response:
+        """The answer instead of a response over the size cap: an error, never a cut body."""
+        limit = self.state.settings.max_response_bytes
+        exc = ResponseTooLarge(
+            f"the response would be {size:,} bytes, over the limit of {limit:,}; "
+            "ask for fewer items, a shorter window or a coarser granularity"
+        )
+        self.state.metrics.graphql_errors.labels(exc.code).inc()
+        log.info("request %s: %s", rid, exc)
+        body = {"data": None, **error_body(exc.code, str(exc), rid)}
+        return Response(orjson.dumps(body), media_type=media)
 
     def encode_json(self, data: object) -> bytes:
         """Responses are encoded with orjson: a 50-asset answer is ~3,000 values."""
@@ -190,17 +305,57 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        result = await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
+        deadline = self.state.settings.execution_timeout_s
+        context.deadline = time.monotonic() + deadline
+        try:
+            # expiry cancels every resolver of the request, hence its backend work;
+            # resolvers resumed after it end at once (RequestContext.check_deadline)
+            async with asyncio.timeout(deadline) as timer:
+                result = await super().execute_single(
+                    request=request,
+                    request_adapter=request_adapter,
+                    sub_response=sub_response,
+                    context=context,
+                    root_value=root_value,
+                    request_data=request_data,
+                )
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            return self._timed_out(context, deadline)
+        if result.errors and any(isinstance(e.original_error, QueryTimeout) for e in result.errors):
+            return self._timed_out(context, deadline)  # one error, not one per field
         # only complete answers are kept: an error may be transient (backend down)
         context.extras["complete"] = not result.errors
+        # a request error (no parse, no validation, over a limit) answers HTTP 400 to
+        # clients of application/graphql-response+json
+        context.extras["request_error"] = (
+            result.data is None
+            and bool(result.errors)
+            and all(e.path is None for e in result.errors or ())
+        )
         return result
+
+    def _timed_out(self, context: RequestContext, deadline: float) -> ExecutionResult:
+        """The answer of an operation stopped at its deadline; its backend work stops."""
+        context.loader.cancel()
+        self.state.metrics.graphql_errors.labels(QueryTimeout.code).inc()
+        log.info("request %s: execution stopped after %gs", context.request_id, deadline)
+        timeout = QueryTimeout(
+            f"the operation did not finish within {deadline:g}s and was stopped; ask for "
+            "fewer items or a shorter window"
+        )
+        return ExecutionResult(data=None, errors=[coded_error(timeout)])
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Strawberry's response data, with the request id on every error."""
+        response = await super().process_result(request, result)
+        errors: Any = response.get("errors")
+        if errors:
+            rid = request_id_of(request.scope)
+            for error in errors:
+                error["extensions"] = {**(error.get("extensions") or {}), "requestId": rid}
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -217,6 +372,8 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             request=request,
             response=response,
             memo=None if snapshot is None else state.memo_of(snapshot),
+            keys=state.keys,
+            request_id=request_id_of(request.scope),
         )
 
 
@@ -230,6 +387,7 @@ def create_app(
 ) -> Starlette:
     """The API app; builds the backend, snapshot consumer and schema from `settings` unless
     given (a given backend stays owned by the caller and is not closed at shutdown)."""
+    validate_limits(settings)
     # settings are checked before anything is built that would need closing
     access_level = parse_level(settings.access_log_level) if settings.access_log else None
     metrics = metrics if metrics is not None else ApiMetrics()
@@ -253,10 +411,29 @@ def create_app(
         schema=schema if schema is not None else build_schema(settings),
         owns_backend=owns_backend,
         responses=ResponseCache(ttl_s=settings.cache_ttl_s) if settings.cache_ttl_s > 0 else None,
+        persisted=PersistedQueries(
+            apq=settings.persisted_queries,
+            cache_bytes=int(settings.persisted_query_cache_mb * 2**20),
+            manifest=None if settings.safelist is None else Manifest.load(settings.safelist),
+        ),
+        admission=Admission.from_settings(settings),
     )
+    gate = AccessGate(
+        KeyartGraphQL(state),
+        verifier=None,  # set once the state store is open
+        limiter=RateLimiter(settings.rate_limit, settings.cache_url),
+        allow_anonymous=settings.allow_anonymous,
+        metrics=metrics,
+    )
+    metrics.requests_inflight.set_function(lambda: state.admission.inflight)
+    metrics.requests_queued.set_function(lambda: state.admission.queued)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        url = state_url(settings.warehouse, settings.state_url)
+        state.state_store = await asyncio.to_thread(StateStore.open, url)
+        state.keys = KeyStore(state.state_store)
+        gate.verifier = KeyVerifier(state.keys, settings.key_cache_s)
         try:
             await asyncio.to_thread(state.consumer.load)
         except SnapshotError as exc:
@@ -273,6 +450,7 @@ def create_app(
             finally:
                 if state.owns_backend:
                     await _closing(state.backend.aclose())
+                await asyncio.to_thread(state.state_store.close)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -321,8 +499,10 @@ def create_app(
         # a dashboard will live here; until then the front door is GraphiQL
         return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
 
-    middleware = []
+    # outermost: every response, refusals and CORS answers included, carries the id
+    middleware = [Middleware(RequestIdMiddleware)]
     if access_level is not None:
+        # inside the request id (it logs it), outside everything else (it sees refusals)
         middleware.append(Middleware(AccessLog, level=access_level))
     if settings.cors_origins:
         middleware.append(
@@ -334,20 +514,47 @@ def create_app(
                 max_age=600,
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", gate),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        Route("/", home, methods=["GET"]),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(
-        routes=[
-            Route("/graphql", KeyartGraphQL(state)),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", prometheus, methods=["GET"]),
-            Route("/", home, methods=["GET"]),
-            Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _http_error, Exception: _internal_error},
     )
     app.state.keyart = state
     return app
+
+
+# codes of the HTTP errors Starlette answers itself (unknown path, method not allowed)
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors, GraphQL-shaped like every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(
+        exc.status_code,
+        _HTTP_CODES.get(exc.status_code, "BAD_REQUEST"),
+        str(exc.detail),
+        request_id=request_id_of(request.scope),
+        headers=exc.headers,
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """An unexpected failure outside GraphQL execution: logged with the request id,
+    answered without internals."""
+    rid = request_id_of(request.scope)
+    log.error("internal error in request %s", rid, exc_info=exc)
+    return error_response(500, "INTERNAL", "Internal server error", request_id=rid)
 
 
 async def _closing(step: Awaitable[None]) -> None:
@@ -378,6 +585,19 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         wait_for_data_timeout_s=getattr(args, "wait_timeout", None),
         access_log=getattr(args, "access_log", None),
         access_log_level=getattr(args, "access_log_level", None),
+        state_url=getattr(args, "state_url", None),
+        allow_anonymous=getattr(args, "allow_anonymous", None),
+        rate_limit=getattr(args, "rate_limit", None),
+        introspection=getattr(args, "introspection", None),
+        graphiql=getattr(args, "graphiql", None),
+        persisted_queries=getattr(args, "persisted_queries", None),
+        safelist=getattr(args, "safelist", None),
+        max_query_cost=getattr(args, "max_query_cost", None),
+        execution_timeout_s=getattr(args, "execution_timeout", None),
+        max_body_bytes=getattr(args, "max_body_bytes", None),
+        max_response_bytes=getattr(args, "max_response_bytes", None),
+        max_inflight=getattr(args, "max_inflight", None),
+        max_queued=getattr(args, "max_queued", None),
     )
 
 

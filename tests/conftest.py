@@ -11,6 +11,7 @@ import pytest
 
 if TYPE_CHECKING:
     from tests.e2e.redis_server import RedisServer
+    from tests.state.postgres_server import PostgresServer
 
 TINY_SEED = 7
 
@@ -44,3 +45,26 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = start_or_skip(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (skips when it cannot be had); tests
+    each take their own database from it."""
+    from tests.state.postgres_server import start_or_skip
+
+    server = start_or_skip()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty state store: a SQLite file, or a new PostgreSQL database (the
+    same tests run over both)."""
+    from keyart.state.store import state_url
+
+    if request.param == "sqlite":
+        return state_url(tmp_path / "state")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()

@@ -6,13 +6,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
 
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError
 from keyart.server import create_app
+from keyart.state import KeyStore, StateStore, state_url
 from tests.e2e.harness import api, running
 
 
@@ -38,27 +37,34 @@ async def test_one_line_per_request_with_operation_and_status(
     assert all(t.endswith(" key=-") for t in texts)
 
 
-async def test_anonymous_operations_and_the_key_name_set_by_authentication(
-    tiny_warehouse: Path, caplog: pytest.LogCaptureFixture
+async def test_anonymous_operations_the_key_name_and_refusals(
+    tiny_warehouse: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="keyart.access")
-    app = create_app(ApiSettings(warehouse=tiny_warehouse, access_log_level="debug"))
-
-    async def with_key(scope: Scope, receive: Receive, send: Send) -> None:
-        # what authentication middleware in front of the app does once API keys exist
-        scope["keyart.key_name"] = "partner-tool"
-        await app(scope, receive, send)
-
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=with_key)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            await client.post("/graphql", json={"query": "query Named { dataVersion }"})
-            await client.post("/graphql", json={"query": "{ affinities }"})
-    texts = [r.getMessage() for r in lines(caplog)]
-    assert [r.levelno for r in lines(caplog)] == [logging.DEBUG] * 2
+    store = StateStore.open(state_url(tmp_path / "state"))
+    try:
+        token = KeyStore(store).create("partner-tool", "read")[1]
+    finally:
+        store.close()
+    settings = ApiSettings(
+        warehouse=tiny_warehouse,
+        state_url=state_url(tmp_path / "state"),
+        allow_anonymous=False,
+        access_log_level="debug",
+    )
+    async with running(create_app(settings)) as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        await client.post("/graphql", json={"query": "query Named { dataVersion }"}, headers=auth)
+        await client.post("/graphql", json={"query": "{ affinities }"}, headers=auth)
+        await client.post("/graphql", json={"query": "query Named { dataVersion }"})
+    records = lines(caplog)
+    texts = [r.getMessage() for r in records]
+    assert [r.levelno for r in records] == [logging.DEBUG] * 3
     assert texts[0].startswith("POST /graphql op=Named status=200 ")
     assert texts[1].startswith("POST /graphql op=- status=200 ")
-    assert all(t.endswith(" key=partner-tool") for t in texts)
+    assert texts[0].endswith(" key=partner-tool") and texts[1].endswith(" key=partner-tool")
+    assert texts[2].startswith("POST /graphql op=- status=401 ")  # refused before GraphQL
+    assert texts[2].endswith(" key=-")
 
 
 async def test_turned_off_logs_nothing(

@@ -122,6 +122,32 @@ async def test_a_cancelled_caller_does_not_cancel_the_others() -> None:
     assert compute.calls == 1
 
 
+async def test_a_computation_every_caller_abandoned_is_cancelled() -> None:
+    cache = ResultCache.from_settings(None, 60)
+    started = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def endless() -> QueryResult:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            stopped.append(True)
+            raise
+        raise AssertionError("never finishes")
+
+    key = result_key(query(), "v1")
+    callers = [asyncio.ensure_future(cache.get_or_compute(key, endless)) for _ in range(2)]
+    await started.wait()
+    callers[0].cancel()
+    await asyncio.sleep(0.01)
+    assert cache.inflight == 1 and not stopped  # one caller still waits for it
+    callers[1].cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    await asyncio.sleep(0.01)
+    assert stopped == [True] and cache.inflight == 0
+
+
 async def test_memory_cache_is_bounded() -> None:
     from aiocache import SimpleMemoryCache
 

@@ -70,12 +70,27 @@ class MetricLoader:
         self.data_version = data_version
         self.queries: list[MetricQuery] = []  # the IR queries this request issued
         self._loader: DataLoader[MetricKey, Rows] = DataLoader(load_fn=self._load_batch)
+        self._batches: set[asyncio.Task[object]] = set()
 
     async def load(self, key: MetricKey) -> Rows:
         """The rows of one entity (no rows when it has no data in the shape)."""
-        return await self._loader.load(key)
+        # shielded: Strawberry's DataLoader checks every future of a batch each time one
+        # is cancelled, which is quadratic when a deadline cancels thousands of fields;
+        # `cancel` stops the batches themselves instead
+        return await asyncio.shield(self._loader.load(key))
+
+    def cancel(self) -> int:
+        """Cancel every batch still running (the request was stopped); how many."""
+        running = [task for task in self._batches if not task.done()]
+        for task in running:
+            task.cancel()
+        return len(running)
 
     async def _load_batch(self, keys: list[MetricKey]) -> list[Rows | BaseException]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._batches.add(task)
+            task.add_done_callback(self._batches.discard)
         ids_by_shape: dict[Shape, dict[str, None]] = {}
         for key in keys:
             ids_by_shape.setdefault(key.shape, {})[key.entity_id] = None

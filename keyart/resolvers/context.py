@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from keyart.config import ApiSettings
-from keyart.errors import SnapshotError
+from keyart.errors import QueryTimeout, SnapshotError
 from keyart.loaders import MetricLoader
 from keyart.metrics import ApiMetrics
 from keyart.resolvers.warnings import Warnings
 from keyart.store.model import Snapshot
+
+if TYPE_CHECKING:
+    from keyart.state.keys import KeyStore
 
 T = TypeVar("T")
 
@@ -52,6 +56,16 @@ class RequestContext:
     extras: dict[str, Any] = field(default_factory=dict)
     memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
     warnings: Warnings = field(default_factory=Warnings)  # sent as extensions.warnings
+    keys: KeyStore | None = None  # the state store's API keys (admin fields)
+    request_id: str | None = None  # logged with every error of this request
+    deadline: float | None = None  # time.monotonic() by which execution must end
+
+    def check_deadline(self) -> None:
+        """QueryTimeout once the execution deadline has passed: a resolver resumed after
+        it then ends at once instead of building its answer (the event loop cannot
+        interrupt synchronous work, so each resolver looks at the clock itself)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise QueryTimeout("the operation ran past its execution deadline")
 
     @property
     def snapshot(self) -> Snapshot:

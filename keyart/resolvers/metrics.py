@@ -39,6 +39,7 @@ async def asset_metrics(
     """An asset's metrics over a window and filter."""
     _asset_checked(ctx, asset_id, interval, flt)
     rows = await ctx.loader.load(MetricKey(Shape(interval, flt), asset_id))
+    ctx.check_deadline()
     return _total(rows)
 
 
@@ -48,7 +49,9 @@ async def title_metrics(
     """A title's metrics: distinct members across all its assets (sketch union)."""
     coverage.check(ctx, title_id, interval, flt)
     shape = Shape(interval, flt, entity=Dimension.TITLE)
-    return _total(await ctx.loader.load(MetricKey(shape, title_id)))
+    rows = await ctx.loader.load(MetricKey(shape, title_id))
+    ctx.check_deadline()
+    return _total(rows)
 
 
 async def asset_timeseries(
@@ -61,6 +64,7 @@ async def asset_timeseries(
     """Every bucket of the window in order, zero-filled; a bucket's date is its start."""
     _asset_checked(ctx, asset_id, interval, flt)
     rows = await ctx.loader.load(MetricKey(Shape(interval, flt, granularity), asset_id))
+    ctx.check_deadline()
     by_bucket = {row.bucket: row.metrics for row in rows}
     return [(day, by_bucket.get(day, EMPTY)) for day in buckets(interval, granularity)]
 
@@ -77,6 +81,7 @@ async def asset_by_country(
     _asset_checked(ctx, asset_id, interval, flt)
     shape = Shape(interval, flt, breakdown=(Dimension.COUNTRY,))
     rows = await ctx.loader.load(MetricKey(shape, asset_id))
+    ctx.check_deadline()
     return _ranked([Group(r.get(Dimension.COUNTRY), r.metrics) for r in rows], top)
 
 
@@ -99,6 +104,7 @@ async def asset_by_affinity(
         ctx.loader.load(MetricKey(shape, asset_id)),
         ctx.loader.load(MetricKey(Shape(interval, flt), asset_id)),
     )
+    ctx.check_deadline()
     overall = _total(total)
     groups = [Group(r.get(Dimension.AFFINITY), r.metrics, lift(r.metrics, overall)) for r in rows]
     return _ranked(groups, top)

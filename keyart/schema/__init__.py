@@ -5,19 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 
 from keyart.config import ApiSettings
+from keyart.schema.cost import QueryCostLimiter, fanout_of_context
 from keyart.schema.errors import KeyartSchema
 from keyart.schema.execution import PlainFieldExecutionContext, mark_plain_fields
-from keyart.schema.extensions import OperationMetrics, ResponseWarnings
+from keyart.schema.extensions import (
+    BoundedParserCache,
+    BoundedValidationCache,
+    OperationMetrics,
+    ResponseWarnings,
+)
 from keyart.schema.query import Query
 from keyart.schema.scalars import SCALAR_MAP
 
@@ -30,6 +35,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
     s = settings if settings is not None else ApiSettings()
     depth_limiter = QueryDepthLimiter(max_depth=s.max_query_depth)
     alias_limiter = MaxAliasesLimiter(max_alias_count=s.max_aliases)
+    no_introspection = None if s.introspection else DisableIntrospection()
     schema = KeyartSchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
@@ -37,11 +43,14 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
             OperationMetrics,
             ResponseWarnings,
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
-            lambda: ParserCache(maxsize=s.parser_cache_size),
+            lambda: BoundedParserCache(s.parser_cache_size, s.parser_cache_max_chars),
             # the rule classes are built once here so the validation cache can hit
             lambda: depth_limiter,
             lambda: alias_limiter,
-            lambda: ValidationCache(maxsize=s.parser_cache_size),
+            *([] if no_introspection is None else [lambda: no_introspection]),
+            lambda: BoundedValidationCache(s.parser_cache_size, s.parser_cache_max_chars),
+            # after validation, before execution: nothing reaches a backend when refused
+            lambda: QueryCostLimiter(s.max_query_cost, s.max_window_days, fanout_of_context),
         ],
         execution_context_class=PlainFieldExecutionContext if plain_fields else None,
     )

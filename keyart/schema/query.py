@@ -9,6 +9,7 @@ import strawberry
 from keyart.errors import BadUserInput
 from keyart.resolvers import args
 from keyart.resolvers.context import RequestContext
+from keyart.schema.admin import api_keys_field
 from keyart.schema.asset import Asset
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
@@ -87,6 +88,8 @@ class Query:
     @strawberry.field(description="The warehouse version the served snapshot was built from.")
     def warehouse_version(self, info: Info) -> str:
         return info.context.snapshot.warehouse_version
+
+    api_keys = api_keys_field
 
 
 __all__ = ["Query"]

@@ -38,7 +38,9 @@ async def api(
     schema: KeyartSchema | None = None,
     **settings: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A running app over `warehouse` (settings overridable) and a client for it."""
+    """A running app over `warehouse` (settings overridable) and a client for it; anonymous
+    reads are allowed unless the test passes allow_anonymous=False (then it sends keys)."""
+    settings.setdefault("allow_anonymous", True)
     app = create_app(
         ApiSettings(warehouse=warehouse, **settings),
         backend=backend,

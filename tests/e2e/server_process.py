@@ -21,17 +21,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ServerProcess:
-    """`python -m keyart.cli <args> --port P` with its output captured in a log file."""
+# servers under test open read access to callers without a key unless a test asks for keys
+ANONYMOUS_ENV = {"KEYART_ALLOW_ANONYMOUS": "1"}
 
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+
+class ServerProcess:
+    """`python -m keyart.cli <args> --port P` with its output captured in a log file;
+    anonymous reads are allowed unless `anonymous=False` (then requests need a key)."""
+
+    def __init__(
+        self,
+        args: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        *,
+        anonymous: bool = True,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._out = log.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "keyart.cli", *args, "--port", str(self.port)],
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(ANONYMOUS_ENV if anonymous else {}), **(env or {})},
             stdout=self._out,
             stderr=subprocess.STDOUT,
         )

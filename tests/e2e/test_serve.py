@@ -139,13 +139,15 @@ def test_redis_cache_is_shared_by_server_processes(
 def test_keyart_demo_with_the_tiny_profile(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     args = ["demo", "--data", str(data), "--warehouse", str(data / "wh"), "--profile", "tiny"]
-    demo = ServerProcess(args, tmp_path / "demo.log")
+    # no KEYART_ALLOW_ANONYMOUS: the demo opens anonymous reads itself, and says so
+    demo = ServerProcess(args, tmp_path / "demo.log", anonymous=False)
     try:
         demo.wait_ready(timeout_s=300)
         out = demo.output()
         assert "generated profile tiny" in out and "planted outliers" in out  # generate report
         assert "quarantined" in out  # the ingest report
         assert f"{demo.url}/graphql" in out
+        assert "anonymous read access is on" in out
         example = out[out.index("query Example") :]
         example = example[: example.index("\n}\n") + 2]
         body = post(demo.url, example)

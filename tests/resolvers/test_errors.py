@@ -26,7 +26,7 @@ def assert_clean(payload: dict[str, Any]) -> None:
     assert "Traceback" not in text
     assert 'File "' not in text
     for error in payload["errors"]:
-        assert set(error.get("extensions", {})) <= {"code", "errorId"}
+        assert set(error.get("extensions", {})) <= {"code", "errorId", "requestId"}
 
 
 async def expect(
