@@ -93,7 +93,9 @@ def main(args: argparse.Namespace) -> int:
     print(f"open GraphiQL at {url} (it opens on this query; press ▶) or POST it there:")
     print()
     print(example_query(DataRange.of(snapshot)))
-    again = "keyart serve" + ("" if wh == ApiSettings().warehouse else f" --warehouse {wh}")
+    again = "keyart serve --allow-anonymous" + (
+        "" if wh == ApiSettings().warehouse else f" --warehouse {wh}"
+    )
     print(f"later, `{again}` serves this data again")
     print("(put `keyart` on PATH first: `. .venv/bin/activate`)")
     print(flush=True)
