@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from keyart.query import Dimension, Filter, Interval, MetricQuery, MetricValues
+from keyart.resolvers import coverage
 from keyart.resolvers.context import RequestContext
 from keyart.store import queries
 from keyart.store.model import AssetInfo
@@ -54,6 +55,7 @@ async def top_assets(
     filter, of titles meeting `titles`, best `metric` first (ties: more impressions, then
     asset id). One backend query grouped by asset answers it."""
     snapshot = ctx.snapshot
+    coverage.check_catalog(ctx, interval, flt)
     if not titles.unconstrained:
         flt = flt.replace_titles(queries.matching_titles(snapshot, titles))
     if first == 0:
