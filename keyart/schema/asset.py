@@ -14,7 +14,7 @@ from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
 from keyart.schema.enums import AssetType, Granularity, InsightMetric
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import Anomaly, Appeal, PeriodChange, ir_metric
+from keyart.schema.insights import Anomaly, Appeal, PeriodChange, change_windows, ir_metric
 from keyart.schema.metrics import (
     AffinityMetrics,
     Availability,
@@ -185,10 +185,7 @@ class Asset:
         filter: MetricFilter | None = strawberry.UNSET,
     ) -> PeriodChange:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        before = insight.previous_window(
-            interval, previous.to_interval(ctx.settings.max_window_days) if previous else None
-        )
+        interval, before = change_windows(ctx, window, previous)
         found = await insight.asset_change(ctx, self.record.id, interval, before, to_filter(filter))
         return PeriodChange.of(interval, before, found)
 

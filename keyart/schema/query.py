@@ -14,6 +14,7 @@ from keyart.schema.admin import api_keys_field
 from keyart.schema.asset import Asset
 from keyart.schema.enums import InsightMetric, TitleKind, TitleOrder
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.insights import ir_metric
 from keyart.schema.peers import Comparison, ComparisonEntry
 from keyart.schema.rankings import AssetRank
 from keyart.schema.title import Title, TitleConnection
@@ -120,7 +121,7 @@ class Query:
         ranked = await rankings.top_assets(
             ctx,
             interval,
-            rankings.RankMetric(metric.value),
+            ir_metric(metric),
             to_filter(filter),
             title_criteria(title_kinds, genres, kinds_name="titleKinds"),
             args.bounded("minImpressions", min_impressions, 1000, 0, None),

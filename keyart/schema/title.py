@@ -12,7 +12,7 @@ from keyart.resolvers.context import RequestContext
 from keyart.schema.asset import Asset
 from keyart.schema.enums import AssetType, InsightMetric, TitleKind
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import PeriodChange, ir_metric
+from keyart.schema.insights import PeriodChange, change_windows, ir_metric
 from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
 from keyart.schema.peers import Outlier
 from keyart.store import queries
@@ -124,10 +124,7 @@ class Title:
         filter: MetricFilter | None = strawberry.UNSET,
     ) -> PeriodChange:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        before = insight.previous_window(
-            interval, previous.to_interval(ctx.settings.max_window_days) if previous else None
-        )
+        interval, before = change_windows(ctx, window, previous)
         found = await insight.title_change(ctx, self.record.id, interval, before, to_filter(filter))
         return PeriodChange.of(interval, before, found)
 
