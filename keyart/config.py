@@ -66,6 +66,11 @@ class ApiSettings:
     persisted_queries: bool = True  # Apollo automatic persisted queries
     persisted_query_cache_mb: float = 16.0  # bound on the query texts kept for them
     safelist: Path | None = None  # Apollo persisted-query manifest: run only its operations
+    # rollout (docs/rollout.md): shadow traffic and how often routing rules are re-read
+    shadow_backend: BackendName | None = None  # replay sampled backend queries on this stack
+    shadow_sample: float = 0.0  # share of backend queries replayed, 0..1
+    shadow_queue_size: int = 1000  # replays waiting beyond this are dropped (counted)
+    routing_poll_s: float = 2.0  # routing rule changes reach running servers within this
 
     @property
     def snapshots(self) -> Path:

@@ -24,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from keyart.access.gate import REQUEST_ID, AccessGate
+from keyart.access.gate import KEY_NAME, REQUEST_ID, AccessGate
 from keyart.access.persisted import (
     Manifest,
     PersistedQueries,
@@ -41,6 +41,8 @@ from keyart.http_errors import error_response
 from keyart.loaders import MetricLoader, QueryExecutor
 from keyart.metrics import ApiMetrics
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
+from keyart.rollout.router import request_route
+from keyart.rollout.runtime import Rollout
 from keyart.schema import KeyartSchema, build_schema
 from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
@@ -104,6 +106,7 @@ class AppState:
     persisted: PersistedQueries | None = None
     state_store: StateStore | None = None  # opened at startup
     keys: KeyStore | None = None
+    rollout: Rollout | None = None  # backend pool, routing rules, shadow traffic
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -179,7 +182,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
                     payload.get("query") or (None if pq_id is None else f"persisted:{pq_id}"),
                     payload.get("variables"),
                     payload.get("operationName"),
-                    data_version(ctx.snapshot_or_none),
+                    data_version(ctx.snapshot_or_none) + _routing_suffix(self.state, scope),
                 )
         cached = None if key is None else responses.get(key)
         if cached is not None:
@@ -243,6 +246,12 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         )
         # only complete answers are kept: an error may be transient (backend down)
         context.extras["complete"] = not result.errors
+        if context.loader.backends:
+            # which stack(s) answered: routing may send parts of one answer to different ones
+            result.extensions = {
+                **(result.extensions or {}),
+                "backends": sorted(context.loader.backends),
+            }
         return result
 
     async def get_context(
@@ -251,9 +260,14 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         state = self.state
         snapshot, problem = state.snapshot()
         version = NO_DATA_VERSION if snapshot is None else data_version(snapshot)
+        route = None
+        rollout = state.rollout
+        if rollout is not None and snapshot is not None and not rollout.router.trivial:
+            scope = getattr(request, "scope", None) or {}
+            route = request_route(rollout.router, snapshot, scope.get(KEY_NAME))
         return RequestContext(
             settings=state.settings,
-            loader=MetricLoader(state.executor, version),
+            loader=MetricLoader(state.executor, version, route),
             snapshot_or_none=snapshot,
             snapshot_problem=problem,
             metrics=state.metrics,
@@ -261,6 +275,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             response=response,
             memo=None if snapshot is None else state.memo_of(snapshot),
             keys=state.keys,
+            rollout=state.rollout,
         )
 
 
@@ -285,12 +300,21 @@ def create_app(
         )
     )
     cache = ResultCache.from_settings(settings.cache_url, settings.cache_ttl_s, metrics)
+    rollout = Rollout(
+        settings,
+        the_backend,
+        lambda name: build_backend(settings, name),
+        metrics,
+        owns_primary=owns_backend,
+    )
     state = AppState(
         settings=settings,
         backend=the_backend,
         consumer=the_consumer,
         cache=cache,
-        executor=QueryExecutor(the_backend, cache, metrics),
+        executor=QueryExecutor(
+            the_backend, cache, metrics, pool=rollout.pool, shadow=rollout.shadow
+        ),
         metrics=metrics,
         schema=schema if schema is not None else build_schema(settings),
         owns_backend=owns_backend,
@@ -300,6 +324,7 @@ def create_app(
             cache_bytes=int(settings.persisted_query_cache_mb * 2**20),
             manifest=None if settings.safelist is None else Manifest.load(settings.safelist),
         ),
+        rollout=rollout,
     )
     gate = AccessGate(
         KeyartGraphQL(state),
@@ -315,6 +340,7 @@ def create_app(
         state.state_store = await asyncio.to_thread(StateStore.open, url)
         state.keys = KeyStore(state.state_store)
         gate.verifier = KeyVerifier(state.keys, settings.key_cache_s)
+        await rollout.start(state.state_store)
         try:
             await asyncio.to_thread(state.consumer.load)
         except SnapshotError as exc:
@@ -329,8 +355,8 @@ def create_app(
                 await _closing(state.consumer.aclose())
                 await _closing(state.cache.close())
             finally:
-                if state.owns_backend:
-                    await _closing(state.backend.aclose())
+                # closes the server's backend when it owns it, and those routing opened
+                await _closing(rollout.aclose())
                 await asyncio.to_thread(state.state_store.close)
 
     async def healthz(_request: Request) -> Response:
@@ -399,6 +425,15 @@ def create_app(
     )
     app.state.keyart = state
     return app
+
+
+def _routing_suffix(state: AppState, scope: Scope) -> str:
+    """What a stored whole answer depends on besides the data when routing rules are in
+    force: the rule set and the caller's key (rules may route keys differently)."""
+    rollout = state.rollout
+    if rollout is None or rollout.router.trivial:
+        return ""
+    return f"|routing={rollout.router.version}|key={scope.get(KEY_NAME)}"
 
 
 async def _closing(step: Awaitable[None]) -> None:

@@ -13,6 +13,7 @@ from keyart.metrics import ApiMetrics
 from keyart.store.model import Snapshot
 
 if TYPE_CHECKING:
+    from keyart.rollout.runtime import Rollout
     from keyart.state.keys import KeyStore
 
 T = TypeVar("T")
@@ -54,6 +55,7 @@ class RequestContext:
     extras: dict[str, Any] = field(default_factory=dict)
     memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
     keys: KeyStore | None = None  # the state store's API keys (admin fields)
+    rollout: Rollout | None = None  # routing, shadow traffic, other stacks (admin fields)
 
     @property
     def snapshot(self) -> Snapshot:

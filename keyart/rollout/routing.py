@@ -50,9 +50,7 @@ class Rule:
         """Whether every condition of the rule holds for `target`."""
         if self.asset_types is not None:
             types = (
-                (target.asset_type,)
-                if target.asset_type is not None
-                else target.filter_asset_types
+                (target.asset_type,) if target.asset_type is not None else target.filter_asset_types
             )
             if not types or not set(types) <= self.asset_types:
                 return False
@@ -114,7 +112,9 @@ class RuleSet:
             raise BadUserInput("routing rules must be a JSON object with rules and default")
         unknown = set(raw) - _SET_FIELDS
         if unknown:
-            raise BadUserInput(f"unknown routing field(s) {sorted(unknown)}; use {sorted(_SET_FIELDS)}")
+            raise BadUserInput(
+                f"unknown routing field(s) {sorted(unknown)}; use {sorted(_SET_FIELDS)}"
+            )
         default = raw.get("default")
         if default is not None:
             _backend(default, "default")
@@ -160,14 +160,18 @@ def _rule(raw: Any, index: int, groups: Mapping[str, frozenset[str]]) -> Rule:
         raise BadUserInput(f"{where} must be an object")
     unknown = set(raw) - _RULE_FIELDS
     if unknown:
-        raise BadUserInput(f"{where}: unknown field(s) {sorted(unknown)}; use {sorted(_RULE_FIELDS)}")
+        raise BadUserInput(
+            f"{where}: unknown field(s) {sorted(unknown)}; use {sorted(_RULE_FIELDS)}"
+        )
     backend = _backend(raw.get("backend"), where)
 
     def opt(name: str) -> frozenset[str] | None:
         return None if raw.get(name) is None else frozenset(_strings(raw[name], f"{where}.{name}"))
 
-    key_groups = None if raw.get("key_groups") is None else tuple(
-        _strings(raw["key_groups"], f"{where}.key_groups")
+    key_groups = (
+        None
+        if raw.get("key_groups") is None
+        else tuple(_strings(raw["key_groups"], f"{where}.key_groups"))
     )
     for g in key_groups or ():
         if g not in groups:
