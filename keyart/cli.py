@@ -61,6 +61,17 @@ def _parser() -> argparse.ArgumentParser:
 
     add_state_arguments(state)
 
+    validate = sub.add_parser(
+        "validate", help="compare two stacks' answers on chosen titles (exit 1 on disagreement)"
+    )
+    from keyart.rollout.cli import add_flags_arguments, add_validate_arguments
+
+    add_validate_arguments(validate)
+    flags = sub.add_parser(
+        "flags", help="routing rules: which backend answers what (set, list, rollback)"
+    )
+    add_flags_arguments(flags)
+
     demo = sub.add_parser("demo", help="generate demo data, ingest it and serve GraphiQL")
     demo.add_argument("--data", type=Path, default=Path(".data/demo"), help="working folder")
     demo.add_argument("--profile", choices=["tiny", "demo", "bench"], default="demo")
@@ -168,6 +179,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.state.cli import state_main
 
         return state_main(args)
+    if args.command == "validate":
+        from keyart.rollout.validate import main as validate_main
+
+        return validate_main(args)
+    if args.command == "flags":
+        from keyart.rollout.cli import flags_main
+
+        return flags_main(args)
     if args.command == "demo":
         from keyart.demo import main as demo_main
 
