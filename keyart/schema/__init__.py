@@ -20,6 +20,7 @@ from keyart.schema.errors import KeyartSchema
 from keyart.schema.execution import PlainFieldExecutionContext, mark_plain_fields
 from keyart.schema.extensions import OperationMetrics
 from keyart.schema.query import Query
+from keyart.schema.rollout import Mutation
 from keyart.schema.scalars import SCALAR_MAP
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -34,6 +35,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
     no_introspection = None if s.introspection else DisableIntrospection()
     schema = KeyartSchema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             OperationMetrics,

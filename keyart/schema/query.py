@@ -9,6 +9,7 @@ from keyart.resolvers import args
 from keyart.resolvers.context import RequestContext
 from keyart.schema.admin import api_keys_field
 from keyart.schema.asset import Asset
+from keyart.schema.rollout import routing_rules_field, shadow_mismatches_field
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
 
@@ -66,6 +67,8 @@ class Query:
         return info.context.snapshot.warehouse_version
 
     api_keys = api_keys_field
+    shadow_mismatches = shadow_mismatches_field
+    routing_rules = routing_rules_field
 
 
 __all__ = ["Query"]

@@ -6,12 +6,16 @@ from datetime import date
 
 import strawberry
 
+from keyart.access.permissions import AdminOnly
+from keyart.query import Dimension
 from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
+from keyart.resolvers.stackdiff import stack_diff
 from keyart.schema.asset import Asset
 from keyart.schema.enums import AssetType, TitleKind
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
 from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
+from keyart.schema.rollout import Backend, StackDiff
 from keyart.store import queries
 from keyart.store.model import Snapshot, TitleInfo
 
@@ -71,6 +75,25 @@ class Title:
         interval = window.to_interval(ctx.settings.max_window_days)
         values = await resolve.title_metrics(ctx, self.record.id, interval, to_filter(filter))
         return as_metrics(values)
+
+    @strawberry.field(
+        permission_classes=[AdminOnly],
+        description="The window's metrics from the stack serving this request and from "
+        "`against`, side by side with per-metric tolerance (admin keys only).",
+    )
+    async def stack_diff(
+        self,
+        info: Info,
+        window: DateRange,
+        against: Backend,
+        filter: MetricFilter | None = strawberry.UNSET,
+    ) -> StackDiff | None:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        diff = await stack_diff(
+            ctx, Dimension.TITLE, self.record.id, interval, to_filter(filter), against.value
+        )
+        return StackDiff.of(diff)
 
     all_time: Metrics = strawberry.field(
         description="Metrics over all days of data, from the snapshot."
