@@ -21,7 +21,7 @@ from keyart.state.keys import KeyStore
 from keyart.state.store import StateStore, state_url
 from keyart.warehouse.layout import Warehouse
 from tests.e2e.harness import api, data
-from tests.rollout.conftest import Damaged
+from tests.rollout.damage import Damaged
 
 TITLES = "{ titles(first: 4) { edges { node { id } } } }"
 DAY_METRICS = """query($ids: [ID!]!, $d: Date!) {

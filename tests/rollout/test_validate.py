@@ -14,7 +14,7 @@ import pytest
 from keyart.cli import main
 from keyart.state.rollout import ValidationStore
 from keyart.state.store import StateStore, state_url
-from tests.rollout.conftest import Damaged
+from tests.rollout.damage import Damaged
 
 DAY = re.compile(r"^(\d{4}-\d\d-\d\d) ")
 

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from keyart.warehouse.layout import Warehouse, day_partition
 from keyart.warehouse.tables import ROLLUPS
 
@@ -33,9 +31,3 @@ def damage_copy(source: Path, target: Path) -> Damaged:
     for rollup in ROLLUPS:
         shutil.rmtree(version.rollup_dir(rollup) / day_partition(day))
     return Damaged(target, day)
-
-
-@pytest.fixture(scope="session")
-def damaged(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Damaged:
-    """The damaged copy (read-only for tests)."""
-    return damage_copy(tiny_warehouse, tmp_path_factory.mktemp("damaged") / "warehouse")
