@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 
-SUITES = ("ingest", "query", "serving", "store", "http", "access", "spark", "druid")
+SUITES = ("ingest", "query", "serving", "store", "http", "access", "rollout", "spark", "druid")
 
 
 def main(argv: list[str] | None = None) -> int:
