@@ -34,18 +34,20 @@ class BackendPool:
             backend = self._others[name] = self._build(name)
         return backend
 
-    def add(self, name: str, backend: Backend) -> None:
-        """Use an already built backend for `name` (closed by its owner, not here)."""
-        self._others[name] = backend
-
-    async def aclose(self, keep: frozenset[str] = frozenset()) -> None:
+    async def aclose(self) -> None:
         """Close what this pool built (and the primary when it owns it)."""
-        for name, backend in list(self._others.items()):
-            if name not in keep:
-                await backend.aclose()
+        others = list(self._others.values())
         self._others.clear()
-        if self._owns_primary:
-            await self.primary.aclose()
+        try:
+            for backend in others:
+                try:
+                    await backend.aclose()
+                except Exception:
+                    # the next ones must still close: open backends keep native threads
+                    log.exception("closing a backend failed")
+        finally:
+            if self._owns_primary:
+                await self.primary.aclose()
 
 
 __all__ = ["BackendPool"]
