@@ -7,8 +7,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from keyart.errors import NotFound, StateError
@@ -129,15 +130,17 @@ class RoutingStore:
 
     @staticmethod
     def _insert(
-        conn: object, rules: str, action: str, previous: int | None, by: str
+        conn: Connection, rules: str, action: str, previous: int | None, by: str
     ) -> RuleSetRecord:
         now = datetime.now(UTC)
-        result = conn.execute(  # type: ignore[attr-defined]
+        result = conn.execute(
             routing_rule_sets.insert().values(
                 rules=rules, action=action, previous_id=previous, created_by=by, created_at=now
             )
         )
-        new_id = int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT of one row always has one
+        new_id = int(key[0])
         return RuleSetRecord(new_id, rules, action, previous, by, now)
 
 
@@ -271,15 +274,9 @@ class ValidationStore:
         ]
 
 
-def _record(row: object) -> RuleSetRecord:
-    r = row
+def _record(r: Row[Any]) -> RuleSetRecord:
     return RuleSetRecord(
-        int(r.id),  # type: ignore[attr-defined]
-        r.rules,  # type: ignore[attr-defined]
-        r.action,  # type: ignore[attr-defined]
-        r.previous_id,  # type: ignore[attr-defined]
-        r.created_by,  # type: ignore[attr-defined]
-        _utc(r.created_at),  # type: ignore[attr-defined]
+        int(r.id), r.rules, r.action, r.previous_id, r.created_by, _utc(r.created_at)
     )
 
 
