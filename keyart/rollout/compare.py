@@ -5,8 +5,16 @@ backend reports bounds equal to its value. Then:
 
 - exact vs exact: equal;
 - exact vs estimate: the exact value lies inside the estimate's [lower, upper];
-- estimate vs estimate: |a − b| ≤ sqrt(ha² + hb²), h = (upper − lower) / 2 of each side —
-  the 2σ bound of the difference of two independent estimates.
+- estimate vs estimate: |a − b| ≤ sqrt(ha² + hb²) + max(ka, kb), h = (upper − lower) / 2
+  of each side — the 2σ bound of the difference of two independent estimates — and k the
+  collision allowance below.
+
+A small sketch (DataSketches' list/set mode) keeps one 26-bit coupon per member and
+reports bounds of a fraction of one member, but two members whose coupons collide count
+once: an exact count can sit one member above such bounds. So an estimate's upper bound
+is raised by its collision allowance k: the smallest k with P(Poisson(E) > k) < 1e-9,
+E = n² / 2²⁷ the expected collisions among n members (1 member up to n = 30, 3 at 1,000,
+10 at 10,000; 0 beyond the largest coupon-mode sketch, where the HLL bounds hold).
 
 `slack` widens every sketch bound by a factor (1.0 = the bounds as reported); exact counts
 never get slack.
@@ -23,6 +31,10 @@ from keyart.query import Dimension, Estimate, Metric, MetricQuery, MetricValues,
 
 # two floats this close are one value (sums of doubles in different orders)
 _EPSILON = 1e-6
+COUPON_BITS = 26
+# the largest sketch still in coupon mode at any lg_k (3/4 of 2^(21 - 3) coupons)
+COUPON_MODE_MAX = 3 * 2 ** (21 - 3) // 4
+FALSE_ALARM = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +75,22 @@ class GroupVerdict:
         return " ".join(parts) or "total"
 
 
+def collision_allowance(n: float) -> int:
+    """Members a coupon-mode sketch of about `n` members may have lost to coupon
+    collisions: the smallest k with P(Poisson(E) > k) < FALSE_ALARM, E = n² / 2^27."""
+    if n <= 1 or n > COUPON_MODE_MAX:
+        return 0
+    expected = n * n / 2 ** (COUPON_BITS + 1)
+    term = math.exp(-expected)
+    below = term  # P(X <= k)
+    k = 0
+    while 1.0 - below >= FALSE_ALARM:
+        k += 1
+        term *= expected / k
+        below += term
+    return k
+
+
 def _is_exact(e: Estimate) -> bool:
     return e.upper - e.lower <= _EPSILON
 
@@ -74,13 +102,14 @@ def compare_estimates(metric: Metric, a: Estimate, b: Estimate, slack: float = 1
     if _is_exact(a) or _is_exact(b):
         exact, est = (a, b) if _is_exact(a) else (b, a)
         lower = est.value - (est.value - est.lower) * slack
-        upper = est.value + (est.upper - est.value) * slack
+        upper = est.value + (est.upper - est.value) * slack + collision_allowance(est.value)
         outside = max(lower - exact.value, exact.value - upper, 0.0)
         tolerance = (upper if exact.value >= est.value else lower) - est.value
         return Verdict(metric, a.value, b.value, abs(tolerance), max(0.0, outside - _EPSILON))
     ha = (a.upper - a.lower) / 2 * slack
     hb = (b.upper - b.lower) / 2 * slack
-    tolerance = math.sqrt(ha * ha + hb * hb)
+    collisions = max(collision_allowance(a.value), collision_allowance(b.value))
+    tolerance = math.sqrt(ha * ha + hb * hb) + collisions
     excess = abs(a.value - b.value) - tolerance - _EPSILON
     return Verdict(metric, a.value, b.value, tolerance, max(0.0, excess))
 
@@ -139,6 +168,7 @@ def disagreements(groups: Iterable[GroupVerdict]) -> list[tuple[GroupVerdict, Ve
 __all__ = [
     "GroupVerdict",
     "Verdict",
+    "collision_allowance",
     "compare_counts",
     "compare_estimates",
     "compare_results",
