@@ -21,6 +21,9 @@ DIFF = """query($id: ID!, $w: DateRange!, $against: Backend!) {
 }"""
 ASSET_METRICS = """query($id: ID!, $w: DateRange!) {
   asset(id: $id) { metrics(window: $w) { impressions } } }"""
+BOTH = """query($a: ID!, $v: ID!, $w: DateRange!) {
+  a: asset(id: $a) { metrics(window: $w) { impressions } }
+  v: asset(id: $v) { metrics(window: $w) { impressions } } }"""
 SET = "mutation($r: String!) { setRoutingRules(rules: $r) { id action createdBy summary } }"
 ROLLBACK = "mutation { rollbackRoutingRules { id action rules } }"
 LIST = "{ routingRules { id action createdBy } }"
@@ -105,6 +108,9 @@ async def test_routing_mutations_switch_backends_and_roll_back(
         # same numbers (exact counts), now from the legacy stack for artwork only
         assert await served(artwork) == (["legacy"], base_art[1])
         assert await served(video) == (["embedded"], base_video[1])
+        # one request whose parts go to different stacks names both
+        both = await gql(client, BOTH, {"a": artwork, "v": video, "w": w})
+        assert not both.get("errors") and both["extensions"]["backends"] == ["embedded", "legacy"]
         client.headers["Authorization"] = f"Bearer {admin}"
         back = (await data(client, ROLLBACK))["rollbackRoutingRules"]
         assert back["action"] == "rollback" and json.loads(back["rules"]) == {"rules": []}
@@ -113,4 +119,4 @@ async def test_routing_mutations_switch_backends_and_roll_back(
         client.headers["Authorization"] = f"Bearer {viewer}"
         assert await served(artwork) == (["embedded"], base_art[1])
         metrics_text = (await client.get("/metrics")).text
-    assert 'keyart_backend_answers_total{backend="legacy"} 1.0' in metrics_text
+    assert 'keyart_backend_answers_total{backend="legacy"} 2.0' in metrics_text
