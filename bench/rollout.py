@@ -132,21 +132,39 @@ def validate_time(warehouse: Path, work: Path, titles: int) -> dict[str, Any]:
 
 
 def render(payload: dict[str, Any]) -> str:
-    """The Markdown report."""
+    """The Markdown report (of the parts that ran)."""
+    load = payload["load_average"]
+    head = (
+        f"# Rollout: shadow traffic overhead and validation time ({payload['profile']} "
+        f"profile)\n\n"
+        f"Load average before/after: {load['before'][0]:.2f} / {load['after'][0]:.2f} "
+        "(other work on the machine skews the figures).\n\n"
+    )
+    return head + _render_shadow(payload) + _render_validate(payload)
+
+
+def _render_validate(payload: dict[str, Any]) -> str:
+    v = payload["validate"]
+    if v is None:
+        return ""
+    return (
+        f"\n`keyart validate --backend embedded --against legacy`: {v['seconds']:.1f} s for "
+        f"{v['titles']} titles, {v['questions']} questions, {v['comparisons']:,} values "
+        f"compared, {v['disagreements']} disagreements (exit {v['exit_code']}).\n"
+    )
+
+
+def _render_shadow(payload: dict[str, Any]) -> str:
     pair = payload["http"]
+    if pair is None:
+        return ""
     rows = [
         {"server": name, **{k: pair[name][k] for k in ("p50", "p95", "p99")}}
         for name in ("plain", "shadow")
     ]
     rows[1]["added"] = pair["added_p50_ms"]
-    load = payload["load_average"]
-    v = payload["validate"]
     counts = ", ".join(f"{k} {int(c)}" for k, c in sorted(pair["shadow_counts"].items()))
     return (
-        f"# Rollout: shadow traffic overhead and validation time ({payload['profile']} "
-        f"profile)\n\n"
-        f"Load average before/after: {load['before'][0]:.2f} / {load['after'][0]:.2f} "
-        "(other work on the machine skews the figures).\n\n"
         f"Title-page request over HTTP (ms), caches off, {payload['requests']} requests per "
         "server, the two servers interleaved; shadow = KEYART_SHADOW_BACKEND=legacy, "
         "KEYART_SHADOW_SAMPLE=1.0:\n\n"
@@ -157,9 +175,6 @@ def render(payload: dict[str, Any]) -> str:
         + f"\nShadow replays: {counts}.\n\n"
         "`Shadow.offer` alone, in process (µs per call):\n\n"
         + markdown_table(payload["offer"]["rows"], ["case", "p50", "p95", "p99"])
-        + f"\n`keyart validate --backend embedded --against legacy`: {v['seconds']:.1f} s for "
-        f"{v['titles']} titles, {v['questions']} questions, {v['comparisons']:,} values "
-        f"compared, {v['disagreements']} disagreements (exit {v['exit_code']}).\n"
     )
 
 
@@ -172,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=500, help="per server (default 500)")
     parser.add_argument("--offer-runs", type=int, default=20000, help="in-process offers")
     parser.add_argument("--titles", type=int, default=10, help="validate: titles per sample")
+    parser.add_argument(
+        "--parts", default="shadow,validate", help="shadow and/or validate (default both)"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     warehouse = ensure_warehouse(args.data / args.profile, args.profile, args.seed, 1.0)
@@ -179,10 +197,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     variables = pick_parameters(warehouse, snapshots, 20)["title_page"]
     work = args.data / "rollout"
     work.mkdir(parents=True, exist_ok=True)
+    parts = {p.strip() for p in args.parts.split(",")}
     load_before = os.getloadavg()
-    pair = http_pair(warehouse, snapshots, args.requests, work, variables)
-    offer = asyncio.run(offer_in_process(warehouse, args.offer_runs))
-    validation = validate_time(warehouse, work, args.titles)
+    pair = offer = validation = None
+    if "shadow" in parts:
+        pair = http_pair(warehouse, snapshots, args.requests, work, variables)
+        offer = asyncio.run(offer_in_process(warehouse, args.offer_runs))
+    if "validate" in parts:
+        validation = validate_time(warehouse, work, args.titles)
     payload = {
         "profile": args.profile,
         "requests": args.requests,
@@ -193,7 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": validation,
         "target_ms": TARGET_MS,
     }
-    write_results(SUITE, payload, render(payload))
+    name = SUITE if parts == {"shadow", "validate"} else f"{SUITE}-{args.profile}-{args.parts}"
+    write_results(name, payload, render(payload))
     print(render(payload))
     return 0
 
