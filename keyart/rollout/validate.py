@@ -68,6 +68,12 @@ async def run_validation(
 ) -> Validation:
     """Pick titles from `against`, ask both stacks every question, compare."""
     titles = await pick_titles(against, window, samples, per_sample)
+    if not titles:
+        # nothing compared must not read as agreement
+        raise BadUserInput(
+            f"the {getattr(against, 'name', 'reference')} stack has no titles with data in "
+            f"{window.start.isoformat()}..{window.end.isoformat()}: nothing to validate"
+        )
     questions = [q for t, why in titles.items() for q in questions_for(t, why, window)]
     result = Validation(
         str(getattr(backend, "name", "backend")),
