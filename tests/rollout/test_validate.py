@@ -111,3 +111,24 @@ def test_druid_agrees_with_legacy(tiny_warehouse: Path, tmp_path: Path) -> None:
     body = json.loads(report.read_text())
     assert code == 0, body["disagreements"][:5]
     assert body["comparisons"] > 1000
+
+
+async def test_nothing_to_compare_is_an_error_not_agreement(tiny_warehouse: Path) -> None:
+    from keyart.backends.embedded import EmbeddedBackend
+    from keyart.backends.legacy import LegacyBackend
+    from keyart.errors import BadUserInput
+    from keyart.query import Interval
+    from keyart.rollout.validate import run_validation
+
+    embedded, legacy = EmbeddedBackend(tiny_warehouse), LegacyBackend(tiny_warehouse)
+    try:
+        with pytest.raises(
+            BadUserInput, match=re.escape("no titles with data in 2001-01-01..2001-01-31")
+        ):
+            await run_validation(
+                embedded, legacy, Interval(date(2001, 1, 1), date(2001, 1, 31)),
+                warehouse_version="v", progress=False,
+            )  # fmt: skip
+    finally:
+        await embedded.aclose()
+        await legacy.aclose()
