@@ -14,6 +14,12 @@ SAMPLES = ("recent", "top", "edge")  # as keyart.rollout.questions.SAMPLES
 
 def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `keyart validate`."""
+    parser.description = (
+        "Ask two stacks the same questions about recently active, top and edge-case titles "
+        "and compare every value (exact counts equal, distinct counts within sketch bounds; "
+        "docs/rollout.md). Exit 0 when all agree, 1 when any value disagrees, 2 on bad input "
+        "or an unreachable stack."
+    )
     parser.add_argument("--warehouse", type=Path, required=True, help="warehouse to validate")
     parser.add_argument(
         "--backend", choices=BACKENDS, required=True, help="the stack being validated"
@@ -54,6 +60,11 @@ def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_flags_arguments(flags: argparse.ArgumentParser) -> None:
     """The `flags` actions and their flags."""
+    flags.description = (
+        "Routing rules choose the backend of each title's or asset's metrics (docs/rollout.md); "
+        "every change is recorded with who and when, and running servers pick it up within "
+        "KEYART_ROUTING_POLL_S seconds."
+    )
     fsub = flags.add_subparsers(dest="flags_command", required=True, metavar="ACTION")
     put = fsub.add_parser(
         "set", help="put a new rule set in force (running servers pick it up within seconds)"
