@@ -17,6 +17,7 @@ from keyart.schema.inputs import DateRange, MetricFilter, to_filter
 from keyart.schema.insights import ir_metric
 from keyart.schema.peers import Comparison, ComparisonEntry
 from keyart.schema.rankings import AssetRank
+from keyart.schema.rollout import routing_rules_field, shadow_mismatches_field
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
 from keyart.store.model import DataRange as DataRangeRecord
@@ -200,6 +201,8 @@ class Query:
         return info.context.snapshot.warehouse_version
 
     api_keys = api_keys_field
+    shadow_mismatches = shadow_mismatches_field
+    routing_rules = routing_rules_field
 
 
 __all__ = ["Query"]
