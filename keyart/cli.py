@@ -1,4 +1,5 @@
-"""The `keyart` command line: generate, ingest, publish, serve, druid, keys, state, demo."""
+"""The `keyart` command line: generate, ingest, publish, serve, druid, keys, state, alerts,
+demo."""
 
 from __future__ import annotations
 
@@ -112,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     from keyart.state.cli import add_state_arguments
 
     add_state_arguments(state)
+    alerts = sub.add_parser("alerts", help="alert rules: evaluate a data version, list alerts")
+    from keyart.alerts.cli import add_arguments as alerts_arguments
+
+    alerts_arguments(alerts)
 
     demo = sub.add_parser("demo", help="generate demo data, ingest it and serve GraphiQL")
     demo.add_argument("--data", type=Path, default=Path(".data/demo"), help="working folder")
@@ -277,6 +282,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.state.cli import state_main
 
         return state_main(args)
+    if args.command == "alerts":
+        from keyart.alerts.cli import main as alerts_main
+
+        return alerts_main(args)
     if args.command == "demo":
         from keyart.demo import main as demo_main
 

@@ -110,6 +110,18 @@ class ApiSettings:
     max_queued: int = 16
     queue_timeout_s: float = 1.0
     parser_cache_max_chars: int = 16 * 1024  # longer query texts are parsed, not cached
+    # notifications (docs/notifications.md): alert evaluation, webhooks, subscriptions
+    alerts: bool = True  # the server evaluates new data versions and delivers alerts
+    alert_poll_s: float = 2.0  # how often the alert worker looks for versions and deliveries
+    alert_lease_s: float = 120.0  # an evaluation not finished by then is taken over
+    alert_cooldown_s: float = 0.0  # a cleared finding may fire again only after this long
+    webhook_allow: tuple[str, ...] = ()  # CIDRs private/loopback targets must be inside
+    webhook_https_only: bool = False  # refuse http:// webhook URLs
+    webhook_timeout_s: float = 5.0  # per attempt
+    webhook_attempts: int = 5  # attempts per delivery before it is marked failed
+    webhook_backoff_s: float = 0.5  # first retry delay; doubles each attempt, with jitter
+    ws_max_subscriptions: int = 10  # active subscriptions per websocket connection
+    ws_idle_timeout_s: float = 300.0  # a websocket with no subscription is closed after this
 
     @property
     def snapshots(self) -> Path:
