@@ -14,6 +14,7 @@ from keyart.metrics import ApiMetrics
 from keyart.store.model import Snapshot
 
 if TYPE_CHECKING:
+    from keyart.alerts.service import AlertService
     from keyart.state.keys import KeyStore
 
 T = TypeVar("T")
@@ -57,6 +58,8 @@ class RequestContext:
     keys: KeyStore | None = None  # the state store's API keys (admin fields)
     request_id: str | None = None  # logged with every error of this request
     deadline: float | None = None  # time.monotonic() by which execution must end
+    alerts: AlertService | None = None  # notifications (rules, alerts, subscriptions)
+    connection_params: dict[str, Any] | None = None  # a websocket's connection_init payload
 
     def check_deadline(self) -> None:
         """QueryTimeout once the execution deadline has passed: a resolver resumed after

@@ -14,6 +14,7 @@ from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 
 from keyart.config import ApiSettings
+from keyart.schema.alerts import Mutation, Subscription
 from keyart.schema.cost import QueryCostLimiter, fanout_of_context
 from keyart.schema.errors import KeyartSchema
 from keyart.schema.execution import PlainFieldExecutionContext, mark_plain_fields
@@ -37,6 +38,8 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
     no_introspection = None if s.introspection else DisableIntrospection()
     schema = KeyartSchema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             OperationMetrics,
