@@ -122,10 +122,11 @@ class AlertRecords:
         now = datetime.now(UTC)
         until = now + timedelta(seconds=lease_s)
         key = and_(alert_evaluations.c.rule_id == rule_id, alert_evaluations.c.version == version)
+        # each transaction writes first: SQLite cannot upgrade a read transaction to a
+        # write one while another process writes (it fails at once instead of waiting)
         try:
-            with self.store.engine.begin() as conn:
-                row = conn.execute(select(alert_evaluations).where(key)).first()
-                if row is None:
+            try:
+                with self.store.engine.begin() as conn:
                     conn.execute(
                         alert_evaluations.insert().values(
                             rule_id=rule_id,
@@ -136,20 +137,22 @@ class AlertRecords:
                             attempts=1,
                         )
                     )
-                    return True
-                if row.status == "done" or utc(row.lease_until) > now:
-                    return False
-                # compare-and-set on the expired lease: of two takers, one wins
+                return True
+            except IntegrityError:
+                pass  # evaluated, or being evaluated: take it over only if its lease expired
+            with self.store.engine.begin() as conn:
                 taken = conn.execute(
                     update(alert_evaluations)
                     .where(key)
                     .where(alert_evaluations.c.status == "running")
-                    .where(alert_evaluations.c.lease_until == row.lease_until)
-                    .values(owner=self.owner, lease_until=until, attempts=row.attempts + 1)
+                    .where(alert_evaluations.c.lease_until < now)
+                    .values(
+                        owner=self.owner,
+                        lease_until=until,
+                        attempts=alert_evaluations.c.attempts + 1,
+                    )
                 )
-                return bool(taken.rowcount)
-        except IntegrityError:
-            return False  # another owner inserted the row first
+            return bool(taken.rowcount)
         except SQLAlchemyError as exc:
             raise StateError(f"could not lease evaluation {rule_id}@{version}: {exc}") from exc
 
