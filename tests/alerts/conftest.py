@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from keyart.state import StateStore
 from tests.alerts.receiver import Receiver
 
 
@@ -15,3 +16,11 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver().start()
     yield r
     r.stop()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[StateStore]:
+    """An open, migrated state store (SQLite or PostgreSQL)."""
+    opened = StateStore.open(store_url)
+    yield opened
+    opened.close()
