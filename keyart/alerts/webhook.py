@@ -64,9 +64,20 @@ class WebhookSender:
     attempts: int = 5
     backoff_s: float = 0.5
 
-    def send(self, delivery_id: str, url: str, body: bytes, secret: str) -> Outcome:
+    def client(self) -> httpx.Client:
+        """An HTTP client for a batch of deliveries (never follows redirects)."""
+        return httpx.Client(timeout=self.timeout_s, follow_redirects=False)
+
+    def send(
+        self,
+        delivery_id: str,
+        url: str,
+        body: bytes,
+        secret: str,
+        client: httpx.Client | None = None,
+    ) -> Outcome:
         """POST `body` to `url` until it is accepted (2xx), refused for good (other 4xx, a
-        redirect, a refused target) or `attempts` are spent."""
+        redirect, a refused target) or `attempts` are spent (over `client`, else a new one)."""
         started = time.perf_counter()
         tried = 0
         last_status: int | None = None
@@ -102,7 +113,10 @@ class WebhookSender:
             reraise=False,
         )
         try:
-            with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+            if client is None:
+                with self.client() as own:
+                    status = retrying(attempt, own)
+            else:
                 status = retrying(attempt, client)
         except RetryError as exc:
             cause = exc.last_attempt.exception()
