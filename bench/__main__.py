@@ -23,6 +23,7 @@ SUITES = (
     "filtering",
     "insights",
     "rollout",
+    "alerts",
     "spark",
     "druid",
 )

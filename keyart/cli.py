@@ -1,4 +1,5 @@
-"""The `keyart` command line: generate, ingest, publish, serve, druid, keys, state, demo."""
+"""The `keyart` command line: generate, ingest, publish, serve, druid, keys, state, alerts,
+demo."""
 
 from __future__ import annotations
 
@@ -218,6 +219,20 @@ def _parser() -> argparse.ArgumentParser:
     from keyart.state.cli import add_state_arguments
 
     add_state_arguments(state)
+    alerts = sub.add_parser(
+        "alerts",
+        help="alert rules: evaluate a data version, list alerts",
+        description="Notifications (docs/notifications.md): evaluate the alert rules on a "
+        "data version by hand (what a cron or an orchestrator calls) and list alerts.",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart alerts evaluate --warehouse .data/warehouse",
+            "keyart alerts list --warehouse .data/warehouse",
+        ),
+    )
+    from keyart.alerts.cli import add_arguments as alerts_arguments
+
+    alerts_arguments(alerts)
 
     from keyart.rollout.cli import add_flags_arguments, add_validate_arguments
 
@@ -506,6 +521,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.rollout.cli import flags_main
 
         return flags_main(args)
+    if args.command == "alerts":
+        from keyart.alerts.cli import main as alerts_main
+
+        return alerts_main(args)
     if args.command == "demo":
         from keyart.demo import main as demo_main
 

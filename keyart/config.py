@@ -122,6 +122,18 @@ class ApiSettings:
     shadow_sample: float = 0.0  # share of backend queries replayed, 0..1
     shadow_queue_size: int = 1000  # replays waiting beyond this are dropped (counted)
     routing_poll_s: float = 2.0  # routing rule changes reach running servers within this
+    # notifications (docs/notifications.md): alert evaluation, webhooks, subscriptions
+    alerts: bool = True  # the server evaluates new data versions and delivers alerts
+    alert_poll_s: float = 2.0  # how often the alert worker looks for versions and deliveries
+    alert_lease_s: float = 120.0  # an evaluation not finished by then is taken over
+    alert_cooldown_s: float = 0.0  # a cleared finding may fire again only after this long
+    webhook_allow: tuple[str, ...] = ()  # CIDRs private/loopback targets must be inside
+    webhook_https_only: bool = False  # refuse http:// webhook URLs
+    webhook_timeout_s: float = 5.0  # per attempt
+    webhook_attempts: int = 5  # attempts per delivery before it is marked failed
+    webhook_backoff_s: float = 0.5  # first retry delay; doubles each attempt, with jitter
+    ws_max_subscriptions: int = 10  # active subscriptions per websocket connection
+    ws_idle_timeout_s: float = 300.0  # a websocket with no subscription is closed after this
 
     @property
     def snapshots(self) -> Path:

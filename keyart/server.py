@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -21,15 +22,16 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from keyart.access.gate import KEY_NAME, AccessGate
+from keyart.access.gate import KEY_NAME, KEY_SCOPE, AccessGate
 from keyart.access.persisted import (
     Manifest,
     PersistedQueries,
@@ -40,6 +42,7 @@ from keyart.access.ratelimit import RateLimiter
 from keyart.access.verifier import KeyVerifier
 from keyart.access_log import OPERATION_KEY, AccessLog, parse_level
 from keyart.admission import Admission
+from keyart.alerts.service import AlertService
 from keyart.backends.base import Backend, ServingState, Warming
 from keyart.bodies import check_query_params, json_request, read_body
 from keyart.cache import ResponseCache, ResultCache
@@ -64,6 +67,7 @@ from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.rollout.router import request_route
 from keyart.rollout.runtime import Rollout
 from keyart.schema import KeyartSchema, build_schema
+from keyart.schema.alerts import WS_ACTIVE
 from keyart.schema.errors import coded_error
 from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
@@ -73,6 +77,9 @@ from keyart.web.example import example_query
 from keyart.web.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_page
 
 log = logging.getLogger(__name__)
+
+WS_INIT_TIMEOUT_S = 10.0  # a websocket must send connection_init within this
+NEED_KEY_WS = 'an API key is required: connection_init payload {"Authorization": "Bearer <key>"}'
 
 PING_TIMEOUT_S = 2.0
 # why /readyz keeps the server out of rotation when it must wait for the serving copy
@@ -139,6 +146,8 @@ class AppState:
     keys: KeyStore | None = None
     admission: Admission = field(default_factory=lambda: Admission.from_settings(ApiSettings()))
     rollout: Rollout | None = None  # backend pool, routing rules, shadow traffic
+    alerts: AlertService | None = None  # opened with the state store
+    verifier: KeyVerifier | None = None  # API keys, for websocket connection_init
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -164,6 +173,8 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             state.schema,
             graphql_ide="graphiql" if state.settings.graphiql else None,
             allow_queries_via_get=True,
+            max_subscriptions_per_connection=state.settings.ws_max_subscriptions,
+            connection_init_wait_timeout=timedelta(seconds=WS_INIT_TIMEOUT_S),
         )
         self.state = state
 
@@ -171,6 +182,9 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         """Serve one request within the limits of the settings: body size, JSON shape,
         admission; a POSTed operation already answered completely over the same data is
         sent from the response cache without executing it again."""
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -200,6 +214,49 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         covered = None if snapshot is None else DataRange.of(snapshot)
         root = request.scope.get("root_path", "")
         return HTMLResponse(graphiql_page(example_query(covered), f"{root}{ASSETS_PATH}"))
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A websocket connection, closed (4408) once it has had no active subscription
+        for ws_idle_timeout_s: an idle connection must not hold a slot forever."""
+        loop = asyncio.get_running_loop()
+        active = scope.setdefault(WS_ACTIVE, [0, loop.time()])
+        idle_s = self.state.settings.ws_idle_timeout_s
+        serving = asyncio.ensure_future(super().__call__(scope, receive, send))
+        try:
+            while not serving.done():
+                await asyncio.wait({serving}, timeout=min(1.0, idle_s))
+                if not serving.done() and active[0] == 0 and loop.time() - active[1] > idle_s:
+                    with contextlib.suppress(Exception):
+                        await send({"type": "websocket.close", "code": 4408, "reason": "idle"})
+                    serving.cancel()
+        finally:
+            if not serving.done():
+                serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+
+    async def on_ws_connect(self, context: RequestContext) -> dict[str, object] | None:
+        """Authenticate a websocket by its connection_init payload
+        {"Authorization": "Bearer KEY"} (or its upgrade request's header, checked by the
+        gate); refused (4403) without a valid key unless anonymous reads are allowed."""
+        scope = context.request.scope
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header is None:
+            if scope.get(KEY_SCOPE) is None and not self.state.settings.allow_anonymous:
+                raise ConnectionRejectionError({"message": NEED_KEY_WS})
+            scope.setdefault(KEY_SCOPE, "read")
+            return None
+        scheme, _, token = str(header).partition(" ")
+        verifier = self.state.verifier
+        if scheme.lower() != "bearer" or not token.strip() or verifier is None:
+            raise ConnectionRejectionError({"message": NEED_KEY_WS})
+        key = await verifier.verify(token.strip())
+        if key is None:
+            raise ConnectionRejectionError({"message": "the API key is unknown or revoked"})
+        scope[KEY_NAME] = key.name
+        scope[KEY_SCOPE] = key.scope
+        return None
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # a GET naming a persisted query is an operation, not a browser opening GraphiQL
@@ -394,6 +451,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             keys=state.keys,
             request_id=request_id_of(request.scope),
             rollout=state.rollout,
+            alerts=state.alerts,
         )
 
 
@@ -464,19 +522,26 @@ def create_app(
         url = state_url(settings.warehouse, settings.state_url)
         state.state_store = await asyncio.to_thread(StateStore.open, url)
         state.keys = KeyStore(state.state_store)
-        gate.verifier = KeyVerifier(state.keys, settings.key_cache_s)
+        gate.verifier = state.verifier = KeyVerifier(state.keys, settings.key_cache_s)
         await rollout.start(state.state_store)
+        state.alerts = AlertService(state.state_store, settings, state.executor)
         try:
             await asyncio.to_thread(state.consumer.load)
         except SnapshotError as exc:
             log.warning("starting without a snapshot (/readyz answers 503): %s", exc)
         state.consumer.start()
+        worker = None
+        if settings.alerts:
+            worker = asyncio.create_task(state.alerts.run(lambda: state.snapshot()[0]))
         try:
             yield
         finally:
             # every step runs even when an earlier one fails: a backend left open keeps
             # native threads alive that abort the interpreter at exit
             try:
+                if worker is not None:
+                    worker.cancel()
+                    await asyncio.wait({worker})
                 await _closing(state.consumer.aclose())
                 await _closing(state.cache.close())
             finally:
@@ -548,6 +613,7 @@ def create_app(
         )
     routes: list[BaseRoute] = [
         Route("/graphql", gate),
+        WebSocketRoute("/graphql", gate),  # subscriptions
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),

@@ -15,6 +15,7 @@ from keyart.resolvers.warnings import Warnings
 from keyart.store.model import Snapshot
 
 if TYPE_CHECKING:
+    from keyart.alerts.service import AlertService
     from keyart.rollout.runtime import Rollout
     from keyart.state.keys import KeyStore
 
@@ -61,6 +62,8 @@ class RequestContext:
     rollout: Rollout | None = None  # routing, shadow traffic, other stacks (admin fields)
     request_id: str | None = None  # logged with every error of this request
     deadline: float | None = None  # time.monotonic() by which execution must end
+    alerts: AlertService | None = None  # notifications (rules, alerts, subscriptions)
+    connection_params: dict[str, Any] | None = None  # a websocket's connection_init payload
 
     def check_deadline(self) -> None:
         """QueryTimeout once the execution deadline has passed: a resolver resumed after

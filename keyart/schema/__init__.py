@@ -12,8 +12,10 @@ from strawberry.extensions import (
 )
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
 from keyart.config import ApiSettings
+from keyart.schema.alerts import AlertMutation, Subscription
 from keyart.schema.cost import QueryCostLimiter, fanout_of_context
 from keyart.schema.errors import KeyartSchema
 from keyart.schema.execution import PlainFieldExecutionContext, mark_plain_fields
@@ -24,10 +26,12 @@ from keyart.schema.extensions import (
     ResponseWarnings,
 )
 from keyart.schema.query import Query
-from keyart.schema.rollout import Mutation
+from keyart.schema.rollout import RoutingMutation
 from keyart.schema.scalars import SCALAR_MAP
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+# every change the API accepts (admin keys only): alert rules and routing rules
+Mutation = merge_types("Mutation", (AlertMutation, RoutingMutation))
 
 
 def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = True) -> KeyartSchema:
@@ -40,6 +44,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
     schema = KeyartSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             OperationMetrics,

@@ -11,6 +11,7 @@ from keyart.resolvers import args, rankings
 from keyart.resolvers import insights as insight
 from keyart.resolvers.context import RequestContext
 from keyart.schema.admin import api_keys_field
+from keyart.schema.alerts import alert_rules_field, alerts_field
 from keyart.schema.asset import Asset
 from keyart.schema.enums import InsightMetric, TitleKind, TitleOrder
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
@@ -203,6 +204,8 @@ class Query:
     api_keys = api_keys_field
     shadow_mismatches = shadow_mismatches_field
     routing_rules = routing_rules_field
+    alert_rules = alert_rules_field
+    alerts = alerts_field
 
 
 __all__ = ["Query"]

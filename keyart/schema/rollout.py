@@ -200,7 +200,7 @@ routing_rules_field = strawberry.field(
 
 
 @strawberry.type
-class Mutation:
+class RoutingMutation:
     set_routing_rules = strawberry.mutation(
         resolver=set_routing_rules,
         permission_classes=[AdminOnly],
@@ -218,7 +218,7 @@ class Mutation:
 __all__ = [
     "Backend",
     "MetricDiff",
-    "Mutation",
+    "RoutingMutation",
     "RoutingRuleSet",
     "ShadowMismatch",
     "StackDiff",

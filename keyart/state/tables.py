@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -102,8 +103,87 @@ validation_results = Table(
 )
 Index("ix_validation_results_run_id", validation_results.c.run_id)
 
+# notifications (keyart/alerts): rules, one evaluation per (rule, data version), the
+# alerts found and the webhook deliveries still owed (an outbox: durable before sending)
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("spec", Text, nullable=False),  # the rule's input as JSON (kind, scope, metric…)
+    Column("secret", String(64), nullable=False),  # HMAC key of its webhooks
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_evaluations = Table(
+    "alert_evaluations",
+    metadata,
+    Column("rule_id", String(32), primary_key=True),
+    Column("version", String(100), primary_key=True),  # warehouse version evaluated
+    Column("status", String(16), nullable=False),  # running | done
+    Column("owner", String(100), nullable=False),
+    Column("lease_until", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("found", Integer, nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("rule_id", String(32), nullable=False),
+    Column("asset_id", String(200), nullable=False),
+    Column("title_id", String(200), nullable=False),
+    Column("finding", String(200), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("days", Text, nullable=False),  # JSON list of the days evaluated
+    Column("values", Text, nullable=False),  # JSON object of metric values
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("cleared_at", DateTime(timezone=True), nullable=True),
+)
+
+# one open alert per (rule, asset, finding): it fires once until it clears
+Index(
+    "uq_alerts_open_finding",
+    alerts.c.rule_id,
+    alerts.c.asset_id,
+    alerts.c.finding,
+    unique=True,
+    sqlite_where=alerts.c.cleared_at.is_(None),
+    postgresql_where=alerts.c.cleared_at.is_(None),
+)
+
+deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),  # X-Keyart-Delivery
+    Column("alert_id", String(32), ForeignKey("alerts.id"), nullable=True),
+    Column("rule_id", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes signed and sent
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("response_status", Integer, nullable=True),
+    Column("latency_s", Float, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_alert_deliveries_status", deliveries.c.status)
+
 __all__ = [
+    "alert_evaluations",
+    "alert_rules",
+    "alerts",
     "api_keys",
+    "deliveries",
     "metadata",
     "routing_rule_sets",
     "shadow_mismatches",
