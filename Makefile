@@ -2,22 +2,33 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# two stamps in one venv: BASE = the package alone (what `make demo` needs), STAMP = the
+# package with the test and Spark extras (`make test`); a demo venv gains the extras later
+BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 EXTRAS ?= test,spark
+PORT ?= 8000
 
-.PHONY: venv demo test lint typecheck pytest bench clean druid-up druid-down redis-up redis-down
+.PHONY: venv demo test lint typecheck pytest bench clean druid-up druid-down redis-up redis-down vendor-graphiql
 
-$(STAMP): pyproject.toml
+$(BASE): pyproject.toml
+	@echo "installing keyart into $(VENV) (the package alone, no test or Spark extras) …"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/pip install --progress-bar on -e .
+	touch $(BASE)
+
+$(STAMP): $(BASE)
+	@echo "installing the [$(EXTRAS)] extras into $(VENV) …"
+	$(BIN)/pip install --progress-bar on -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-## Generate the demo profile, ingest it and serve GraphiQL on http://127.0.0.1:8000/graphql
-demo: $(STAMP)
-	$(BIN)/keyart demo
+## Generate the demo profile, ingest it and serve GraphiQL on http://127.0.0.1:$(PORT)/graphql
+## (make demo PORT=8010 for another port)
+demo: $(BASE)
+	$(BIN)/keyart demo --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check keyart tests bench
@@ -42,6 +53,10 @@ druid-up:
 
 druid-down:
 	./druid/druid.sh down
+
+## Re-copy GraphiQL's browser builds from npm into keyart/web/graphiql/ (pinned versions)
+vendor-graphiql:
+	./scripts/vendor_graphiql.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

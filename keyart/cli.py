@@ -10,31 +10,104 @@ from pathlib import Path
 from keyart.errors import KeyartError
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows each flag's default (unless it is None or off) and keeps the
+    examples' line breaks."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(EXAMPLES):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+EXAMPLES = "examples:"
+
+
+def _examples(*lines: str) -> str:
+    return EXAMPLES + "\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keyart",
         description="Creative-insights analytics: generate raw events, ingest them into a "
         "sketch warehouse, and serve the GraphQL API.",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart demo                     # generate, ingest and serve the demo data",
+            "keyart serve                    # serve .data/warehouse on 127.0.0.1:8000",
+            "keyart <command> --help         # every flag of a command",
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = sub.add_parser("generate", help="write synthetic raw events (the raw input contract)")
-    gen.add_argument("--profile", choices=["tiny", "demo", "bench"], default="tiny")
+    gen = sub.add_parser(
+        "generate",
+        help="write synthetic raw events (the raw input contract)",
+        description="Write synthetic raw events (the five Parquet tables of docs/data.md), "
+        "with planted effects and every kind of bad row the ingest must handle.",
+        formatter_class=_Help,
+        epilog=_examples("keyart generate --profile tiny --out .data/raw"),
+    )
+    gen.add_argument(
+        "--profile",
+        choices=["tiny", "demo", "bench"],
+        default="tiny",
+        help="dataset size: tiny (21 days, 20 titles), demo (90 days, 200 titles), "
+        "bench (180 days, 1,000 titles)",
+    )
     gen.add_argument("--out", type=Path, required=True, help="raw directory to write")
     gen.add_argument("--seed", type=int, default=7, help="random seed (output is deterministic)")
     gen.add_argument(
         "--scale", type=float, default=1.0, help="multiply event volume (bench: 1, 2, 4)"
     )
 
-    ing = sub.add_parser("ingest", help="validate raw events and build the sketch warehouse")
+    ing = sub.add_parser(
+        "ingest",
+        help="validate raw events and build the sketch warehouse",
+        description="Validate raw events, quarantine unusable rows, build daily HLL rollups "
+        "and all-time sketches, publish a new warehouse version and snapshot, print a report.",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart ingest --raw .data/raw --warehouse .data/warehouse",
+            "keyart ingest --raw .data/raw --warehouse .data/warehouse --engine spark",
+        ),
+    )
     ing.add_argument("--raw", type=Path, required=True, help="raw directory (Parquet tables)")
     ing.add_argument("--warehouse", type=Path, required=True, help="warehouse directory")
-    ing.add_argument("--engine", choices=["embedded", "spark"], default="embedded")
+    ing.add_argument(
+        "--engine",
+        choices=["embedded", "spark"],
+        default="embedded",
+        help="ETL engine: embedded (DuckDB, in-process) or spark (Apache Spark; needs the "
+        "spark extra and Java 17)",
+    )
     ing.add_argument("--spark-master", default="local[2]", help="Spark master URL (spark)")
     ing.add_argument("--lg-k", type=int, default=14, help="HLL sketch precision (4..21)")
-    ing.add_argument("--qualify-seconds", type=int, default=120)
-    ing.add_argument("--engaged-seconds", type=int, default=900)
-    ing.add_argument("--attribution-hours", type=int, default=24)
+    ing.add_argument(
+        "--qualify-seconds",
+        type=int,
+        default=120,
+        help="a play counts as a qualified play when it lasts at least this long",
+    )
+    ing.add_argument(
+        "--engaged-seconds",
+        type=int,
+        default=900,
+        help="a qualified play counts as an engaged play when it lasts at least this long",
+    )
+    ing.add_argument(
+        "--attribution-hours",
+        type=int,
+        default=24,
+        help="a qualified play goes to the member's most recent impression of the title "
+        "within this many hours before the playback starts",
+    )
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ing.add_argument(
@@ -90,38 +163,106 @@ def _parser() -> argparse.ArgumentParser:
         help="also re-hash every file of the version against its manifest (default: sizes only)",
     )
 
-    srv = sub.add_parser("serve", help="serve the GraphQL API (GraphiQL at /graphql)")
+    srv = sub.add_parser(
+        "serve",
+        help="serve the GraphQL API (GraphiQL at /graphql)",
+        description="Serve the GraphQL API (GraphiQL at /graphql in a browser), /healthz, "
+        "/readyz and /metrics. Every setting can also come from a KEYART_* environment "
+        "variable (README, Configuration); flags win over them. Without published data it "
+        "stops at once with an error, unless --wait-for-data.",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart serve                                   # .data/warehouse, embedded backend",
+            "keyart serve --warehouse WH --port 8010",
+            "keyart serve --backend druid --druid-url http://127.0.0.1:8082",
+            "keyart serve --wait-for-data --wait-timeout 600   # start before the first ingest",
+        ),
+    )
     _serve_args(srv)
 
-    druid = sub.add_parser("druid", help="Apache Druid operations")
+    druid = sub.add_parser(
+        "druid",
+        help="Apache Druid operations",
+        formatter_class=_Help,
+        epilog=_examples("keyart druid ingest --warehouse .data/warehouse --druid URL"),
+    )
     dsub = druid.add_subparsers(dest="druid_command", required=True, metavar="ACTION")
-    din = dsub.add_parser("ingest", help="load the warehouse rollups into Druid datasources")
-    din.add_argument("--warehouse", type=Path, required=True)
-    din.add_argument("--druid", required=True, help="overlord or router URL")
-    din.add_argument("--broker", default=None, help="broker URL to wait on (default: --druid)")
+    din = dsub.add_parser(
+        "ingest",
+        help="load the warehouse rollups into Druid datasources",
+        description="Load the current warehouse version's rollups into Druid (one "
+        "index_parallel task per datasource, replacing its interval) and wait until a "
+        "broker answers with the warehouse's totals.",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart druid ingest --warehouse .data/warehouse --druid http://127.0.0.1:8081",
+            "keyart druid ingest --warehouse WH --druid http://router:8888",
+        ),
+    )
+    din.add_argument("--warehouse", type=Path, required=True, help="warehouse directory")
+    din.add_argument("--druid", required=True, help="overlord (coordinator-overlord) or router URL")
+    din.add_argument(
+        "--broker",
+        default=None,
+        help="broker URL that verifies the load (default: --druid when it answers queries, "
+        "as a router does, else the broker its coordinator lists)",
+    )
     din.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for tasks")
     din.add_argument(
         "--datasource-prefix", default="keyart_", help="prefix of the Druid datasource names"
     )
 
-    keys = sub.add_parser("keys", help="manage API keys (create, list, revoke)")
+    keys = sub.add_parser(
+        "keys",
+        help="manage API keys (create, list, revoke)",
+        formatter_class=_Help,
+        epilog=_examples("keyart keys create --name partner-tool", "keyart keys list"),
+    )
     from keyart.state.cli import add_arguments as keys_arguments
 
     keys_arguments(keys)
-    state = sub.add_parser("state", help="state store operations (upgrade)")
+    state = sub.add_parser(
+        "state",
+        help="state store operations (upgrade)",
+        formatter_class=_Help,
+        epilog=_examples("keyart state upgrade --warehouse .data/warehouse"),
+    )
     from keyart.state.cli import add_state_arguments
 
     add_state_arguments(state)
 
-    demo = sub.add_parser("demo", help="generate demo data, ingest it and serve GraphiQL")
-    demo.add_argument("--data", type=Path, default=Path(".data/demo"), help="working folder")
-    demo.add_argument("--profile", choices=["tiny", "demo", "bench"], default="demo")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--seed", type=int, default=7)
+    demo = sub.add_parser(
+        "demo",
+        help="generate demo data, ingest it and serve GraphiQL",
+        description="Generate the demo data (once), ingest it into a warehouse (once), print "
+        "both reports and an example query, and serve GraphiQL. Afterwards `keyart serve` "
+        "with no flags serves the same warehouse.",
+        formatter_class=_Help,
+        epilog=_examples("keyart demo", "keyart demo --port 8010 --profile tiny"),
+    )
+    demo.add_argument(
+        "--data", type=Path, default=Path(".data/demo"), help="folder for the raw data"
+    )
+    demo.add_argument(
+        "--warehouse",
+        type=Path,
+        default=Path(".data/warehouse"),
+        help="warehouse to build (where `keyart serve` looks by default)",
+    )
+    demo.add_argument(
+        "--profile",
+        choices=["tiny", "demo", "bench"],
+        default="demo",
+        help="dataset size (see `keyart generate --help`)",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="bind address")
+    demo.add_argument("--port", type=int, default=8000, help="port to serve on")
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
+    _help_everywhere(parser)
     return parser
 
 
+<<<<<<< HEAD
 def _seconds(text: str) -> float:
     """A non-negative number of seconds (argparse type)."""
     try:
@@ -131,21 +272,85 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
+=======
+def _help_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)command, including those other modules add, the same help format."""
+    parser.formatter_class = _Help
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _help_everywhere(sub)
+>>>>>>> frontdoor
 
 
 def _serve_args(srv: argparse.ArgumentParser) -> None:
-    srv.add_argument("--warehouse", type=Path, default=None, help="warehouse directory")
-    srv.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
-    srv.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    # defaults are None here so that KEYART_* variables apply unless a flag is given
+    srv.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="warehouse directory (default: $KEYART_WAREHOUSE or .data/warehouse)",
+    )
+    srv.add_argument(
+        "--host", default=None, help="bind address (default: $KEYART_HOST or 127.0.0.1)"
+    )
+    srv.add_argument("--port", type=int, default=None, help="port (default: $KEYART_PORT or 8000)")
     srv.add_argument(
         "--backend",
         choices=["embedded", "druid", "legacy"],
         default=None,
-        help="OLAP backend (legacy: exact COUNT DISTINCT over events, for benchmarks)",
+        help="OLAP backend; legacy is exact COUNT DISTINCT over events, for benchmarks "
+        "(default: $KEYART_BACKEND or embedded)",
     )
-    srv.add_argument("--druid-url", default=None, help="Druid broker URL (--backend druid)")
-    srv.add_argument("--cache-url", default=None, help="redis://… for a shared result cache")
-    srv.add_argument("--snapshot-pin", default=None, help="serve this snapshot version only")
+    srv.add_argument(
+        "--druid-url",
+        default=None,
+        help="Druid broker or router URL for --backend druid "
+        "(default: $KEYART_DRUID_URL or http://127.0.0.1:8082)",
+    )
+    srv.add_argument(
+        "--cache-url",
+        default=None,
+        help="redis://host:port/db for a result cache shared by servers "
+        "(default: $KEYART_CACHE_URL, else an in-memory cache)",
+    )
+    srv.add_argument(
+        "--snapshot-pin",
+        default=None,
+        help="serve this snapshot version only (default: $KEYART_SNAPSHOT_PIN, else the "
+        "latest, followed as new ones are published)",
+    )
+    srv.add_argument(
+        "--wait-for-data",
+        action="store_true",
+        default=None,
+        help="when nothing is published yet, wait for the first ingest instead of failing "
+        "(default: $KEYART_WAIT_FOR_DATA or off)",
+    )
+    srv.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --wait-for-data, fail after this long without data; 0 waits forever "
+        "(default: $KEYART_WAIT_FOR_DATA_TIMEOUT_S or 0)",
+    )
+    srv.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_const",
+        const=False,
+        default=None,
+        help="log no line per request (default: $KEYART_ACCESS_LOG or on)",
+    )
+    srv.add_argument(
+        "--access-log-level",
+        choices=["DEBUG", "INFO", "WARNING"],
+        type=str.upper,
+        default=None,
+        help="level of the per-request lines on logger keyart.access "
+        "(default: $KEYART_ACCESS_LOG_LEVEL or INFO)",
+    )
     srv.add_argument(
         "--state-url",
         default=None,

@@ -110,6 +110,13 @@ class ApiSettings:
     max_queued: int = 16
     queue_timeout_s: float = 1.0
     parser_cache_max_chars: int = 16 * 1024  # longer query texts are parsed, not cached
+    # one line per HTTP request on logger keyart.access, at this level (DEBUG, INFO, WARNING)
+    access_log: bool = True
+    access_log_level: str = "INFO"
+    # `keyart serve` without published data: wait for the first snapshot (0 = no time limit)
+    # instead of failing at once
+    wait_for_data: bool = False
+    wait_for_data_timeout_s: float = 0.0
 
     @property
     def snapshots(self) -> Path:

@@ -1,4 +1,5 @@
-"""The HTTP server: Starlette app with /graphql, /healthz, /readyz and /metrics; `keyart serve`."""
+"""The HTTP server: Starlette app with /graphql (GraphiQL in a browser), /healthz, /readyz,
+/metrics and the GraphiQL assets; `keyart serve`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import socket
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -35,6 +38,7 @@ from keyart.access.persisted import (
 )
 from keyart.access.ratelimit import RateLimiter
 from keyart.access.verifier import KeyVerifier
+from keyart.access_log import OPERATION_KEY, AccessLog, parse_level
 from keyart.admission import Admission
 from keyart.backends.base import Backend, ServingState, Warming
 from keyart.bodies import check_query_params, json_request, read_body
@@ -61,7 +65,10 @@ from keyart.schema import KeyartSchema, build_schema
 from keyart.schema.errors import coded_error
 from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
-from keyart.store.model import Snapshot
+from keyart.store.files import read_announcement
+from keyart.store.model import DataRange, Snapshot
+from keyart.web.example import example_query
+from keyart.web.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_page
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +190,14 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
         await response(scope, receive, send)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the package's vendored assets, opened on the example query over
+        the served data's days."""
+        snapshot, _ = self.state.snapshot()
+        covered = None if snapshot is None else DataRange.of(snapshot)
+        root = request.scope.get("root_path", "")
+        return HTMLResponse(graphiql_page(example_query(covered), f"{root}{ASSETS_PATH}"))
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         # a GET naming a persisted query is an operation, not a browser opening GraphiQL
         return bool(
@@ -233,6 +248,9 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             )
         cached = None if key is None or responses is None else responses.get(key)
         if cached is not None:
+            operation = None if payload is None else payload.get("operationName")
+            if isinstance(operation, str):
+                request.scope[OPERATION_KEY] = operation  # for the access log
             state.metrics.response_cache_hits.inc()
             return Response(cached, media_type=media)
         async with state.admission.slot():
@@ -374,6 +392,8 @@ def create_app(
     """The API app; builds the backend, snapshot consumer and schema from `settings` unless
     given (a given backend stays owned by the caller and is not closed at shutdown)."""
     validate_limits(settings)
+    # settings are checked before anything is built that would need closing
+    access_level = parse_level(settings.access_log_level) if settings.access_log else None
     metrics = metrics if metrics is not None else ApiMetrics()
     owns_backend = backend is None
     the_backend = backend if backend is not None else build_backend(settings)
@@ -480,8 +500,15 @@ def create_app(
         )
         return Response(metrics.render(), media_type=metrics.content_type)
 
+    async def home(request: Request) -> Response:
+        # a dashboard will live here; until then the front door is GraphiQL
+        return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
+
     # outermost: every response, refusals and CORS answers included, carries the id
     middleware = [Middleware(RequestIdMiddleware)]
+    if access_level is not None:
+        # inside the request id (it logs it), outside everything else (it sees refusals)
+        middleware.append(Middleware(AccessLog, level=access_level))
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -492,13 +519,17 @@ def create_app(
                 max_age=600,
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", gate),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        Route("/", home, methods=["GET"]),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(
-        routes=[
-            Route("/graphql", gate),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", prometheus, methods=["GET"]),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={StarletteHTTPException: _http_error, Exception: _internal_error},
@@ -555,6 +586,10 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         druid_url=getattr(args, "druid_url", None),
         cache_url=getattr(args, "cache_url", None),
         snapshot_pin=getattr(args, "snapshot_pin", None),
+        wait_for_data=getattr(args, "wait_for_data", None),
+        wait_for_data_timeout_s=getattr(args, "wait_timeout", None),
+        access_log=getattr(args, "access_log", None),
+        access_log_level=getattr(args, "access_log_level", None),
         state_url=getattr(args, "state_url", None),
         allow_anonymous=getattr(args, "allow_anonymous", None),
         rate_limit=getattr(args, "rate_limit", None),
@@ -571,11 +606,69 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
     )
 
 
+def check_port_free(host: str, port: int) -> None:
+    """ConfigError naming the address when nothing could listen on host:port (another
+    server holds it), so that a busy port is reported before anything else happens."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from exc
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # as uvicorn binds: a port in TIME_WAIT after a previous run is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; is another server "
+                "running there? Stop it or choose another port (--port N, make demo PORT=N)"
+            ) from exc
+
+
+DATA_POLL_S = 1.0
+DATA_WAIT_LOG_S = 30.0
+
+
+def await_data(
+    settings: ApiSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Return once a snapshot is published; SnapshotError naming the warehouse at once, or
+    with `wait_for_data` when none appears within `wait_for_data_timeout_s` (0: no limit)."""
+    started = next_note = clock()
+    while True:
+        try:
+            read_announcement(settings.snapshots)
+            return
+        except SnapshotError as exc:
+            problem = exc
+        waited = clock() - started
+        timeout = settings.wait_for_data_timeout_s
+        if not settings.wait_for_data or (timeout > 0 and waited >= timeout):
+            ingest = f"keyart ingest --raw RAW_DIR --warehouse {settings.warehouse}"
+            raise SnapshotError(
+                f"warehouse {settings.warehouse} has no published data ({problem})"
+                + (f" after waiting {waited:.0f}s" if settings.wait_for_data else "")
+                + f"; run `{ingest}` first"
+                + ("" if settings.wait_for_data else ", or serve with --wait-for-data")
+            ) from problem
+        if clock() >= next_note:
+            log.info("waiting for published data in %s (%s)", settings.snapshots, problem)
+            next_note = clock() + DATA_WAIT_LOG_S
+        sleep(DATA_POLL_S)
+
+
 def serve(settings: ApiSettings) -> None:
-    """Run the API with uvicorn (one worker) until interrupted."""
+    """Run the API with uvicorn (one worker) until interrupted; first make sure there is
+    published data to serve (see `await_data`)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check_port_free(settings.host, settings.port)
+    await_data(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -592,4 +685,13 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["AppState", "KeyartGraphQL", "build_backend", "create_app", "main", "serve"]
+__all__ = [
+    "AppState",
+    "KeyartGraphQL",
+    "await_data",
+    "build_backend",
+    "check_port_free",
+    "create_app",
+    "main",
+    "serve",
+]

@@ -122,6 +122,26 @@ def generate(
     return replace(summary, elapsed_s=time.perf_counter() - started)
 
 
+def render_summary(summary: GenerateSummary, out: Path) -> str:
+    """The report `keyart generate` prints: days, rows per table, planted defects and effects."""
+    lines = [
+        f"generated profile {summary.profile} (seed {summary.seed}, scale {summary.scale:g}) "
+        f"into {out} in {summary.elapsed_s:.1f}s",
+        f"  days       {summary.start} .. {summary.end} ({summary.days})",
+    ]
+    lines += [f"  {table:<11}{n:>12,}" for table, n in summary.rows.items()]
+    for table in EVENT_TABLES:
+        bad = ", ".join(f"{k} {v}" for k, v in summary.invalid.get(table, {}).items())
+        lines.append(
+            f"  {table}: {summary.duplicates.get(table, 0):,} duplicates, "
+            f"{summary.null_ids.get(table, 0):,} null ids, "
+            f"{summary.unlisted_member_rows.get(table, 0):,} from unlisted members; invalid: {bad}"
+        )
+    lines.append(f"  planted outliers  {', '.join(summary.outlier_asset_ids)}")
+    lines.append(f"  planted clickbait {', '.join(summary.clickbait_asset_ids)}")
+    return "\n".join(lines)
+
+
 def main(args: argparse.Namespace) -> int:
     """CLI entry point of `keyart generate`; prints a short summary."""
     scale = float(getattr(args, "scale", 1.0))
@@ -132,22 +152,7 @@ def main(args: argparse.Namespace) -> int:
         scale=scale,
         progress=args.profile in ("demo", "bench"),
     )
-    print(
-        f"generated profile {summary.profile} (seed {summary.seed}, scale {summary.scale:g}) "
-        f"into {args.out} in {summary.elapsed_s:.1f}s"
-    )
-    print(f"  days       {summary.start} .. {summary.end} ({summary.days})")
-    for table, n in summary.rows.items():
-        print(f"  {table:<11}{n:>12,}")
-    for table in EVENT_TABLES:
-        bad = ", ".join(f"{k} {v}" for k, v in summary.invalid.get(table, {}).items())
-        print(
-            f"  {table}: {summary.duplicates.get(table, 0):,} duplicates, "
-            f"{summary.null_ids.get(table, 0):,} null ids, "
-            f"{summary.unlisted_member_rows.get(table, 0):,} from unlisted members; invalid: {bad}"
-        )
-    print(f"  planted outliers  {', '.join(summary.outlier_asset_ids)}")
-    print(f"  planted clickbait {', '.join(summary.clickbait_asset_ids)}")
+    print(render_summary(summary, args.out))
     return 0
 
 

@@ -11,6 +11,7 @@ from keyart.config import ApiSettings
 from keyart.errors import QueryTimeout, SnapshotError
 from keyart.loaders import MetricLoader
 from keyart.metrics import ApiMetrics
+from keyart.resolvers.warnings import Warnings
 from keyart.store.model import Snapshot
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class RequestContext:
     response: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
+    warnings: Warnings = field(default_factory=Warnings)  # sent as extensions.warnings
     keys: KeyStore | None = None  # the state store's API keys (admin fields)
     request_id: str | None = None  # logged with every error of this request
     deadline: float | None = None  # time.monotonic() by which execution must end

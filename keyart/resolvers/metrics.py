@@ -8,6 +8,7 @@ from datetime import date
 
 from keyart.loaders import MetricKey, Rows, Shape
 from keyart.query import Dimension, Filter, Granularity, Interval, MetricValues, buckets
+from keyart.resolvers import coverage
 from keyart.resolvers.context import RequestContext
 
 EMPTY = MetricValues()
@@ -22,6 +23,11 @@ class Group:
     lift: float | None = None
 
 
+def _asset_checked(ctx: RequestContext, asset_id: str, interval: Interval, flt: Filter) -> None:
+    record = ctx.snapshot.assets.get(asset_id)
+    coverage.check(ctx, None if record is None else record.title_id, interval, flt)
+
+
 def _total(rows: Rows) -> MetricValues:
     # one row per entity for an ungrouped shape; none when the entity has no data
     return rows[0].metrics if rows else EMPTY
@@ -31,6 +37,7 @@ async def asset_metrics(
     ctx: RequestContext, asset_id: str, interval: Interval, flt: Filter
 ) -> MetricValues:
     """An asset's metrics over a window and filter."""
+    _asset_checked(ctx, asset_id, interval, flt)
     rows = await ctx.loader.load(MetricKey(Shape(interval, flt), asset_id))
     ctx.check_deadline()
     return _total(rows)
@@ -40,6 +47,7 @@ async def title_metrics(
     ctx: RequestContext, title_id: str, interval: Interval, flt: Filter
 ) -> MetricValues:
     """A title's metrics: distinct members across all its assets (sketch union)."""
+    coverage.check(ctx, title_id, interval, flt)
     shape = Shape(interval, flt, entity=Dimension.TITLE)
     rows = await ctx.loader.load(MetricKey(shape, title_id))
     ctx.check_deadline()
@@ -54,6 +62,7 @@ async def asset_timeseries(
     flt: Filter,
 ) -> list[tuple[date, MetricValues]]:
     """Every bucket of the window in order, zero-filled; a bucket's date is its start."""
+    _asset_checked(ctx, asset_id, interval, flt)
     rows = await ctx.loader.load(MetricKey(Shape(interval, flt, granularity), asset_id))
     ctx.check_deadline()
     by_bucket = {row.bucket: row.metrics for row in rows}
@@ -69,6 +78,7 @@ async def asset_by_country(
     ctx: RequestContext, asset_id: str, interval: Interval, flt: Filter, top: int | None
 ) -> list[Group]:
     """An asset's metrics per country, by unique impressions descending."""
+    _asset_checked(ctx, asset_id, interval, flt)
     shape = Shape(interval, flt, breakdown=(Dimension.COUNTRY,))
     rows = await ctx.loader.load(MetricKey(shape, asset_id))
     ctx.check_deadline()
@@ -88,6 +98,7 @@ async def asset_by_affinity(
 ) -> list[Group]:
     """An asset's metrics per audience affinity with lift, by unique impressions
     descending; lift compares with the asset's takeRate over the same window and filter."""
+    _asset_checked(ctx, asset_id, interval, flt)
     shape = Shape(interval, flt, breakdown=(Dimension.AFFINITY,))
     rows, total = await asyncio.gather(
         ctx.loader.load(MetricKey(shape, asset_id)),

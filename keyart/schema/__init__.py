@@ -21,6 +21,7 @@ from keyart.schema.extensions import (
     BoundedParserCache,
     BoundedValidationCache,
     OperationMetrics,
+    ResponseWarnings,
 )
 from keyart.schema.query import Query
 from keyart.schema.scalars import SCALAR_MAP
@@ -40,6 +41,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             OperationMetrics,
+            ResponseWarnings,
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
             lambda: BoundedParserCache(s.parser_cache_size, s.parser_cache_max_chars),
             # the rule classes are built once here so the validation cache can hit

@@ -18,6 +18,7 @@ from keyart.schema.peers import Comparison, ComparisonEntry
 from keyart.schema.rankings import AssetRank
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
+from keyart.store.model import DataRange as DataRangeRecord
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -42,6 +43,15 @@ def title_criteria(
         genres=None if genre_values is None else frozenset(genre_values),
         launched_after=args.given(launched_after),
         launched_before=args.given(launched_before),
+    )
+
+
+@strawberry.type(description="The days the served data covers.")
+class DataRange:
+    first: date = strawberry.field(description="The first day with data (UTC).")
+    last: date = strawberry.field(description="The last day with data (UTC).")
+    days: int = strawberry.field(
+        description="How many days between first and last (inclusive) hold data."
     )
 
 
@@ -167,6 +177,18 @@ class Query:
     @strawberry.field(description="Every audience affinity label in the data.")
     def affinities(self, info: Info) -> list[str]:
         return list(info.context.snapshot.affinities)
+
+    @strawberry.field(
+        description="Which days the served data covers; null when it names none (a snapshot "
+        "published before keyart recorded its days)."
+    )
+    def data_range(self, info: Info) -> DataRange | None:
+        covered = DataRangeRecord.of(info.context.snapshot)
+        return (
+            None
+            if covered is None
+            else DataRange(first=covered.first, last=covered.last, days=covered.days)
+        )
 
     @strawberry.field(description="The snapshot version being served.")
     def data_version(self, info: Info) -> str:

@@ -12,7 +12,12 @@ from keyart.errors import ConfigError
 def add_arguments(keys: argparse.ArgumentParser) -> None:
     """The `keys` actions and their flags."""
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
-    create = ksub.add_parser("create", help="create a key; its secret is the LAST line printed")
+    create = ksub.add_parser(
+        "create",
+        help="create a key; its secret is the LAST line printed",
+        epilog="examples:\n  keyart keys create --name partner-tool\n"
+        "  keyart keys create --name ops --scope admin --warehouse WH",
+    )
     create.add_argument("--name", required=True, help="who the key is for (unique among active)")
     create.add_argument(
         "--scope",
@@ -20,9 +25,17 @@ def add_arguments(keys: argparse.ArgumentParser) -> None:
         default="read",
         help="read: every data field; admin: also admin fields such as apiKeys (default read)",
     )
-    listing = ksub.add_parser("list", help="list keys (never their secrets)")
+    listing = ksub.add_parser(
+        "list",
+        help="list keys (never their secrets)",
+        epilog="examples:\n  keyart keys list\n  keyart keys list --all --warehouse WH",
+    )
     listing.add_argument("--all", action="store_true", help="include revoked keys")
-    revoke = ksub.add_parser("revoke", help="revoke a key (servers refuse it within seconds)")
+    revoke = ksub.add_parser(
+        "revoke",
+        help="revoke a key (servers refuse it within seconds)",
+        epilog="examples:\n  keyart keys revoke partner-tool",
+    )
     revoke.add_argument("key", help="name or id of the active key to revoke")
     for action in (create, listing, revoke):
         _store_arguments(action)
@@ -34,6 +47,8 @@ def add_state_arguments(state: argparse.ArgumentParser) -> None:
     upgrade = ssub.add_parser(
         "upgrade",
         help="apply pending migrations now (servers and `keyart keys` also do it on open)",
+        epilog="examples:\n  keyart state upgrade --warehouse .data/warehouse\n"
+        "  keyart state upgrade --state-url postgresql://keyart@db/keyart",
     )
     _store_arguments(upgrade)
 

@@ -199,6 +199,7 @@ def build_snapshot(version: Version, name: str, created_at: datetime) -> Snapsho
         title_order=tuple(t.id for t in order),
         title_outliers=title_outliers,
         asset_appeal=asset_appeal,
+        days=tuple(sorted(version.days)),
     )
 
 

@@ -3,6 +3,9 @@ numbers checked against exact truth, and the Redis cache shared across server pr
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -135,20 +138,23 @@ def test_redis_cache_is_shared_by_server_processes(
 
 def test_keyart_demo_with_the_tiny_profile(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    args = ["demo", "--data", str(data), "--profile", "tiny"]
+    args = ["demo", "--data", str(data), "--warehouse", str(data / "wh"), "--profile", "tiny"]
     # no KEYART_ALLOW_ANONYMOUS: the demo opens anonymous reads itself, and says so
     demo = ServerProcess(args, tmp_path / "demo.log", anonymous=False)
     try:
         demo.wait_ready(timeout_s=300)
         out = demo.output()
+        assert "generated profile tiny" in out and "planted outliers" in out  # generate report
+        assert "quarantined" in out  # the ingest report
         assert f"{demo.url}/graphql" in out
         assert "anonymous read access is on" in out
-        example = out[out.index("query TitlePage") :]
+        example = out[out.index("query Example") :]
         example = example[: example.index("\n}\n") + 2]
         body = post(demo.url, example)
         assert not body.get("errors"), body
-        assert body["data"]["title"]["assets"]
-        assert any(a["metrics"]["impressions"] > 0 for a in body["data"]["title"]["assets"])
+        assert "warnings" not in body.get("extensions", {})
+        assets = body["data"]["titles"]["edges"][0]["node"]["assets"]
+        assert any(a["metrics"]["impressions"] > 0 for a in assets)
     finally:
         assert demo.stop() == 0, demo.output()
     again = ServerProcess(args, tmp_path / "again.log")
@@ -158,3 +164,19 @@ def test_keyart_demo_with_the_tiny_profile(tmp_path: Path) -> None:
         assert "already in" in out and "is current" in out
     finally:
         assert again.stop() == 0, again.output()
+
+
+def test_keyart_demo_on_a_busy_port_fails_before_any_work(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "keyart.cli", "demo", "--data", str(tmp_path / "d"),
+             "--warehouse", str(tmp_path / "wh"), "--port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "open GraphiQL" not in done.stdout and "generating" not in done.stdout
+    assert not (tmp_path / "d").exists()

@@ -8,7 +8,7 @@ import gzip
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,14 @@ def test_round_trip_is_equal(snap: Snapshot) -> None:
     assert [back.titles[t].asset_ids for t in back.title_order] == [
         snap.titles[t].asset_ids for t in snap.title_order
     ]
+
+
+def test_days_round_trip_and_older_blobs_without_days_decode(snap: Snapshot) -> None:
+    assert snap.days == (date(2024, 3, 1),)  # the warehouse version's manifest
+    assert blob.decode(blob.encode(snap)).days == snap.days
+    payload = _payload(snap)
+    del payload["days"]  # a blob written before the days were kept
+    assert blob.decode(_pack(payload)).days == ()
 
 
 def test_label_sets_are_bitmasks_over_sorted_vocabularies(snap: Snapshot) -> None:

@@ -28,11 +28,13 @@ from keyart.backends.druid.ingest_spec import (
     interval_text,
 )
 from keyart.backends.druid.specs import DEFAULT_PREFIX, LOADED_ROLLUPS, ROWS_COLUMN, Datasources
-from keyart.errors import BackendUnavailable, BadQuery, IngestError
+from keyart.errors import BackendUnavailable, BadQuery, IngestError, KeyartError
 from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.tables import Rollup
 
 TASK_PATH = "/druid/indexer/v1/task"
+SQL_PATH = "/druid/v2/sql"
+CLUSTER_PATH = "/druid/coordinator/v1/cluster"
 REQUIRED_EXTENSION = "druid-datasketches"
 POLL_S = 1.0
 REPORT_EVERY_S = 10.0
@@ -78,21 +80,31 @@ class DruidIngestor:
         def client(url: str) -> DruidClient:
             return DruidClient(url, timeout_s=http_timeout_s, transport=transport)
 
+        self._client = client
         self.overlord = client(overlord_url)
         # the local cluster (and a router) serve the coordinator API on the overlord's URL
         self.coordinator = client(coordinator_url or overlord_url)
-        self.broker = client(broker_url or overlord_url)
+        # without a broker URL, preflight() finds one (find_broker)
+        self._broker = None if broker_url is None else client(broker_url)
         self.timeout_s = timeout_s
         self.datasources = Datasources(datasource_prefix)
         self.rollups = rollups
         self.max_rows_per_segment = max_rows_per_segment
         self._progress = progress
 
+    @property
+    def broker(self) -> DruidClient:
+        """The client of the service that answers queries (given, or found by preflight)."""
+        if self._broker is None:
+            raise IngestError("no Druid broker known yet: run preflight() first")
+        return self._broker
+
     async def aclose(self) -> None:
         """Close the connection pools."""
         await self.overlord.aclose()
         await self.coordinator.aclose()
-        await self.broker.aclose()
+        if self._broker is not None:
+            await self._broker.aclose()
 
     def _say(self, line: str) -> None:
         if self._progress is not None:
@@ -109,6 +121,47 @@ class DruidIngestor:
                 f"Druid at {self.overlord.url} does not load {REQUIRED_EXTENSION} (needed for "
                 f'HLLSketchMerge); add it to druid.extensions.loadList: ["{REQUIRED_EXTENSION}"]'
             )
+        await self.find_broker()
+
+    async def find_broker(self) -> None:
+        """Make sure queries can be verified: the given broker must answer one; without one,
+        the --druid URL is used when it answers queries (a router), else a broker the
+        coordinator lists. IngestError naming every URL that did not answer, within seconds."""
+        if self._broker is not None:
+            problem = await _query_problem(self._broker)
+            if problem is not None:
+                raise IngestError(
+                    f"the broker {self._broker.url} does not answer queries: {problem}"
+                )
+            return
+        tried: list[str] = []
+        candidates = [self.overlord.url]
+        try:
+            cluster = await self.coordinator.request("GET", CLUSTER_PATH)
+        except KeyartError as exc:
+            cluster, listing = None, f"; the coordinator listed no broker: {exc}"
+        else:
+            candidates += _broker_urls(cluster)
+            listing = (
+                ""
+                if len(candidates) > 1
+                else (f"; the coordinator at {self.coordinator.url}{CLUSTER_PATH} lists no broker")
+            )
+        for url in dict.fromkeys(candidates):
+            candidate = self._client(url)
+            problem = await _query_problem(candidate)
+            if problem is None:
+                self._broker = candidate
+                self._say(f"queries are verified through {url}")
+                return
+            await candidate.aclose()
+            tried.append(problem)
+        raise IngestError(
+            "found no Druid broker or router that answers queries: "
+            + "; ".join(tried)
+            + listing
+            + "; pass --broker URL"
+        )
 
     async def ingest(self, version: Version) -> list[LoadReport]:
         """Load every configured rollup of `version`; returns when all are queryable."""
@@ -298,6 +351,29 @@ class DruidIngestor:
                     f"warehouse {expected}{last_error}"
                 )
             await asyncio.sleep(POLL_S)
+
+
+async def _query_problem(client: DruidClient) -> str | None:
+    """None when the service answers a trivial SQL query, else why it did not."""
+    try:
+        await client.request("POST", SQL_PATH, json_body={"query": "SELECT 1"})
+    except KeyartError as exc:
+        return str(exc)
+    return None
+
+
+def _broker_urls(cluster: Any) -> list[str]:
+    """The URLs of the brokers in the coordinator's cluster listing."""
+    nodes = cluster.get("broker", []) if isinstance(cluster, dict) else []
+    urls = []
+    for node in nodes:
+        if not isinstance(node, dict) or not node.get("host"):
+            continue
+        if node.get("plaintextPort", -1) > 0:
+            urls.append(f"http://{node['host']}:{node['plaintextPort']}")
+        elif node.get("tlsPort", -1) > 0:
+            urls.append(f"https://{node['host']}:{node['tlsPort']}")
+    return urls
 
 
 async def ingest_warehouse(

@@ -1,0 +1,1 @@
+"""What keyart serves to browsers: the offline GraphiQL page and its example query."""
