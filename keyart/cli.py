@@ -262,7 +262,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-<<<<<<< HEAD
 def _seconds(text: str) -> float:
     """A non-negative number of seconds (argparse type)."""
     try:
@@ -272,7 +271,8 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
-=======
+
+
 def _help_everywhere(parser: argparse.ArgumentParser) -> None:
     """Give every (sub)command, including those other modules add, the same help format."""
     parser.formatter_class = _Help
@@ -280,7 +280,6 @@ def _help_everywhere(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 _help_everywhere(sub)
->>>>>>> frontdoor
 
 
 def _serve_args(srv: argparse.ArgumentParser) -> None:

@@ -294,13 +294,10 @@ def _decode_payload(payload: dict[str, Any]) -> Snapshot:
         title_filter_options=_frozen(zip(title_ids, option_list, strict=True)),
         affinities=label_tuple(payload["affinities"]),
         title_order=tuple(title_ids),
-<<<<<<< HEAD
         title_outliers=title_outliers,
         asset_appeal=asset_appeal,
-=======
         # absent from blobs written before the days were kept
         days=tuple(sorted(date.fromisoformat(_str(d, "days")) for d in payload.get("days", []))),
->>>>>>> frontdoor
     )
 
 

@@ -60,13 +60,11 @@ class Snapshot:
     title_filter_options: Mapping[str, FilterOptions]
     affinities: tuple[str, ...]
     title_order: tuple[str, ...]  # titles sorted by name, then id: the `titles` page order
-<<<<<<< HEAD
     # all-time insights, computed at publish (keyart.insights.alltime.precompute)
     title_outliers: Mapping[str, TitleOutliers] = field(
         default_factory=lambda: MappingProxyType({})
     )
     asset_appeal: Mapping[str, Appeal] = field(default_factory=lambda: MappingProxyType({}))
-=======
     # the days the warehouse version holds, ascending (empty in blobs written before it was kept)
     days: tuple[date, ...] = ()
 
@@ -85,4 +83,3 @@ class DataRange:
         if not snapshot.days:
             return None
         return cls(snapshot.days[0], snapshot.days[-1], len(snapshot.days))
->>>>>>> frontdoor
