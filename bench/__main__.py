@@ -22,6 +22,7 @@ SUITES = (
     "abuse",
     "filtering",
     "insights",
+    "dashboard",
     "spark",
     "druid",
 )

@@ -115,6 +115,13 @@ export async function compareView(_match: RegExpMatchArray, params: URLSearchPar
           e.asset.mediaUrl ? h("img", { src: e.asset.mediaUrl, alt: `Artwork: ${e.asset.name}`, width: 240, height: 135 }) : h("div", { class: "no-media" }, "No artwork on file"),
           h("h3", {}, h("a", { href: `/asset/${encodeURIComponent(e.asset.id)}` }, e.asset.name)),
           h("p", { class: `verdict ${e.significant ? "significant" : ""}` }, verdict(e, baseline.id)),
+          e.asset.id === baseline.id
+            ? null
+            : h(
+                "p",
+                { class: "meta" },
+                `Take rate lift ${estimateRatio(e.takeRateLift)}; ${percent(e.probabilityBetter, 0)} probability of being better`,
+              ),
         ),
       ),
     ),
