@@ -108,9 +108,19 @@ def render(payload: dict[str, Any]) -> str:
         f"embedded backend, result cache off; load average before/after "
         f"{payload['load_average']['before'][0]:.1f}/{payload['load_average']['after'][0]:.1f} "
         "(shared machine). Target: p50 ≤ 1000 ms.\n\n"
-        + markdown_table(rows)
+        + markdown_table(
+            rows,
+            [
+                ("window", "window"),
+                ("runs", "runs"),
+                ("p50", "ready p50 ms"),
+                ("p95", "ready p95 ms"),
+                ("max", "ready max ms"),
+                ("fcp_p50", "first contentful paint p50 ms"),
+            ],
+        )
         + "\n## Bundle\n\n"
-        + markdown_table(payload["bundle"])
+        + markdown_table(payload["bundle"], ["file", "bytes", ("gzip_bytes", "gzip bytes")])
     )
 
 
