@@ -22,6 +22,7 @@ SUITES = (
     "abuse",
     "filtering",
     "insights",
+    "rollout",
     "dashboard",
     "spark",
     "druid",

@@ -33,9 +33,11 @@ DEFAULT_MAX_ENTRIES = 20_000
 _NAMESPACE = "keyart:r:"
 
 
-def result_key(query: MetricQuery, data_version: str) -> str:
-    """The cache key of one query over one data version (a fixed-length digest)."""
-    digest = hashlib.sha256(f"{data_version}\n{query.cache_key()}".encode()).hexdigest()
+def result_key(query: MetricQuery, data_version: str, backend: str = "") -> str:
+    """The cache key of one query over one data version answered by one backend (a
+    fixed-length digest): routing may send the same question to different stacks."""
+    text = f"{data_version}\n{query.cache_key()}" + (f"\n{backend}" if backend else "")
+    digest = hashlib.sha256(text.encode()).hexdigest()
     return digest
 
 

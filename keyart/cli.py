@@ -7,29 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from keyart.cli_help import HelpFormatter as _Help
+from keyart.cli_help import examples as _examples
 from keyart.errors import KeyartError
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Help that shows each flag's default (unless it is None or off) and keeps the
-    examples' line breaks."""
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith(EXAMPLES):
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False:
-            return action.help
-        return super()._get_help_string(action)
-
-
-EXAMPLES = "examples:"
-
-
-def _examples(*lines: str) -> str:
-    return EXAMPLES + "\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,6 +123,14 @@ def _parser() -> argparse.ArgumentParser:
         "publish",
         help="publish the snapshot of the warehouse's current version if it is not yet "
         "(heals a run killed between commit and snapshot; idempotent)",
+        description="Publish the snapshot of the warehouse's current version unless it is "
+        "already published: heals a run killed between its commit and its snapshot, and "
+        "refuses a version whose files do not match its manifest.",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart publish --warehouse .data/warehouse",
+            "keyart publish --warehouse .data/warehouse --verify --wait 0",
+        ),
     )
     pub.add_argument("--warehouse", type=Path, required=True, help="warehouse directory")
     pub.add_argument(
@@ -230,6 +218,35 @@ def _parser() -> argparse.ArgumentParser:
     from keyart.state.cli import add_state_arguments
 
     add_state_arguments(state)
+
+    from keyart.rollout.cli import add_flags_arguments, add_validate_arguments
+
+    validate = sub.add_parser(
+        "validate",
+        help="compare two stacks' answers on chosen titles (exit 1 on disagreement)",
+        description="Ask two stacks the same questions (asset and title metrics, breakdowns, "
+        "series at each granularity) on recently active, busiest and edge-case titles and "
+        "compare them: exact counts must be equal, estimates must agree within their sketch "
+        "bounds (docs/rollout.md). Exit 0 when everything agrees, 1 otherwise.",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart validate --warehouse WH --backend embedded --against legacy",
+            "keyart validate --warehouse WH --backend druid --druid-url http://127.0.0.1:8082 "
+            "--against legacy --report validate.html",
+        ),
+    )
+    add_validate_arguments(validate)
+    flags = sub.add_parser(
+        "flags",
+        help="routing rules: which backend answers what (set, list, rollback)",
+        formatter_class=_Help,
+        epilog=_examples(
+            "keyart flags list --warehouse WH",
+            "keyart flags set rules.json --warehouse WH --by alice",
+            "keyart flags rollback --warehouse WH --by alice",
+        ),
+    )
+    add_flags_arguments(flags)
 
     demo = sub.add_parser(
         "demo",
@@ -481,6 +498,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from keyart.state.cli import state_main
 
         return state_main(args)
+    if args.command == "validate":
+        from keyart.rollout.validate import main as validate_main
+
+        return validate_main(args)
+    if args.command == "flags":
+        from keyart.rollout.cli import flags_main
+
+        return flags_main(args)
     if args.command == "demo":
         from keyart.demo import main as demo_main
 

@@ -117,6 +117,11 @@ class ApiSettings:
     # instead of failing at once
     wait_for_data: bool = False
     wait_for_data_timeout_s: float = 0.0
+    # rollout (docs/rollout.md): shadow traffic and how often routing rules are re-read
+    shadow_backend: BackendName | None = None  # replay sampled backend queries on this stack
+    shadow_sample: float = 0.0  # share of backend queries replayed, 0..1
+    shadow_queue_size: int = 1000  # replays waiting beyond this are dropped (counted)
+    routing_poll_s: float = 2.0  # routing rule changes reach running servers within this
 
     @property
     def snapshots(self) -> Path:

@@ -90,6 +90,7 @@ def main(args: argparse.Namespace) -> int:
     print()
     print(f"keyart is serving {len(snapshot.titles)} titles, {len(snapshot.assets)} assets")
     print("anonymous read access is on: no API key needed (keyart serve requires keys)")
+    print(f"open the dashboard at http://{args.host}:{args.port}/")
     print(f"open GraphiQL at {url} (it opens on this query; press ▶) or POST it there:")
     print()
     print(example_query(DataRange.of(snapshot)))

@@ -102,6 +102,20 @@ class ApiMetrics:
             "GraphQL requests answered with a stored whole result (same query, same data).",
             registry=r,
         )
+        self.backend_answers = Counter(
+            "keyart_backend_answers_total",
+            "IR queries answered (from the result cache or the backend), by the backend "
+            "routing chose.",
+            ["backend"],
+            registry=r,
+        )
+        self.shadow_total = Counter(
+            "keyart_shadow_total",
+            "Shadow replays of live backend queries, by result (match, mismatch, error, "
+            "dropped when the queue was full).",
+            ["result"],
+            registry=r,
+        )
         self.cache_errors = Counter(
             "keyart_cache_errors_total", "Result cache operations that failed.", registry=r
         )

@@ -35,7 +35,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from keyart.access.gate import AccessGate
+from keyart.access.gate import KEY_NAME, AccessGate
 from keyart.access.persisted import (
     Manifest,
     PersistedQueries,
@@ -67,6 +67,8 @@ from keyart.media import GRAPHQL_RESPONSE_MEDIA, wants_graphql_response
 from keyart.metrics import ApiMetrics
 from keyart.request_id import RequestIdMiddleware, request_id_of
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
+from keyart.rollout.router import request_route
+from keyart.rollout.runtime import Rollout
 from keyart.schema import KeyartSchema, build_schema
 from keyart.schema.errors import coded_error
 from keyart.state import KeyStore, StateStore, state_url
@@ -144,6 +146,7 @@ class AppState:
     state_store: StateStore | None = None  # opened at startup
     keys: KeyStore | None = None
     admission: Admission = field(default_factory=lambda: Admission.from_settings(ApiSettings()))
+    rollout: Rollout | None = None  # backend pool, routing rules, shadow traffic
 
     def snapshot(self) -> tuple[Snapshot | None, str | None]:
         """The snapshot to serve now, or None with the reason."""
@@ -252,7 +255,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
                 payload.get("query") or (None if pq_id is None else f"persisted:{pq_id}"),
                 payload.get("variables"),
                 payload.get("operationName"),
-                data_version(ctx.snapshot_or_none),
+                data_version(ctx.snapshot_or_none) + _routing_suffix(state, request.scope),
             )
         cached = None if key is None or responses is None else responses.get(key)
         if cached is not None:
@@ -342,6 +345,12 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             and bool(result.errors)
             and all(e.path is None for e in result.errors or ())
         )
+        if context.loader.backends:
+            # which stack(s) answered: routing may send parts of one answer to different ones
+            result.extensions = {
+                **(result.extensions or {}),
+                "backends": sorted(context.loader.backends),
+            }
         return result
 
     def _timed_out(self, context: RequestContext, deadline: float) -> ExecutionResult:
@@ -371,12 +380,18 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         state = self.state
         snapshot, problem = state.snapshot()
         version = NO_DATA_VERSION if snapshot is None else data_version(snapshot)
+        route = None
+        rollout = state.rollout
+        if rollout is not None and snapshot is not None and not rollout.router.trivial:
+            scope = getattr(request, "scope", None) or {}
+            route = request_route(rollout.router, snapshot, scope.get(KEY_NAME))
         return RequestContext(
             settings=state.settings,
             loader=MetricLoader(
                 state.executor,
                 version,
                 None if snapshot is None else snapshot.warehouse_version,
+                route,
             ),
             snapshot_or_none=snapshot,
             snapshot_problem=problem,
@@ -386,6 +401,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
             memo=None if snapshot is None else state.memo_of(snapshot),
             keys=state.keys,
             request_id=request_id_of(request.scope),
+            rollout=state.rollout,
         )
 
 
@@ -414,12 +430,21 @@ def create_app(
     )
     metrics.watch_snapshots(the_consumer.stats)
     cache = ResultCache.from_settings(settings.cache_url, settings.cache_ttl_s, metrics)
+    rollout = Rollout(
+        settings,
+        the_backend,
+        lambda name: build_backend(settings, name),
+        metrics,
+        owns_primary=owns_backend,
+    )
     state = AppState(
         settings=settings,
         backend=the_backend,
         consumer=the_consumer,
         cache=cache,
-        executor=QueryExecutor(the_backend, cache, metrics),
+        executor=QueryExecutor(
+            the_backend, cache, metrics, pool=rollout.pool, shadow=rollout.shadow
+        ),
         metrics=metrics,
         schema=schema if schema is not None else build_schema(settings),
         owns_backend=owns_backend,
@@ -430,6 +455,7 @@ def create_app(
             manifest=None if settings.safelist is None else Manifest.load(settings.safelist),
         ),
         admission=Admission.from_settings(settings),
+        rollout=rollout,
     )
     gate = AccessGate(
         KeyartGraphQL(state),
@@ -447,6 +473,7 @@ def create_app(
         state.state_store = await asyncio.to_thread(StateStore.open, url)
         state.keys = KeyStore(state.state_store)
         gate.verifier = KeyVerifier(state.keys, settings.key_cache_s)
+        await rollout.start(state.state_store)
         try:
             await asyncio.to_thread(state.consumer.load)
         except SnapshotError as exc:
@@ -461,8 +488,8 @@ def create_app(
                 await _closing(state.consumer.aclose())
                 await _closing(state.cache.close())
             finally:
-                if state.owns_backend:
-                    await _closing(state.backend.aclose())
+                # closes the server's backend when it owns it, and those routing opened
+                await _closing(rollout.aclose())
                 await asyncio.to_thread(state.state_store.close)
 
     async def healthz(_request: Request) -> Response:
@@ -591,6 +618,15 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     rid = request_id_of(request.scope)
     log.error("internal error in request %s", rid, exc_info=exc)
     return error_response(500, "INTERNAL", "Internal server error", request_id=rid)
+
+
+def _routing_suffix(state: AppState, scope: Scope) -> str:
+    """What a stored whole answer depends on besides the data when routing rules are in
+    force: the rule set and the caller's key (rules may route keys differently)."""
+    rollout = state.rollout
+    if rollout is None or rollout.router.trivial:
+        return ""
+    return f"|routing={rollout.router.version}|key={scope.get(KEY_NAME)}"
 
 
 async def _closing(step: Awaitable[None]) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 if TYPE_CHECKING:
     from tests.e2e.redis_server import RedisServer
+    from tests.rollout.damage import Damaged
     from tests.state.postgres_server import PostgresServer
 
 TINY_SEED = 7
@@ -35,6 +36,15 @@ def tiny_warehouse(tiny_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     wh = tmp_path_factory.mktemp("tiny-wh") / "warehouse"
     ingest(tiny_raw, wh, EtlSettings(), progress=False, publish_snapshot=True)
     return wh
+
+
+@pytest.fixture(scope="session")
+def damaged(tiny_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Damaged:
+    """A copy of `tiny_warehouse` with one day's rollups dropped and its events intact, the
+    planted difference of the rollout tests (read-only for tests)."""
+    from tests.rollout.damage import damage_copy
+
+    return damage_copy(tiny_warehouse, tmp_path_factory.mktemp("damaged") / "warehouse")
 
 
 @pytest.fixture(scope="module")

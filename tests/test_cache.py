@@ -66,6 +66,8 @@ def test_key_depends_on_query_and_data_version() -> None:
     assert result_key(query(), "v1") != result_key(query(), "v2")
     assert result_key(query("a1"), "v1") != result_key(query("a2"), "v1")
     assert result_key(query(end=7), "v1") != result_key(query(end=8), "v1")
+    # routing may send one question to different stacks: their answers are kept apart
+    assert result_key(query(), "v1", "embedded") != result_key(query(), "v1", "legacy")
 
 
 async def test_identical_concurrent_queries_are_computed_once() -> None:

@@ -41,7 +41,7 @@ class EndlessBackend:
         self.started = 0
         self.cancelled = 0
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
         self.started += 1
         try:
             await self.runner.run(lambda c: c.arrow(ENDLESS, ()), "endless")
@@ -62,7 +62,7 @@ class LeakyBackend:
 
     name = "leaky"
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
         raise BackendUnavailable(
             "query failed in DuckDB: IO Error: cannot open /srv/wh/versions/v7/rollups/"
             "asset_day/day=2026-01-21/part-0.parquet (checksum 9f86d081884c7d65)"
@@ -398,7 +398,7 @@ class BlockingBackend:
         self.real = real
         self.hold_s = hold_s
 
-    async def execute(self, query: MetricQuery) -> QueryResult:
+    async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
         result = await self.real.execute(query)
         time.sleep(self.hold_s)  # blocks the loop on purpose
         return result

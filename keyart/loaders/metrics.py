@@ -5,7 +5,7 @@ become one IR query with an `asset_id IN (...)` (or `title_id IN (...)`) filter.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
@@ -62,13 +62,19 @@ class MetricLoader:
     request so that nothing leaks between requests (the shared cache is the executor's)."""
 
     def __init__(
-        self, executor: QueryExecutor, data_version: str, warehouse_version: str | None = None
+        self,
+        executor: QueryExecutor,
+        data_version: str,
+        warehouse_version: str | None = None,
+        route: Callable[[MetricKey], str | None] | None = None,
     ) -> None:
         self.executor = executor
         self.data_version = data_version
         # the served snapshot's warehouse version: every query of the request reads it
         self.warehouse_version = warehouse_version
+        self.route = route  # the backend of each key (feature-flag routing); None: the server's
         self.queries: list[MetricQuery] = []  # the IR queries this request issued
+        self.backends: set[str] = set()  # the backends that answered them
         self._loader: DataLoader[MetricKey, Rows] = DataLoader(load_fn=self._load_batch)
         self._batches: set[asyncio.Task[object]] = set()
 
@@ -91,38 +97,46 @@ class MetricLoader:
         if task is not None:
             self._batches.add(task)
             task.add_done_callback(self._batches.discard)
-        ids_by_shape: dict[Shape, dict[str, None]] = {}
+        # one backend query per shape and routed backend
+        ids_by_batch: dict[tuple[Shape, str | None], dict[str, None]] = {}
+        batch_of: list[tuple[Shape, str | None]] = []
         for key in keys:
-            ids_by_shape.setdefault(key.shape, {})[key.entity_id] = None
-        shapes = list(ids_by_shape)
+            batch = (key.shape, None if self.route is None else self.route(key))
+            ids_by_batch.setdefault(batch, {})[key.entity_id] = None
+            batch_of.append(batch)
+        batches = list(ids_by_batch)
         outcomes = await asyncio.gather(
-            *(self._run(shape, list(ids_by_shape[shape])) for shape in shapes),
+            *(self._run(shape, list(ids_by_batch[shape, b]), b) for shape, b in batches),
             return_exceptions=True,
         )
-        by_shape: dict[Shape, dict[str, Rows] | BaseException] = {}
-        for shape, outcome in zip(shapes, outcomes, strict=True):
+        by_batch: dict[tuple[Shape, str | None], dict[str, Rows] | BaseException] = {}
+        for batch, outcome in zip(batches, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                by_shape[shape] = outcome
+                by_batch[batch] = outcome
             else:
-                by_shape[shape] = _split(outcome, shape.entity)
+                by_batch[batch] = _split(outcome, batch[0].entity)
         answers: list[Rows | BaseException] = []
-        for key in keys:
-            found = by_shape[key.shape]
+        for key, batch in zip(keys, batch_of, strict=True):
+            found = by_batch[batch]
             answers.append(
                 found if isinstance(found, BaseException) else found.get(key.entity_id, ())
             )
         return answers
 
-    async def _run(self, shape: Shape, entity_ids: list[str]) -> QueryResult:
-        return await self.run(shape.query(sorted(entity_ids)))
+    async def _run(self, shape: Shape, entity_ids: list[str], backend: str | None) -> QueryResult:
+        return await self.run(shape.query(sorted(entity_ids)), backend)
 
-    async def run(self, query: MetricQuery) -> QueryResult:
-        """One whole IR query (not batched by entity), through the shared cache; nothing
-        reaches the backend when the filter matches nothing."""
+    async def run(self, query: MetricQuery, backend: str | None = None) -> QueryResult:
+        """One whole IR query (not batched by entity), through the shared cache, on
+        `backend` (default: the server's own); nothing reaches a backend when the filter
+        matches nothing."""
         if query.filter.matches_nothing:
             return QueryResult(())
         self.queries.append(query)
-        return await self.executor.execute(query, self.data_version, self.warehouse_version)
+        self.backends.add(backend or self.executor.primary_name)
+        return await self.executor.execute(
+            query, self.data_version, self.warehouse_version, backend
+        )
 
 
 def _split(result: QueryResult, entity: Dimension) -> dict[str, Rows]:

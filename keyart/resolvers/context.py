@@ -15,6 +15,7 @@ from keyart.resolvers.warnings import Warnings
 from keyart.store.model import Snapshot
 
 if TYPE_CHECKING:
+    from keyart.rollout.runtime import Rollout
     from keyart.state.keys import KeyStore
 
 T = TypeVar("T")
@@ -57,6 +58,7 @@ class RequestContext:
     memo: SnapshotMemo | None = None  # shared values of snapshot_or_none
     warnings: Warnings = field(default_factory=Warnings)  # sent as extensions.warnings
     keys: KeyStore | None = None  # the state store's API keys (admin fields)
+    rollout: Rollout | None = None  # routing, shadow traffic, other stacks (admin fields)
     request_id: str | None = None  # logged with every error of this request
     deadline: float | None = None  # time.monotonic() by which execution must end
 

@@ -28,9 +28,42 @@ def check_window(ctx: RequestContext, interval: Interval) -> None:
         )
 
 
+# the filter's country and affinity lists, by their GraphQL argument names
+_COUNTRY_FIELDS = (("countries", "countries"), ("exclude_countries", "excludeCountries"))
+_AFFINITY_FIELDS = (
+    ("affinities", "affinities"),
+    ("affinities_all", "affinitiesAll"),
+    ("exclude_affinities", "excludeAffinities"),
+)
+
+
+def _unknown_values(
+    ctx: RequestContext, flt: Filter, countries: set[str], affinities: set[str], where: str
+) -> None:
+    """Warn for each country or affinity of `flt` outside the known sets of `where`."""
+    for name, argument in _COUNTRY_FIELDS:
+        for country in getattr(flt, name) or ():
+            if country not in countries:
+                ctx.warnings.add(
+                    NO_DATA_FOR_FILTER_VALUE,
+                    f"filter.{argument}: {where} has no data for {country}",
+                )
+    for name, argument in _AFFINITY_FIELDS:
+        for affinity in getattr(flt, name) or ():
+            if affinity not in affinities:
+                ctx.warnings.add(
+                    NO_DATA_FOR_FILTER_VALUE,
+                    f"filter.{argument}: {where} has no data for affinity {affinity!r}",
+                )
+
+
+def _names_values(flt: Filter) -> bool:
+    return any(getattr(flt, n) for n, _ in _COUNTRY_FIELDS + _AFFINITY_FIELDS)
+
+
 def check_filter(ctx: RequestContext, title_id: str, flt: Filter) -> None:
     """Warn for each country or affinity of a filter that the title has no data for."""
-    if not flt.countries and not flt.affinities:
+    if not _names_values(flt):
         return
     snapshot = ctx.snapshot
     options = snapshot.title_filter_options.get(title_id)
@@ -38,17 +71,20 @@ def check_filter(ctx: RequestContext, title_id: str, flt: Filter) -> None:
     affinities = set(options.affinities) if options is not None else set()
     title = snapshot.titles.get(title_id)
     name = f"title {title_id}" if title is None else f"title {title_id} ({title.name})"
-    for country in flt.countries or ():
-        if country not in countries:
-            ctx.warnings.add(
-                NO_DATA_FOR_FILTER_VALUE, f"filter.countries: {name} has no data for {country}"
-            )
-    for affinity in flt.affinities or ():
-        if affinity not in affinities:
-            ctx.warnings.add(
-                NO_DATA_FOR_FILTER_VALUE,
-                f"filter.affinities: {name} has no data for affinity {affinity!r}",
-            )
+    _unknown_values(ctx, flt, countries, affinities, name)
+
+
+def check_catalog(ctx: RequestContext, interval: Interval, flt: Filter) -> None:
+    """The coverage checks of a question across the catalog: the window, and each filter
+    country or affinity that no title has data for (it matches nothing)."""
+    check_window(ctx, interval)
+    if not _names_values(flt):
+        return
+    snapshot = ctx.snapshot
+    countries: set[str] = set()
+    for options in snapshot.title_filter_options.values():
+        countries.update(options.countries)
+    _unknown_values(ctx, flt, countries, set(snapshot.affinities), "the catalog")
 
 
 def check(ctx: RequestContext, title_id: str | None, interval: Interval, flt: Filter) -> None:
@@ -63,6 +99,7 @@ __all__ = [
     "WINDOW_OUTSIDE_DATA",
     "WINDOW_PARTLY_OUTSIDE_DATA",
     "check",
+    "check_catalog",
     "check_filter",
     "check_window",
 ]

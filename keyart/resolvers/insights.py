@@ -13,6 +13,7 @@ from keyart.insights import anomalies, appeal, change, compare, peers
 from keyart.insights.measures import InsightMetric
 from keyart.loaders import MetricKey, Shape
 from keyart.query import Dimension, Filter, Granularity, Interval, MetricValues
+from keyart.resolvers import coverage
 from keyart.resolvers.context import RequestContext
 from keyart.resolvers.metrics import EMPTY, asset_metrics, asset_timeseries, title_metrics
 from keyart.store.model import AssetInfo, Snapshot
@@ -26,6 +27,7 @@ async def title_peers(
 ) -> list[peers.Peer]:
     """Every asset of a title with its metrics in the window and filter (zero without
     data); one query per shape answers all titles a request asks about."""
+    coverage.check(ctx, title_id, interval, flt)
     shape = Shape(interval, flt, entity=Dimension.TITLE, breakdown=(Dimension.ASSET,))
     rows = await ctx.loader.load(MetricKey(shape, title_id))
     by_asset = {row.get(Dimension.ASSET): row.metrics for row in rows}

@@ -24,6 +24,7 @@ from keyart.schema.extensions import (
     ResponseWarnings,
 )
 from keyart.schema.query import Query
+from keyart.schema.rollout import Mutation
 from keyart.schema.scalars import SCALAR_MAP
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -38,6 +39,7 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
     no_introspection = None if s.introspection else DisableIntrospection()
     schema = KeyartSchema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             OperationMetrics,

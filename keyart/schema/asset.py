@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from keyart.access.permissions import AdminOnly
 from keyart.errors import NotFound
+from keyart.query import Dimension
 from keyart.resolvers import args
 from keyart.resolvers import insights as insight
 from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
+from keyart.resolvers.stackdiff import stack_diff
 from keyart.schema.enums import AssetType, Granularity, InsightMetric
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import Anomaly, Appeal, PeriodChange, ir_metric
+from keyart.schema.insights import Anomaly, Appeal, PeriodChange, change_windows, ir_metric
 from keyart.schema.metrics import (
     AffinityMetrics,
     Availability,
@@ -23,6 +26,7 @@ from keyart.schema.metrics import (
     Metrics,
     as_metrics,
 )
+from keyart.schema.rollout import Backend, StackDiff
 from keyart.store.model import AssetInfo, Snapshot
 
 if TYPE_CHECKING:
@@ -70,6 +74,25 @@ class Asset:
         if title is None:
             raise NotFound(f"asset {self.record.id} names unknown title {self.record.title_id}")
         return Title.shared(info.context, title)
+
+    @strawberry.field(
+        permission_classes=[AdminOnly],
+        description="The window's metrics from the stack serving this request and from "
+        "`against`, side by side with per-metric tolerance (admin keys only).",
+    )
+    async def stack_diff(
+        self,
+        info: Info,
+        window: DateRange,
+        against: Backend,
+        filter: MetricFilter | None = strawberry.UNSET,
+    ) -> StackDiff | None:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        diff = await stack_diff(
+            ctx, Dimension.ASSET, self.record.id, interval, to_filter(filter), against.value
+        )
+        return StackDiff.of(diff)
 
     all_time: Metrics = strawberry.field(
         description="Metrics over all days of data, from the in-memory snapshot."
@@ -185,10 +208,7 @@ class Asset:
         filter: MetricFilter | None = strawberry.UNSET,
     ) -> PeriodChange:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        before = insight.previous_window(
-            interval, previous.to_interval(ctx.settings.max_window_days) if previous else None
-        )
+        interval, before = change_windows(ctx, window, previous)
         found = await insight.asset_change(ctx, self.record.id, interval, before, to_filter(filter))
         return PeriodChange.of(interval, before, found)
 

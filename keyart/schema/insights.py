@@ -11,13 +11,27 @@ import strawberry
 from keyart.insights import anomalies, appeal, change
 from keyart.insights import measures as ir
 from keyart.query import Interval, MetricValues
+from keyart.resolvers import insights as insight
+from keyart.resolvers.context import RequestContext
 from keyart.schema.enums import AppealVerdict, Direction, InsightMetric
+from keyart.schema.inputs import DateRange
 from keyart.schema.metrics import Estimate, Metrics, as_metrics
 
 
 def ir_metric(metric: InsightMetric | None) -> ir.InsightMetric:
     """The insights' metric of an optional `InsightMetric` argument (TAKE_RATE when null)."""
     return ir.InsightMetric((metric or InsightMetric.TAKE_RATE).value)
+
+
+def change_windows(
+    ctx: RequestContext, window: DateRange, previous: DateRange | None
+) -> tuple[Interval, Interval]:
+    """The window of a period-over-period question and the one it is compared with (by
+    default the equally long window just before it)."""
+    limit = ctx.settings.max_window_days
+    interval = window.to_interval(limit)
+    before = insight.previous_window(interval, previous.to_interval(limit) if previous else None)
+    return interval, before
 
 
 @strawberry.type(description="An inclusive range of UTC days (as answered).")
@@ -135,4 +149,12 @@ class PeriodChange:
         )
 
 
-__all__ = ["Anomaly", "Appeal", "MetricChange", "PeriodChange", "Window", "ir_metric"]
+__all__ = [
+    "Anomaly",
+    "Appeal",
+    "MetricChange",
+    "PeriodChange",
+    "Window",
+    "change_windows",
+    "ir_metric",
+]

@@ -14,8 +14,10 @@ from keyart.schema.admin import api_keys_field
 from keyart.schema.asset import Asset
 from keyart.schema.enums import InsightMetric, TitleKind, TitleOrder
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.insights import ir_metric
 from keyart.schema.peers import Comparison, ComparisonEntry
 from keyart.schema.rankings import AssetRank
+from keyart.schema.rollout import routing_rules_field, shadow_mismatches_field
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
 from keyart.store.model import DataRange as DataRangeRecord
@@ -120,7 +122,7 @@ class Query:
         ranked = await rankings.top_assets(
             ctx,
             interval,
-            rankings.RankMetric(metric.value),
+            ir_metric(metric),
             to_filter(filter),
             title_criteria(title_kinds, genres, kinds_name="titleKinds"),
             args.bounded("minImpressions", min_impressions, 1000, 0, None),
@@ -199,6 +201,8 @@ class Query:
         return info.context.snapshot.warehouse_version
 
     api_keys = api_keys_field
+    shadow_mismatches = shadow_mismatches_field
+    routing_rules = routing_rules_field
 
 
 __all__ = ["Query"]

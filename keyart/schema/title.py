@@ -6,15 +6,19 @@ from datetime import date
 
 import strawberry
 
+from keyart.access.permissions import AdminOnly
+from keyart.query import Dimension
 from keyart.resolvers import insights as insight
 from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
+from keyart.resolvers.stackdiff import stack_diff
 from keyart.schema.asset import Asset
 from keyart.schema.enums import AssetType, InsightMetric, TitleKind
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import PeriodChange, ir_metric
+from keyart.schema.insights import PeriodChange, change_windows, ir_metric
 from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
 from keyart.schema.peers import Outlier
+from keyart.schema.rollout import Backend, StackDiff
 from keyart.store import queries
 from keyart.store.model import Snapshot, TitleInfo
 
@@ -124,12 +128,28 @@ class Title:
         filter: MetricFilter | None = strawberry.UNSET,
     ) -> PeriodChange:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        before = insight.previous_window(
-            interval, previous.to_interval(ctx.settings.max_window_days) if previous else None
-        )
+        interval, before = change_windows(ctx, window, previous)
         found = await insight.title_change(ctx, self.record.id, interval, before, to_filter(filter))
         return PeriodChange.of(interval, before, found)
+
+    @strawberry.field(
+        permission_classes=[AdminOnly],
+        description="The window's metrics from the stack serving this request and from "
+        "`against`, side by side with per-metric tolerance (admin keys only).",
+    )
+    async def stack_diff(
+        self,
+        info: Info,
+        window: DateRange,
+        against: Backend,
+        filter: MetricFilter | None = strawberry.UNSET,
+    ) -> StackDiff | None:
+        ctx = info.context
+        interval = window.to_interval(ctx.settings.max_window_days)
+        diff = await stack_diff(
+            ctx, Dimension.TITLE, self.record.id, interval, to_filter(filter), against.value
+        )
+        return StackDiff.of(diff)
 
     all_time: Metrics = strawberry.field(
         description="Metrics over all days of data, from the snapshot."

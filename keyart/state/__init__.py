@@ -1,5 +1,6 @@
-"""The state store: operational records (API keys now; alert rules, deliveries and
-validation results later) in SQLite or PostgreSQL, schema managed by Alembic migrations.
+"""The state store: operational records (API keys; routing rule sets, shadow mismatches
+and validation runs in rollout.py; alert rules and deliveries later) in SQLite or
+PostgreSQL, schema managed by Alembic migrations.
 
 A new kind of record gets its Table in tables.py, a migration in migrations/versions/
 (next number, `down_revision` the current head) and a small store class over

@@ -100,3 +100,43 @@ async def test_a_warning_raised_by_many_fields_is_sent_once_and_cached_answers_k
     assert len(first["data"]["title"]["assets"]) > 1
     assert [w["code"] for w in warnings(first)] == ["WINDOW_OUTSIDE_DATA"]
     assert second == first
+
+
+async def test_exclusions_and_all_of_lists_name_values_without_data(
+    client: httpx.AsyncClient, truth: Truth
+) -> None:
+    days = data_days(truth)
+    window = {"start": days[0].isoformat(), "end": days[-1].isoformat()}
+    asset = truth.busiest("asset", 1)[0]
+    title = truth.assets[asset].title_id
+    present = truth.countries_of_title(title)[0]
+    flt = {
+        "excludeCountries": [present, "ZY"],
+        "affinitiesAll": ["Nobody fans"],
+        "excludeAffinities": ["Nothing lovers"],
+    }
+    payload = await gql(client, ASSET_METRICS, {"id": asset, **window, "filter": flt})
+    # a label nobody has makes the all-of filter match nothing
+    assert payload["data"]["asset"]["metrics"]["impressions"] == 0
+    got = warnings(payload)
+    assert [w["message"].split(":")[0] for w in got] == [
+        "filter.excludeCountries",
+        "filter.affinitiesAll",
+        "filter.excludeAffinities",
+    ]
+    assert "ZY" in got[0]["message"] and present not in got[0]["message"]
+
+
+async def test_top_assets_names_filter_values_no_title_has(
+    client: httpx.AsyncClient, truth: Truth
+) -> None:
+    days = data_days(truth)
+    known = sorted({e.country for e in truth.impressions})[0]
+    query = """query($w: DateRange!, $f: MetricFilter) {
+      topAssets(window: $w, filter: $f, minImpressions: 0) { asset { id } } }"""
+    window = {"start": days[0].isoformat(), "end": days[-1].isoformat()}
+    payload = await gql(client, query, {"w": window, "f": {"countries": [known, "ZX"]}})
+    got = warnings(payload)
+    assert [w["code"] for w in got] == ["NO_DATA_FOR_FILTER_VALUE"]
+    assert "ZX" in got[0]["message"] and "catalog" in got[0]["message"]
+    assert payload["data"]["topAssets"], "the known country still ranks assets"
