@@ -98,8 +98,10 @@ def test_search_title_asset_compare_and_csv(
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             watch.attach(page)
 
-            # search as you type
+            # search as you type; the first Tab reaches the skip link
             page.goto(server.url + "/", wait_until="load")
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.textContent") == "Skip to content"
             expect(page.get_by_test_id("data-version")).to_have_text(info["dataVersion"])
             expect(page.get_by_test_id("data-range")).to_contain_text(f"{first} → {last}")
             page.get_by_label("Search titles").press_sequentially(typed, delay=30)
@@ -179,6 +181,7 @@ def test_search_title_asset_compare_and_csv(
                 row = shown_compare[entry["asset"]["id"]]
                 assert number(row["Impressions"]) == entry["metrics"]["impressions"]
                 assert row["Probability better"] == f"{entry['probabilityBetter'] * 100:.1f}%"
+                assert row["Significance"] == in_words(entry, baseline=picked[0])
             page.screenshot(path=str(ARTIFACTS / "dashboard-compare.png"), full_page=True)
             rows = export(page, "compare", tmp_path)
             for entry, row in zip(compared, rows, strict=True):
@@ -191,6 +194,18 @@ def test_search_title_asset_compare_and_csv(
     assert watch.errors == []
     # one GraphQL request per view (plus the data range and version once per page load)
     assert any("/ui/" in url for url in watch.served)
+
+
+def in_words(entry: dict[str, Any], baseline: str) -> str:
+    """What the compare view must say of an entry (web/src/compare.ts `verdict`)."""
+    if entry["asset"]["id"] == baseline:
+        return "Baseline"
+    if entry["takeRateLift"] is None:
+        return "Not enough data to compare"
+    if not entry["significant"]:
+        return "No significant difference"
+    better = entry["takeRateLift"]["value"] > 1
+    return f"Significantly {'better' if better else 'worse'} than the baseline"
 
 
 def truth_day(text: str) -> Any:
