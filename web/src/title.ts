@@ -178,7 +178,7 @@ export async function titleView(match: RegExpMatchArray, params: URLSearchParams
   const maxRate = Math.max(0, ...title.assets.map((a) => a.metrics.takeRate?.upper ?? 0));
   const compareLink =
     chosen.length >= 2
-      ? h("a", { class: "button", href: `/compare${withParams({ ids: chosen.join(","), pick: null, type: null }, "").replace(/^\?/, "?")}`, "data-testid": "compare-link" }, `Compare ${chosen.length} assets`)
+      ? h("a", { class: "button", href: withParams({ ids: chosen.join(","), pick: null, type: null }, "/compare"), "data-testid": "compare-link" }, `Compare ${chosen.length} assets`)
       : h("span", { class: "hint" }, "Tick 2–4 assets to compare them.");
   const grid = title.assets.length
     ? h("ul", { class: "grid", "aria-label": "Assets" }, ...title.assets.map((a) => card(a, outliers.get(a.id), maxUnique, maxRate, chosen)))
