@@ -48,6 +48,10 @@ class Watch:
     blocked: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def graphql(self) -> list[str]:
+        """The requests made to the GraphQL endpoint so far."""
+        return [url for url in self.served if urlsplit(url).path == "/graphql"]
+
     def attach(self, page: Page) -> None:
         """Block other hosts and record errors on `page`."""
 

@@ -115,8 +115,12 @@ def test_search_title_asset_compare_and_csv(
             expect(page.get_by_test_id("title-name")).to_have_text(title["name"])
             page.get_by_label("Window").select_option("all")
             expect(page).to_have_url(f"{server.url}/title/{title['id']}?window=all")
+            before = len(watch.graphql())
             page.reload()
             expect(page.get_by_test_id("window-shown")).to_have_text(f"{first} → {last}")
+            page.get_by_test_id("assets").wait_for()
+            # no waterfall: the data range once per page load, then one request for the view
+            assert len(watch.graphql()) - before == 2
             answer = graphql(
                 server,
                 f"query($id: ID!, $w: DateRange!) {{ title(id: $id) {{ assets {{ id "
@@ -192,7 +196,6 @@ def test_search_title_asset_compare_and_csv(
 
     assert watch.blocked == [], f"the dashboard asked for other hosts: {watch.blocked}"
     assert watch.errors == []
-    # one GraphQL request per view (plus the data range and version once per page load)
     assert any("/ui/" in url for url in watch.served)
 
 
