@@ -150,6 +150,33 @@ def test_search_title_asset_compare_and_csv(
                 k: v["impressions"] for k, v in want.items()
             }
 
+            # a country filter: every number is of that country's members only
+            country = page.get_by_label("Country").locator("option").nth(1).get_attribute("value")
+            assert country
+            page.get_by_label("Country").select_option(country)
+            expect(page).to_have_url(
+                f"{server.url}/title/{title['id']}?window=all&countries={country}"
+            )
+            expect(page.get_by_label("Country")).to_have_value(country)
+            expect(page.get_by_role("heading", name="Assets of")).to_contain_text(
+                f"countries {country}"
+            )
+            filtered = {row["ID"]: row for row in cells(page.get_by_test_id("assets"))}
+            for asset_id, row in filtered.items():
+                exact = truth.metrics(
+                    truth_day(first), truth_day(last), assets=[asset_id], countries=[country]
+                ).impressions
+                assert number(row["Impressions"]) == exact
+            assert sum(number(r["Impressions"]) for r in filtered.values()) < sum(
+                v["impressions"] for v in want.values()
+            )
+            page.go_back()
+            expect(page.get_by_label("Country")).to_have_value("")
+            expect(page.get_by_role("heading", name="Assets of")).not_to_contain_text(
+                f"countries {country}"
+            )
+            page.get_by_test_id("assets").wait_for()
+
             # asset page: its time series adds up to the exact count
             busiest = max(want, key=lambda k: want[k]["impressions"])
             page.get_by_test_id(f"card-{busiest}").get_by_role("link").click()

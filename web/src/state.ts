@@ -69,6 +69,15 @@ export function filterOf(params: URLSearchParams): Filter | null {
   return countries || affinities ? filter : null;
 }
 
+/** The filter in words, for captions ("" when there is none). */
+export function describe(filter: Filter | null): string {
+  if (!filter) return "";
+  const parts = [];
+  if (filter.countries) parts.push(`countries ${filter.countries.join(", ")}`);
+  if (filter.affinities) parts.push(`affinities ${filter.affinities.join(", ")}`);
+  return `, ${parts.join("; ")}`;
+}
+
 export function idsOf(params: URLSearchParams): string[] {
   return list(params, "ids") ?? [];
 }

@@ -7,7 +7,7 @@ import { h, notice } from "./dom";
 import { count, type Estimate, estimateCount, estimatePercent, percent } from "./format";
 import { currentRun, isCurrent, navigate } from "./router";
 import { dataInfo, failure, seenVersion, show, warnings } from "./shell";
-import { carried, filterOf, windowOf, withParams } from "./state";
+import { carried, describe, filterOf, windowOf, withParams } from "./state";
 import { table } from "./table";
 
 interface AssetRow {
@@ -197,7 +197,7 @@ export async function titleView(match: RegExpMatchArray, params: URLSearchParams
     h("p", { class: "compare-bar" }, compareLink),
     grid,
     table(
-      `Assets of ${title.name}, ${win.start} → ${win.end}`,
+      `Assets of ${title.name}, ${win.start} → ${win.end}${describe(filterOf(params))}`,
       `${title.id}_${win.start}_${win.end}.csv`,
       [
         { label: "Asset", show: (a: AssetRow) => a.name },
