@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= test,spark
 PORT ?= 8000
 
-.PHONY: venv demo test lint typecheck pytest bench clean druid-up druid-down redis-up redis-down vendor-graphiql
+.PHONY: web venv demo test lint typecheck pytest bench clean druid-up druid-down redis-up redis-down vendor-graphiql
 
 $(BASE): pyproject.toml
 	@echo "installing keyart into $(VENV) (the package alone, no test or Spark extras) …"
@@ -53,6 +53,10 @@ druid-up:
 
 druid-down:
 	./druid/druid.sh down
+
+## Rebuild the dashboard bundle (web/ → keyart/web/dashboard/) with the locked npm packages
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 ## Re-copy GraphiQL's browser builds from npm into keyart/web/graphiql/ (pinned versions)
 vendor-graphiql:

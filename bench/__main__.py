@@ -24,6 +24,7 @@ SUITES = (
     "insights",
     "rollout",
     "alerts",
+    "dashboard",
     "spark",
     "druid",
 )

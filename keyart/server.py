@@ -21,7 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -73,6 +79,8 @@ from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.files import read_announcement
 from keyart.store.model import DataRange, Snapshot
+from keyart.web import dashboard
+from keyart.web.artwork import MEDIA_PATH, placeholder_svg, valid_asset_id
 from keyart.web.example import example_query
 from keyart.web.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_page
 
@@ -593,8 +601,22 @@ def create_app(
         return Response(metrics.render(), media_type=metrics.content_type)
 
     async def home(request: Request) -> Response:
-        # a dashboard will live here; until then the front door is GraphiQL
-        return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
+        if not dashboard.available():
+            # a source checkout without a built bundle: the front door is GraphiQL
+            return RedirectResponse(request.scope.get("root_path", "") + "/graphql")
+        # the single-page app routes in the browser; every view's path gets its page
+        return FileResponse(dashboard.INDEX, headers={"Cache-Control": "no-cache"})
+
+    async def artwork(request: Request) -> Response:
+        # drawn from the id alone (no lookup): answers the same whether the asset exists
+        asset_id = request.path_params["asset_id"]
+        if not valid_asset_id(asset_id):
+            raise StarletteHTTPException(404, f"no artwork for {asset_id!r}")
+        return Response(
+            placeholder_svg(asset_id),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     # outermost: every response, refusals and CORS answers included, carries the id
     middleware = [Middleware(RequestIdMiddleware)]
@@ -617,8 +639,17 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
-        Route("/", home, methods=["GET"]),
+        *(Route(path, home, methods=["GET"]) for path in dashboard.PAGE_PATHS),
+        Route(MEDIA_PATH + "/{asset_id}.svg", artwork, methods=["GET"]),
     ]
+    if dashboard.available():
+        routes.append(
+            Mount(
+                dashboard.ASSETS_PATH,
+                StaticFiles(directory=dashboard.BUNDLE_DIR / "ui"),
+                name="dashboard-assets",
+            )
+        )
     if settings.graphiql:
         routes.append(Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="graphiql-assets"))
     app = Starlette(

@@ -1,1 +1,2 @@
-"""What keyart serves to browsers: the offline GraphiQL page and its example query."""
+"""What keyart serves to browsers: the dashboard bundle, placeholder artwork, the offline
+GraphiQL page and its example query."""

@@ -148,6 +148,7 @@ def test_keyart_demo_with_the_tiny_profile(tmp_path: Path) -> None:
         assert "quarantined" in out  # the ingest report
         assert f"{demo.url}/graphql" in out
         assert "anonymous read access is on" in out
+        assert f"open the dashboard at {demo.url}/" in out
         example = out[out.index("query Example") :]
         example = example[: example.index("\n}\n") + 2]
         body = post(demo.url, example)

@@ -5,7 +5,6 @@ result pane shows its data. Skips without /usr/bin/chromium unless KEYART_REQUIR
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,33 +13,14 @@ import pytest
 
 from tests.e2e.server_process import ServerProcess
 from tests.truth import truth_of
+from tests.web.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path(os.environ.get("KEYART_CHROMIUM", "/usr/bin/chromium"))
-REQUIRED = os.environ.get("KEYART_REQUIRE_BROWSER") == "1"
-ARTIFACTS = Path(".data/artifacts")  # kept after the run (git-ignored), for a look at the page
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--no-first-run",
-    "--no-default-browser-check",
-]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} not found (apt-get install chromium)"
-        if REQUIRED:
-            pytest.fail(f"KEYART_REQUIRE_BROWSER=1 but {message}")
-        pytest.skip(message)
-    return CHROMIUM
+    return chromium_or_skip()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The GraphiQL page over HTTP: every script and style from the package (nothing from
-another host), opened on the example query over the served data's days; `/` leads to it."""
+another host), opened on the example query over the served data's days (`/` is the
+dashboard: tests/web/test_dashboard_page.py)."""
 
 from __future__ import annotations
 
@@ -54,10 +55,3 @@ async def test_vendored_assets_are_the_pinned_builds_with_their_licences() -> No
         assert f"| {package} | {version} |" in readme
     for licence in ["react", "react-dom", "graphiql", "plugin-explorer"]:
         assert "MIT License" in (ASSETS_DIR / f"LICENSE.{licence}").read_text()
-
-
-async def test_root_redirects_to_graphiql(tiny_warehouse: Path) -> None:
-    async with api(tiny_warehouse) as client:
-        response = await client.get("/")
-        assert response.status_code in (302, 307)
-        assert response.headers["location"] == "/graphql"

@@ -23,6 +23,7 @@ from keyart.etl.generator.vocab import (
     VIDEO_NAMES,
 )
 from keyart.etl.schemas import RAW_TABLES
+from keyart.web.artwork import media_url
 
 # Share of titles launched before the generated period (a back catalog) and of titles
 # shown only in a handful of countries.
@@ -195,14 +196,9 @@ def build_catalog(profile: Profile, rng: np.random.Generator) -> Catalog:
         asset_names=_asset_names(names, asset_title, is_video),
         asset_tags=asset_tags,
         media_urls=[
-            None if missing else f"https://media.keyart.example/{kind}/{aid}.{ext}"
-            for aid, kind, ext, missing in zip(
-                asset_ids,
-                asset_types,
-                ["mp4" if v else "jpg" for v in is_video.tolist()],
-                media_missing.tolist(),
-                strict=True,
-            )
+            # placeholder artwork (video assets get a still) that keyart serve draws itself
+            None if missing else media_url(aid)
+            for aid, missing in zip(asset_ids, media_missing.tolist(), strict=True)
         ],
         appeal=appeal,
         hook=hook,
