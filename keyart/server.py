@@ -800,6 +800,8 @@ def serve(settings: ApiSettings) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic announces each of its plugins at INFO whenever the state store is opened
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     check_port_free(settings.host, settings.port)
     await_data(settings)
     uvicorn.run(
