@@ -10,8 +10,9 @@ import csv
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -19,6 +20,9 @@ import pytest
 from keyart.state.store import state_url
 from tests.e2e.server_process import ServerProcess
 from tests.web.browser import ARTIFACTS, CHROMIUM_ARGS, Watch, chromium_or_skip
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -48,13 +52,48 @@ def graphql(server: ServerProcess, key: str, query: str) -> dict[str, Any]:
     return data
 
 
+def rows(table: Locator) -> list[dict[str, str]]:
+    """The rows of a table on screen, by column label (once it is there)."""
+    table.wait_for()
+    labels = table.locator("thead th").all_inner_texts()
+    return [
+        dict(zip(labels, row.locator("td").all_inner_texts(), strict=True))
+        for row in table.locator("tbody tr").all()
+    ]
+
+
+def export(page: Page, testid: str, tmp_path: Path) -> tuple[Path, list[dict[str, str]]]:
+    """Click a table's Export CSV button; the file and its rows."""
+    with page.expect_download() as info:
+        page.get_by_test_id(f"{testid}-csv").click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    with target.open(newline="", encoding="utf-8") as handle:
+        return target, list(csv.DictReader(handle))
+
+
+def wait_for_alerts(server: ServerProcess, key: str, rule_id: str) -> list[dict[str, Any]]:
+    """The rule's alerts once the server's worker has found some (60 s at most)."""
+    query = (
+        f'{{ alerts(ruleId: "{rule_id}", first: 500) {{ edges {{ node '
+        "{ id assetId finding } } } }"
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        found = [e["node"] for e in graphql(server, key, query)["alerts"]["edges"]]
+        if found or time.monotonic() > deadline:
+            assert found, server.output()
+            return found
+        time.sleep(0.5)
+
+
 def test_create_a_rule_from_a_title_and_list_it(tiny_warehouse: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     chromium = chromium_or_skip()
     store = state_url(tmp_path / "state")
     admin, reader = create_key(store, "admin"), create_key(store, "read")
-    hook = "http://127.0.0.1:9/keyart-hook"  # never called: no new data version in this test
+    hook = "http://127.0.0.1:9/keyart-hook"  # refuses connections: deliveries fail, in words
     server = ServerProcess(
         ["serve", "--warehouse", str(tiny_warehouse), "--state-url", store],
         tmp_path / "serve.log",
@@ -95,8 +134,8 @@ def test_create_a_rule_from_a_title_and_list_it(tiny_warehouse: Path, tmp_path: 
                 expect(page.get_by_label("Title IDs")).to_have_value(title["id"])
                 page.get_by_label("Kind").select_option("THRESHOLD")
                 page.get_by_label("Metric").select_option("TAKE_RATE")
-                page.get_by_label("Threshold").fill("0.25")
-                page.get_by_label("Window (days)").fill("14")
+                page.get_by_label("Threshold").fill("0")
+                page.get_by_label("Window (days)").fill("366")
                 page.get_by_label("Webhook URL (optional)").fill(hook)
                 page.get_by_role("button", name="Create alert rule").click()
                 created = page.get_by_test_id("rule-created")
@@ -117,27 +156,16 @@ def test_create_a_rule_from_a_title_and_list_it(tiny_warehouse: Path, tmp_path: 
                 assert want[0]["secret"] is None
                 assert want[0]["titleIds"] == [title["id"]]
                 assert (want[0]["kind"], want[0]["threshold"], want[0]["windowDays"]) == (
-                    "THRESHOLD", 0.25, 14
+                    "THRESHOLD", 0.0, 366
                 )  # fmt: skip
-                labels = table.locator("thead th").all_inner_texts()
-                shown = [
-                    dict(zip(labels, row.locator("td").all_inner_texts(), strict=True))
-                    for row in table.locator("tbody tr").all()
-                ]
+                shown = rows(table)
                 assert [
                     (r["ID"], r["Rule"], r["Kind"], r["Titles"], r["Metric"]) for r in shown
                 ] == [(w["id"], w["name"], w["kind"], title["id"], w["metric"]) for w in want]
-                assert shown[0]["Threshold"] == "0.25" and shown[0]["Webhook"] == hook
+                assert shown[0]["Threshold"] == "0" and shown[0]["Webhook"] == hook
                 assert secret not in page.content()
-                expect(page.get_by_role("status")).to_contain_text("No alerts yet")
-                page.screenshot(path=str(ARTIFACTS / "dashboard-alerts.png"))
 
-                with page.expect_download() as info:
-                    page.get_by_test_id("alert-rules-csv").click()
-                target = tmp_path / info.value.suggested_filename
-                info.value.save_as(target)
-                with target.open(newline="", encoding="utf-8") as handle:
-                    exported = list(csv.DictReader(handle))
+                target, exported = export(page, "alert-rules", tmp_path)
                 assert target.name == "alert_rules.csv"
                 assert [
                     (
@@ -151,6 +179,34 @@ def test_create_a_rule_from_a_title_and_list_it(tiny_warehouse: Path, tmp_path: 
                 ] == [
                     (w["id"], w["name"], title["id"], w["threshold"], w["windowDays"]) for w in want
                 ]
+
+                # the server's worker evaluates the new rule on the served version: take rate
+                # >= 0 over all the data fires on every asset of the title with impressions
+                alerts = wait_for_alerts(server, admin, rule_id)
+                page.reload()
+                shown_alerts = rows(page.get_by_test_id("alerts"))
+                assert sorted((a["Asset ID"], a["Finding"]) for a in shown_alerts) == sorted(
+                    (a["assetId"], a["finding"]) for a in alerts
+                )
+                assert {a["Title"] for a in shown_alerts} == {title["name"]}
+                target, exported = export(page, "alerts", tmp_path)
+                assert target.name == f"alerts_{rule_id}.csv"
+                assert sorted(
+                    (a["Asset ID"], a["Finding"], a["Rule ID"]) for a in exported
+                ) == sorted((a["assetId"], a["finding"], rule_id) for a in alerts)
+                assets = graphql(
+                    server, reader, f'{{ title(id: "{title["id"]}") {{ assets {{ id }} }} }}'
+                )
+                assert {a["assetId"] for a in alerts} <= {
+                    a["id"] for a in assets["title"]["assets"]
+                }
+                page.screenshot(path=str(ARTIFACTS / "dashboard-alerts.png"))
+
+                # the asset page links to the same form, prefilled with the asset's title
+                page.get_by_test_id("alerts").get_by_role("link").nth(1).click()
+                page.get_by_test_id("asset-name").wait_for()
+                page.get_by_test_id("create-alert").click()
+                expect(page.get_by_label("Title IDs")).to_have_value(title["id"])
             finally:
                 browser.close()
     finally:

@@ -70,6 +70,11 @@ export const KINDS = [
 ];
 const METRICS = ["TAKE_RATE", "AUTHENTICITY", "UNIQUE_IMPRESSIONS", "QUALIFIED_PLAYS"];
 
+/** An ISO timestamp to the second, in UTC (the CSV keeps the API's full value). */
+function when(iso: string): string {
+  return `${iso.slice(0, 19).replace("T", " ")} UTC`;
+}
+
 function titleLink(id: string, name?: string | null): HTMLElement {
   return h("a", { href: `/title/${encodeURIComponent(id)}` }, name ?? id);
 }
@@ -111,7 +116,7 @@ export async function alertsView(_match: RegExpMatchArray, params: URLSearchPara
           { label: "Threshold", show: (r) => (r.threshold === null ? "" : String(r.threshold)), csv: (r) => r.threshold, numeric: true },
           { label: "Window (days)", show: (r) => String(r.windowDays), csv: (r) => r.windowDays, numeric: true },
           { label: "Webhook", show: (r) => r.webhookUrl ?? "none (subscriptions only)", csv: (r) => r.webhookUrl },
-          { label: "Created", show: (r) => r.createdAt },
+          { label: "Created", show: (r) => when(r.createdAt), csv: (r) => r.createdAt },
         ],
         rules,
         "alert-rules",
@@ -122,7 +127,7 @@ export async function alertsView(_match: RegExpMatchArray, params: URLSearchPara
         rule ? `Recent alerts of ${names.get(rule) ?? rule}` : "Recent alerts",
         rule ? `alerts_${rule}.csv` : "alerts.csv",
         [
-          { label: "Found", show: (a: AlertNode) => a.createdAt },
+          { label: "Found", show: (a: AlertNode) => when(a.createdAt), csv: (a) => a.createdAt },
           { label: "Rule", show: (a) => names.get(a.ruleId) ?? a.ruleId },
           { label: "Rule ID", show: (a) => a.ruleId },
           { label: "Title", show: (a) => titleLink(a.titleId, a.title?.name), csv: (a) => a.title?.name ?? a.titleId },
@@ -131,7 +136,7 @@ export async function alertsView(_match: RegExpMatchArray, params: URLSearchPara
           { label: "Finding", show: (a) => a.finding },
           { label: "Reason", show: (a) => a.reason },
           { label: "Data version", show: (a) => a.dataVersion },
-          { label: "Cleared", show: (a) => a.clearedAt ?? "open" , csv: (a) => a.clearedAt },
+          { label: "Cleared", show: (a) => (a.clearedAt ? when(a.clearedAt) : "open"), csv: (a) => a.clearedAt },
           { label: "Webhook", show: (a) => (a.delivery ? `${a.delivery.status} (${a.delivery.attempts} attempts)` : "none"), csv: (a) => a.delivery?.status },
         ],
         alerts,
