@@ -9,7 +9,7 @@ BUNDLE_DIR = Path(__file__).with_name("dashboard")
 INDEX = BUNDLE_DIR / "index.html"
 ASSETS_PATH = "/ui"  # where the app mounts BUNDLE_DIR / "ui" (vite's assetsDir)
 # the views' paths (web/src/main.ts): each answers with the same page
-PAGE_PATHS = ("/", "/title/{title_id}", "/asset/{asset_id}", "/compare")
+PAGE_PATHS = ("/", "/title/{title_id}", "/asset/{asset_id}", "/compare", "/alerts", "/alerts/new")
 
 
 def available() -> bool:

@@ -16,7 +16,14 @@ ASSET_URL = re.compile(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"')
 async def test_every_view_path_answers_with_the_packaged_page(tiny_warehouse: Path) -> None:
     page = dashboard.INDEX.read_text(encoding="utf-8")
     async with api(tiny_warehouse) as client:
-        for path in ["/", "/title/t0000001", "/asset/a0000001", "/compare?ids=a,b"]:
+        for path in [
+            "/",
+            "/title/t0000001",
+            "/asset/a0000001",
+            "/compare?ids=a,b",
+            "/alerts",
+            "/alerts/new?title=t0000001",
+        ]:
             response = await client.get(path)
             assert response.status_code == 200, path
             assert response.headers["content-type"].startswith("text/html")

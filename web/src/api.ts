@@ -64,6 +64,14 @@ function explain(error: unknown): ApiError {
         true,
       );
     }
+    if (code === "FORBIDDEN") {
+      return new ApiError(
+        apiKey()
+          ? "This needs an admin API key, and the key in use is not one. Enter an admin key (keyart keys create --scope admin)."
+          : "This needs an admin API key, and none is entered. Enter one below (keyart keys create --scope admin).",
+        true,
+      );
+    }
     if (status === 429) return new ApiError("Too many requests: wait a moment, then retry.", false);
     if (first) return new ApiError(first.message, false);
     return new ApiError(`The server answered ${status}. Retry, or check the server's log.`, false);

@@ -2,6 +2,7 @@
 // breakdowns, over a window and filter.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { createAlertLink } from "./alerts";
 import { query } from "./api";
 import { filterPicker, toolbar, windowPicker } from "./controls";
 import { h, notice } from "./dom";
@@ -199,7 +200,7 @@ export async function assetView(match: RegExpMatchArray, params: URLSearchParams
       "div",
       { class: "asset-head" },
       asset.mediaUrl ? h("img", { src: asset.mediaUrl, alt: `Artwork: ${asset.name}`, width: 240, height: 135 }) : h("div", { class: "no-media" }, "No artwork on file"),
-      h("div", {}, h("h1", { "data-testid": "asset-name" }, asset.name), h("p", { class: "meta" }, `${asset.type} · ${asset.id}`)),
+      h("div", {}, h("h1", { "data-testid": "asset-name" }, asset.name), h("p", { class: "meta" }, `${asset.type} · ${asset.id}`), h("p", {}, createAlertLink(asset.title.id, asset.title.name))),
     ),
     toolbar(
       windowPicker(range, win),

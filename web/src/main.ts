@@ -1,4 +1,5 @@
-// The creative-insights dashboard: search → title → asset → compare, on keyart's public GraphQL API.
+// The creative-insights dashboard: search → title → asset → compare, alerts, on keyart's public GraphQL API.
+import { alertsView, createAlertView } from "./alerts";
 import { assetView } from "./asset";
 import { compareView } from "./compare";
 import { route, start } from "./router";
@@ -12,7 +13,8 @@ route(/^\/$/, searchView);
 route(/^\/title\/([^/]+)$/, titleView);
 route(/^\/asset\/([^/]+)$/, assetView);
 route(/^\/compare$/, compareView);
-// Alerts (rules, recent alerts) get their route here once the API serves notifications.
+route(/^\/alerts$/, alertsView);
+route(/^\/alerts\/new$/, createAlertView);
 route(/./, async () => show(notice("empty", "There is no such page.", h("a", { href: "/" }, "Search for a title"))));
 
 start();

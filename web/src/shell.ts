@@ -90,8 +90,8 @@ function keyForm(): HTMLElement {
   );
 }
 
-/** Show what went wrong and what to do about it. */
-export function failure(error: unknown): void {
+/** What went wrong and what to do about it, as a notice (with the key form when a key is needed). */
+export function problemNotice(error: unknown): HTMLElement {
   const problem =
     error instanceof ApiError ? error : new ApiError("Something went wrong in the dashboard. Reload the page.", false);
   const extra: Node[] = [];
@@ -102,5 +102,10 @@ export function failure(error: unknown): void {
       h("button", { type: "button", class: "link", onclick: () => { setApiKey(null); void render(); } }, "Forget the API key"),
     );
   }
-  show(notice("error", problem.message, ...extra));
+  return notice("error", problem.message, ...extra);
+}
+
+/** Show what went wrong and what to do about it, in place of the view. */
+export function failure(error: unknown): void {
+  show(problemNotice(error));
 }

@@ -1,5 +1,6 @@
 // A title's page: its assets with artwork and metrics over a window and filter, the outliers
 // and appeal badges, asset type tabs, and a selection to compare.
+import { createAlertLink } from "./alerts";
 import { query } from "./api";
 import { errorBar } from "./bars";
 import { filterPicker, toolbar, windowPicker } from "./controls";
@@ -194,7 +195,7 @@ export async function titleView(match: RegExpMatchArray, params: URLSearchParams
     ),
     ...[warnings(answerWarnings)].filter((n): n is HTMLElement => n !== null),
     typeTabs(params.get("type") ?? ""),
-    h("p", { class: "compare-bar" }, compareLink),
+    h("p", { class: "compare-bar" }, compareLink, " · ", createAlertLink(title.id, title.name)),
     grid,
     table(
       `Assets of ${title.name}, ${win.start} → ${win.end}${describe(filterOf(params))}`,
