@@ -39,7 +39,7 @@ async def stack_diff(
     routed = None if loader.route is None else loader.route(MetricKey(shape, entity_id))
     backend = routed or loader.executor.primary_name
     query = shape.query([entity_id])
-    if any(len(v) == 0 for v in query.filter.constraints().values()):
+    if query.filter.matches_nothing:  # both stacks would answer nothing: nothing to ask
         empty = MetricValues()
         return StackDiff(backend, against, compare_values(empty, empty, ALL_METRICS))
     ours, theirs = await asyncio.gather(
