@@ -24,7 +24,7 @@ from aiocache.base import BaseCache
 from aiocache.serializers import StringSerializer
 
 from keyart.errors import ConfigError
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.query import Dimension, Estimate, MetricQuery, MetricValues, QueryResult, ResultRow
 
 log = logging.getLogger(__name__)

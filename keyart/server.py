@@ -67,7 +67,7 @@ from keyart.errors import (
 from keyart.http_errors import error_body, error_response
 from keyart.loaders import MetricLoader, QueryExecutor
 from keyart.media import GRAPHQL_RESPONSE_MEDIA, wants_graphql_response
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.request_id import RequestIdMiddleware, request_id_of
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.rollout.router import request_route

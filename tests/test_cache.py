@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from keyart.cache import ResultCache, decode_result, encode_result, result_key
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.query import (
     Dimension,
     Estimate,

@@ -14,7 +14,7 @@ from keyart.access.ratelimit import RateLimiter
 from keyart.access.verifier import KeyVerifier
 from keyart.errors import StateError
 from keyart.http_errors import error_response
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.request_id import request_id_of
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from keyart.backends.base import Backend
 from keyart.cache import ResultCache, result_key
 from keyart.errors import BackendUnavailable, ConfigError, KeyartError
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.query import MetricQuery, QueryResult
 
 if TYPE_CHECKING:

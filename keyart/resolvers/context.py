@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from keyart.config import ApiSettings
 from keyart.errors import QueryTimeout, SnapshotError
 from keyart.loaders import MetricLoader
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.resolvers.warnings import Warnings
 from keyart.store.model import Snapshot
 

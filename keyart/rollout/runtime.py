@@ -9,7 +9,7 @@ from collections.abc import Callable
 from keyart.backends.base import Backend
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.rollout.pool import BackendPool
 from keyart.rollout.router import Router
 from keyart.rollout.routing import BACKENDS

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from keyart.errors import KeyartError
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.query import MetricQuery, QueryResult
 from keyart.rollout.compare import compare_results, disagreements
 from keyart.rollout.pool import BackendPool

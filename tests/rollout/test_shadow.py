@@ -13,7 +13,7 @@ import pytest
 
 from keyart.backends.legacy import LegacyBackend
 from keyart.errors import ConfigError
-from keyart.metrics import ApiMetrics
+from keyart.telemetry import ApiMetrics
 from keyart.query import Dimension, Filter, Interval, MetricQuery
 from keyart.rollout.pool import BackendPool
 from keyart.rollout.shadow import Shadow

@@ -1,4 +1,4 @@
-"""Prometheus metrics of one API app, kept in a per-app registry (not the global one)."""
+"""Prometheus telemetry of one API app, kept in a per-app registry (not the global one)."""
 
 from __future__ import annotations
 
