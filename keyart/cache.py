@@ -24,8 +24,8 @@ from aiocache.base import BaseCache
 from aiocache.serializers import StringSerializer
 
 from keyart.errors import ConfigError
-from keyart.telemetry import ApiMetrics
 from keyart.query import Dimension, Estimate, MetricQuery, MetricValues, QueryResult, ResultRow
+from keyart.telemetry import ApiMetrics
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from keyart.cli_help import HelpFormatter as _Help
 from keyart.cli_help import examples as _examples
-from keyart.errors import KeyartError
+from keyart.errors import KeyartError, QualityGateError, WarehouseBusy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -471,6 +471,23 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
     )
 
 
+# exit status of the `keyart` command per error class (the nearest class in the error tree
+# wins); every other keyart error exits 2, like a usage error
+EXIT_CODES: dict[type[KeyartError], int] = {
+    QualityGateError: 65,  # EX_DATAERR: the input data needs a look (or --accept-anomalies)
+    WarehouseBusy: 75,  # EX_TEMPFAIL: retrying later may succeed
+}
+DEFAULT_EXIT_CODE = 2
+
+
+def exit_code(exc: KeyartError) -> int:
+    """The `keyart` command's exit status when `exc` ends it."""
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return DEFAULT_EXIT_CODE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `keyart` console script."""
     args = _parser().parse_args(argv)
@@ -478,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except KeyartError as exc:
         print(f"keyart: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return exit_code(exc)
     except KeyboardInterrupt:
         return 130
 

@@ -64,10 +64,9 @@ from keyart.errors import (
     SnapshotError,
     WarehouseError,
 )
-from keyart.http_errors import error_body, error_response
+from keyart.http_errors import error_body, error_response, keyart_error_response
 from keyart.loaders import MetricLoader, QueryExecutor
 from keyart.media import GRAPHQL_RESPONSE_MEDIA, wants_graphql_response
-from keyart.telemetry import ApiMetrics
 from keyart.request_id import RequestIdMiddleware, request_id_of
 from keyart.resolvers.context import RequestContext, SnapshotMemo, data_version
 from keyart.rollout.router import request_route
@@ -79,6 +78,7 @@ from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.files import read_announcement
 from keyart.store.model import DataRange, Snapshot
+from keyart.telemetry import ApiMetrics
 from keyart.web import dashboard
 from keyart.web.artwork import MEDIA_PATH, placeholder_svg, valid_asset_id
 from keyart.web.example import example_query
@@ -98,13 +98,6 @@ SERVING_NOT_READY: dict[ServingState, str] = {
     "failed": "serving copy could not be built (see the log); day files answer meanwhile",
 }
 NO_DATA_VERSION = "none"
-# HTTP status and headers of each refusal before execution
-RETRY_AFTER_S = 1
-REFUSALS: dict[str, tuple[int, dict[str, str]]] = {
-    BadRequest.code: (400, {}),
-    PayloadTooLarge.code: (413, {}),
-    Overloaded.code: (503, {"Retry-After": str(RETRY_AFTER_S)}),
-}
 
 
 def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
@@ -208,9 +201,7 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
         except (BadRequest, PayloadTooLarge, Overloaded) as exc:
             self.state.metrics.refusals.labels(exc.code).inc()
             log.info("request %s refused: %s %s", rid, exc.code, exc)
-            status, headers = REFUSALS[exc.code]
-            status = getattr(exc, "status", status)
-            response = error_response(status, exc.code, str(exc), request_id=rid, headers=headers)
+            response = keyart_error_response(exc, request_id=rid)
         if graphql_media and response.media_type == "application/json":
             response.headers["content-type"] = GRAPHQL_RESPONSE_MEDIA
         await response(scope, receive, send)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from keyart.cache import ResultCache, decode_result, encode_result, result_key
-from keyart.telemetry import ApiMetrics
 from keyart.query import (
     Dimension,
     Estimate,
@@ -20,6 +19,7 @@ from keyart.query import (
     QueryResult,
     ResultRow,
 )
+from keyart.telemetry import ApiMetrics
 from tests.e2e.redis_server import RedisServer
 from tests.e2e.server_process import free_port
 

@@ -12,10 +12,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from keyart.access.ratelimit import RateLimiter
 from keyart.access.verifier import KeyVerifier
-from keyart.errors import StateError
-from keyart.http_errors import error_response
-from keyart.telemetry import ApiMetrics
+from keyart.errors import KeyartError, RateLimited, ServiceError, StateError, Unauthenticated
+from keyart.http_errors import error_response, http_headers, http_status
 from keyart.request_id import request_id_of
+from keyart.telemetry import ApiMetrics
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ KEY_SCOPE = "keyart.key_scope"
 NEED_KEY = "an API key is required: send Authorization: Bearer <key>"
 BAD_HEADER = "the Authorization header must read: Bearer <API key>"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="keyart"'}
+STATE_RETRY_AFTER_S = 5  # API keys cannot be checked: the state store is down
 
 
 class AccessGate:
@@ -57,7 +58,7 @@ class AccessGate:
             return
         if header is None:
             if not self.allow_anonymous:
-                await self._refuse(scope, receive, send, 401, "UNAUTHENTICATED", NEED_KEY)
+                await self._refuse(scope, receive, send, Unauthenticated(NEED_KEY))
                 return
             scope[KEY_SCOPE] = "read"
             client = scope.get("client")
@@ -65,7 +66,7 @@ class AccessGate:
         else:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip() or self.verifier is None:
-                await self._refuse(scope, receive, send, 401, "UNAUTHENTICATED", BAD_HEADER)
+                await self._refuse(scope, receive, send, Unauthenticated(BAD_HEADER))
                 return
             try:
                 key = await self.verifier.verify(token.strip())
@@ -75,20 +76,13 @@ class AccessGate:
                     scope,
                     receive,
                     send,
-                    503,
-                    "UNAVAILABLE",
-                    "API keys cannot be checked right now; retry shortly",
-                    {"Retry-After": "5"},
+                    ServiceError("API keys cannot be checked right now; retry shortly"),
+                    {"Retry-After": str(STATE_RETRY_AFTER_S)},
                 )
                 return
             if key is None:
                 await self._refuse(
-                    scope,
-                    receive,
-                    send,
-                    401,
-                    "UNAUTHENTICATED",
-                    "the API key is unknown or revoked",
+                    scope, receive, send, Unauthenticated("the API key is unknown or revoked")
                 )
                 return
             scope[KEY_NAME] = key.name
@@ -97,15 +91,10 @@ class AccessGate:
         if self.limiter.enabled:
             wait = await self.limiter.retry_after(identity)
             if wait is not None:
-                await self._refuse(
-                    scope,
-                    receive,
-                    send,
-                    429,
-                    "RATE_LIMITED",
-                    f"rate limit {self.limiter.rate} exceeded; retry in {wait} s",
-                    {"Retry-After": str(wait)},
+                limited = RateLimited(
+                    f"rate limit {self.limiter.rate} exceeded; retry in {wait} s", wait
                 )
+                await self._refuse(scope, receive, send, limited)
                 return
         await self.app(scope, receive, send)
 
@@ -114,20 +103,22 @@ class AccessGate:
         scope: Scope,
         receive: Receive,
         send: Send,
-        status: int,
-        code: str,
-        message: str,
+        exc: KeyartError,
         headers: dict[str, str] | None = None,
     ) -> None:
+        """Answer `exc` (status and code from the error tree; every message here is
+        written for the client) instead of passing the request on."""
+        code = exc.code
         if self.metrics is not None:
             self.metrics.refusals.labels(code).inc()
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": code})
             return
-        if status == 401:
-            headers = {**(headers or {}), **CHALLENGE}
+        headers = {**http_headers(exc), **(headers or {})}
+        if isinstance(exc, Unauthenticated):
+            headers.update(CHALLENGE)
         response = error_response(
-            status, code, message, request_id=request_id_of(scope), headers=headers
+            http_status(exc), code, str(exc), request_id=request_id_of(scope), headers=headers
         )
         await response(scope, receive, send)
 

@@ -9,7 +9,8 @@ from keyart.query import MetricQuery, QueryResult
 
 @runtime_checkable
 class Backend(Protocol):
-    """Answers IR queries; raises BadQuery or BackendUnavailable (never a foreign error)."""
+    """Answers IR queries; raises BackendQueryError or BackendUnavailable (never a foreign
+    error)."""
 
     name: str
 

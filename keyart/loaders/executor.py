@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from keyart.backends.base import Backend
 from keyart.cache import ResultCache, result_key
 from keyart.errors import BackendUnavailable, ConfigError, KeyartError
-from keyart.telemetry import ApiMetrics
 from keyart.query import MetricQuery, QueryResult
+from keyart.telemetry import ApiMetrics
 
 if TYPE_CHECKING:
     from keyart.rollout.pool import BackendPool

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from keyart.config import ApiSettings
 from keyart.errors import QueryTimeout, SnapshotError
 from keyart.loaders import MetricLoader
-from keyart.telemetry import ApiMetrics
 from keyart.resolvers.warnings import Warnings
 from keyart.store.model import Snapshot
+from keyart.telemetry import ApiMetrics
 
 if TYPE_CHECKING:
     from keyart.alerts.service import AlertService

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from keyart.backends.base import Backend
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError
-from keyart.telemetry import ApiMetrics
 from keyart.rollout.pool import BackendPool
 from keyart.rollout.router import Router
 from keyart.rollout.routing import BACKENDS
 from keyart.rollout.shadow import Shadow
 from keyart.state.rollout import MismatchStore, RoutingStore
 from keyart.state.store import StateStore
+from keyart.telemetry import ApiMetrics
 
 
 def check_settings(settings: ApiSettings) -> None:

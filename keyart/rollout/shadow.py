@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from keyart.errors import KeyartError
-from keyart.telemetry import ApiMetrics
 from keyart.query import MetricQuery, QueryResult
 from keyart.rollout.compare import compare_results, disagreements
 from keyart.rollout.pool import BackendPool
 from keyart.state.rollout import Mismatch, MismatchStore
+from keyart.telemetry import ApiMetrics
 
 log = logging.getLogger(__name__)
 

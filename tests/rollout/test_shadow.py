@@ -13,12 +13,12 @@ import pytest
 
 from keyart.backends.legacy import LegacyBackend
 from keyart.errors import ConfigError
-from keyart.telemetry import ApiMetrics
 from keyart.query import Dimension, Filter, Interval, MetricQuery
 from keyart.rollout.pool import BackendPool
 from keyart.rollout.shadow import Shadow
 from keyart.state.keys import KeyStore
 from keyart.state.store import StateStore, state_url
+from keyart.telemetry import ApiMetrics
 from keyart.warehouse.layout import Warehouse
 from tests.e2e.harness import api, data
 from tests.rollout.damage import Damaged

@@ -12,9 +12,9 @@ from keyart.backends.druid.client import QUERY_PATH, DruidClient
 from keyart.backends.druid.compile import CompileOptions, compile_query, matches_nothing
 from keyart.backends.druid.results import parse_result
 from keyart.backends.druid.specs import DEFAULT_PREFIX, Datasources
-from keyart.backends.druid.split import RESOURCE_LIMIT, split
+from keyart.backends.druid.split import split
 from keyart.config import ApiSettings
-from keyart.errors import BackendUnavailable, BadQuery
+from keyart.errors import BackendUnavailable, ResourceLimitExceeded
 from keyart.query import MetricQuery, QueryResult, ResultRow
 
 DATASOURCES_PATH = "/druid/v2/datasources"
@@ -61,7 +61,7 @@ class DruidBackend:
         return compile_query(query, self.options)
 
     async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
-        """Answer one query; BadQuery / BackendUnavailable on Druid failures. Druid answers
+        """Answer one query; BackendQueryError / BackendUnavailable on Druid failures. Druid answers
         from the datasources it serves (the last `keyart druid ingest`), whatever
         `version` says (see docs/druid.md)."""
         if matches_nothing(query):
@@ -79,9 +79,9 @@ class DruidBackend:
     async def _rows(self, query: MetricQuery, splits_left: int) -> list[ResultRow]:
         try:
             payload = await self.client.query(compile_query(query, self.options))
-        except BadQuery as exc:
+        except ResourceLimitExceeded:
             # too many groups for Druid's groupBy buffer: ask for two disjoint halves
-            parts = split(query) if RESOURCE_LIMIT in str(exc) and splits_left > 0 else None
+            parts = split(query) if splits_left > 0 else None
             if parts is None:
                 raise
             rows: list[ResultRow] = []

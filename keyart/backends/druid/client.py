@@ -7,7 +7,13 @@ from typing import Any
 
 import httpx
 
-from keyart.errors import BackendUnavailable, BadQuery
+from keyart.backends.druid.split import RESOURCE_LIMIT
+from keyart.errors import (
+    BackendQueryError,
+    BackendUnavailable,
+    QueryRejected,
+    ResourceLimitExceeded,
+)
 
 QUERY_PATH = "/druid/v2/"
 HEALTH_PATH = "/status/health"
@@ -26,6 +32,7 @@ _BAD_QUERY_CLASS_PREFIXES = (
     "org.apache.druid.query.QueryUnsupportedException",
     "org.apache.druid.query.ResourceLimitExceededException",
 )
+_RESOURCE_LIMIT_CLASS = "org.apache.druid.query.ResourceLimitExceededException"
 
 
 class DruidClient:
@@ -99,17 +106,35 @@ class DruidClient:
         await self._http.aclose()
 
 
-def _status_error(where: str, response: httpx.Response) -> BadQuery | BackendUnavailable:
-    """The keyart error for a Druid error answer, carrying Druid's own message."""
+def _status_error(where: str, response: httpx.Response) -> BackendQueryError | BackendUnavailable:
+    """The keyart error for a Druid error answer, carrying Druid's own message: the
+    query ran out of a per-query resource (ResourceLimitExceeded), was refused
+    (QueryRejected), or the cluster cannot answer (BackendUnavailable)."""
     status = response.status_code
+    body = _json_or_none(response)
     text = f"Druid at {where} answered HTTP {status}: {druid_error_message(response)}"
-    if _is_bad_query(status, _json_or_none(response)):
-        return BadQuery(text)
+    if _is_resource_limit(body):
+        return ResourceLimitExceeded(text)
+    if _is_bad_query(status, body):
+        return QueryRejected(text)
     return BackendUnavailable(text)
 
 
+def _is_resource_limit(body: Any) -> bool:
+    """Whether Druid's JSON error body is its "Resource limit exceeded" error (the legacy
+    `error` code, the same code kept in a DruidException's context, or the class)."""
+    if not isinstance(body, dict):
+        return False
+    context = body.get("context")
+    legacy = context.get("legacyErrorCode") if isinstance(context, dict) else None
+    return (
+        RESOURCE_LIMIT in (body.get("error"), legacy)
+        or body.get("errorClass") == _RESOURCE_LIMIT_CLASS
+    )
+
+
 def _is_bad_query(status: int, body: Any) -> bool:
-    """Whether an error answer blames the query (BadQuery) rather than the cluster."""
+    """Whether an error answer blames the query (QueryRejected) rather than the cluster."""
     if status in _BAD_QUERY_5XX or (400 <= status < 500 and status not in _UNAVAILABLE_4XX):
         return True
     if status != 500 or not isinstance(body, dict):

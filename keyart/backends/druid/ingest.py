@@ -28,7 +28,7 @@ from keyart.backends.druid.ingest_spec import (
     interval_text,
 )
 from keyart.backends.druid.specs import DEFAULT_PREFIX, LOADED_ROLLUPS, ROWS_COLUMN, Datasources
-from keyart.errors import BackendUnavailable, BadQuery, IngestError, KeyartError
+from keyart.errors import BackendQueryError, BackendUnavailable, IngestError, KeyartError
 from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.tables import Rollup
 
@@ -269,14 +269,14 @@ class DruidIngestor:
             answer = await self.overlord.request("GET", f"{TASK_PATH}/{task_id}/reports")
             totals = answer["ingestionStatsAndErrors"]["payload"]["rowStats"]["totals"]
             return int(totals["buildSegments"]["processed"])
-        except (BackendUnavailable, BadQuery, KeyError, TypeError, ValueError):
+        except (BackendUnavailable, BackendQueryError, KeyError, TypeError, ValueError):
             return None
 
     async def parse_errors(self, task_id: str) -> str:
         """Druid's saved parse-exception details of a task ('' when none or unavailable)."""
         try:
             answer = await self.overlord.request("GET", f"{TASK_PATH}/{task_id}/reports")
-        except (BackendUnavailable, BadQuery):
+        except (BackendUnavailable, BackendQueryError):
             return ""
         try:
             events = answer["ingestionStatsAndErrors"]["payload"]["unparseableEvents"]
@@ -341,7 +341,7 @@ class DruidIngestor:
                     seen = await self.broker_totals(datasource, interval)
                     if seen == expected:
                         return
-            except (BackendUnavailable, BadQuery) as exc:
+            except (BackendUnavailable, BackendQueryError) as exc:
                 # a brand-new datasource is unknown to the coordinator/broker for a moment
                 last_error = f"; last error: {exc}"
             if time.monotonic() >= deadline:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from keyart.errors import BadQuery
+from keyart.errors import BadBackendAnswer
 from keyart.query.ir import Dimension, Granularity, Metric, MetricQuery
 from keyart.query.results import ZERO, Estimate, MetricValues, QueryResult, ResultRow
 from keyart.query.time import bucket_start
@@ -16,14 +16,16 @@ def parse_result(query: MetricQuery, payload: Any) -> QueryResult:
     """The result rows of a compiled query's Druid answer (groupBy or timeseries); groups
     whose requested metrics are all zero, and the null affinity group, are dropped."""
     if not isinstance(payload, list):
-        raise BadQuery(f"Druid answered with {type(payload).__name__}, expected a list of rows")
+        raise BadBackendAnswer(
+            f"Druid answered with {type(payload).__name__}, expected a list of rows"
+        )
     rows: list[ResultRow] = []
     for item in payload:
         if not isinstance(item, Mapping):
-            raise BadQuery(f"unexpected Druid result row: {item!r}")
+            raise BadBackendAnswer(f"unexpected Druid result row: {item!r}")
         fields = item.get("event") if query.group_by else item.get("result")
         if not isinstance(fields, Mapping):
-            raise BadQuery(f"Druid result row without event/result fields: {item!r}")
+            raise BadBackendAnswer(f"Druid result row without event/result fields: {item!r}")
         dims = _dims(query.group_by, fields)
         if dims is None:
             continue
@@ -38,7 +40,7 @@ def _bucket(query: MetricQuery, timestamp: Any) -> date | None:
     if query.granularity is Granularity.ALL:
         return None
     if not isinstance(timestamp, str):
-        raise BadQuery(f"Druid result row without a timestamp: {timestamp!r}")
+        raise BadBackendAnswer(f"Druid result row without a timestamp: {timestamp!r}")
     day = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).date()
     # Druid stamps a bucket with its start already; normalising keeps the IR's rule explicit
     return bucket_start(day, query.granularity, query.interval)
@@ -76,7 +78,7 @@ def _count(metric: Metric, raw: Any) -> int:
     if raw is None:
         return 0
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise BadQuery(f"Druid returned {raw!r} for count {metric.value}")
+        raise BadBackendAnswer(f"Druid returned {raw!r} for count {metric.value}")
     return int(raw)
 
 
@@ -84,7 +86,9 @@ def _estimate(metric: Metric, raw: Any) -> Estimate:
     if raw is None:
         return ZERO
     if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) != 3:
-        raise BadQuery(f"Druid returned {raw!r} for {metric.value}; expected [estimate, lo, hi]")
+        raise BadBackendAnswer(
+            f"Druid returned {raw!r} for {metric.value}; expected [estimate, lo, hi]"
+        )
     value, lower, upper = (float(x) for x in raw)
     return Estimate(value, lower, upper)
 

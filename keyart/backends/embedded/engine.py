@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
-from keyart.errors import BackendUnavailable, BadQuery, KeyartError
+from keyart.errors import BackendUnavailable, KeyartError, QueryRejected
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ def map_error(exc: duckdb.Error, what: str) -> KeyartError:
     if isinstance(exc, duckdb.InterruptException):
         return BackendUnavailable(f"{what} was interrupted")
     if isinstance(exc, _QUERY_ERRORS):
-        return BadQuery(f"{what} was rejected by DuckDB: {exc}")
+        return QueryRejected(f"{what} was rejected by DuckDB: {exc}")
     return BackendUnavailable(f"{what} failed in DuckDB: {exc}")
 
 
