@@ -268,12 +268,12 @@ async def cost_overhead(warehouse: Path, snapshots: Path, params: dict[str, Any]
     variables = params["title_page"][0]
     with_cost = build_schema(ApiSettings(warehouse=warehouse))
     without = build_schema(ApiSettings(warehouse=warehouse))
-    without.extensions = [
+    without.extensions = tuple(
         e for e in without.extensions if not isinstance(_made(e), QueryCostLimiter)
-    ]
+    )
     samples: dict[str, list[float]] = {"with": [], "without": []}
     # the response cache is off so each request executes; the result cache stays warm
-    settings = {"snapshot_dir": snapshots, "cache_ttl_s": 3600}
+    settings: dict[str, Any] = {"snapshot_dir": snapshots, "cache_ttl_s": 3600}
     async with (
         api(warehouse, schema=with_cost, **settings) as on,
         api(warehouse, schema=without, **settings) as off,

@@ -155,11 +155,12 @@ class _Receiver:
 def _subscribe(url: str, token: str, pushes: list[float], stop: threading.Event) -> None:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
+    from websockets.typing import Subprotocol
 
     with (
         contextlib.suppress(ConnectionClosed),
-        connect(url, subprotocols=["graphql-transport-ws"]) as ws,
-    ):  # type: ignore[list-item]
+        connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws,
+    ):
         auth = {"Authorization": f"Bearer {token}"}
         ws.send(json.dumps({"type": "connection_init", "payload": auth}))
         ws.recv(10)

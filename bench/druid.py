@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
 import time
@@ -95,7 +96,7 @@ def questions(version: Version) -> list[Question]:
             "10 assets x 30-day metrics, country filter (one batched query)",
             MetricQuery(
                 window(30),
-                filter=Filter(asset_ids=p["assets"], countries=[p["country"]]),
+                filter=Filter(asset_ids=tuple(p["assets"]), countries=(p["country"],)),
                 group_by=(Dimension.ASSET,),
             ),
         ),
@@ -115,7 +116,7 @@ def questions(version: Version) -> list[Question]:
             MetricQuery(
                 window(90),
                 Granularity.WEEK,
-                filter=Filter(title_ids=[p["title"]], affinities=p["labels"]),
+                filter=Filter(title_ids=(p["title"],), affinities=tuple(p["labels"])),
                 group_by=(Dimension.AFFINITY,),
             ),
         ),
@@ -123,7 +124,7 @@ def questions(version: Version) -> list[Question]:
             "title_by_country_30d",
             "a title's distinct audience by country over 30 days",
             MetricQuery(
-                window(30), filter=Filter(title_ids=[p["title"]]), group_by=(Dimension.COUNTRY,)
+                window(30), filter=Filter(title_ids=(p["title"],)), group_by=(Dimension.COUNTRY,)
             ),
         ),
     ]
@@ -174,7 +175,7 @@ async def run_suite(
             samples: dict[str, list[float]] = {name: [] for name in backends}
             for i in range(warmup + runs):
                 for name, backend in backends.items():  # interleaved: same conditions
-                    ms = await _time(lambda b=backend, mq=q.query: b.execute(mq))
+                    ms = await _time(functools.partial(backend.execute, q.query))
                     if i >= warmup:
                         samples[name].append(ms)
             out[q.name] = {

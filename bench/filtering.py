@@ -71,8 +71,8 @@ def pick_parameters(warehouse: Path, snapshots: Path, pool: int) -> dict[str, An
     days = Warehouse(warehouse).current().days
     last = days[-1]
     counts: dict[str, int] = {}
-    for countries in snapshot.title_countries.values():
-        for c in countries:
+    for served in snapshot.title_countries.values():
+        for c in served:
             counts[c] = counts.get(c, 0) + 1
     countries = sorted(counts, key=lambda c: (-counts[c], c))[:8]
     labels = list(snapshot.affinities)[:16]

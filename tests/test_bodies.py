@@ -99,7 +99,8 @@ async def test_the_get_path(tiny_warehouse: Path) -> None:
 async def test_long_query_texts_are_not_kept_by_the_parser_cache(tiny_warehouse: Path) -> None:
     # a cache size of its own: Strawberry shares one parse cache per size
     size = 97
-    cache = BoundedParserCache(size, 100).cached_parse_document
+    # an functools.lru_cache wrapper, typed as a plain callable by the parser cache
+    cache: Any = BoundedParserCache(size, 100).cached_parse_document
     before = cache.cache_info().currsize
     async with api(tiny_warehouse, parser_cache_size=size, parser_cache_max_chars=100) as client:
         for i in range(3):

@@ -399,7 +399,7 @@ class BlockingBackend:
         self.hold_s = hold_s
 
     async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
-        result = await self.real.execute(query)
+        result: QueryResult = await self.real.execute(query)
         time.sleep(self.hold_s)  # blocks the loop on purpose
         return result
 

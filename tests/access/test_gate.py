@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from keyart.state import KeyStore, StateStore, state_url
 from tests.access.conftest import TITLE_QUERY, bearer, keyed_api
 from tests.e2e.harness import codes
+from tests.e2e.redis_server import RedisServer
 
 KeyMaker = Callable[..., str]
 
 
-def transport_error(body: dict, code: str) -> None:
+def transport_error(body: dict[str, Any], code: str) -> None:
     """A GraphQL-shaped transport error with `code` and no data."""
     assert "data" not in body, body
     assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
@@ -133,8 +135,8 @@ async def test_rate_limit_per_key_answers_429_with_retry_after(
 
 @pytest.mark.redis
 async def test_rate_limits_are_shared_through_redis(
-    tiny_warehouse: Path, state_dir: Path, make_key: KeyMaker, redis_server
-) -> None:  # type: ignore[no-untyped-def]
+    tiny_warehouse: Path, state_dir: Path, make_key: KeyMaker, redis_server: RedisServer
+) -> None:
     token = make_key("shared")
     settings = {"rate_limit": "4/minute", "cache_url": redis_server.url}
     seen = []

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from keyart.alerts.evaluate import changed_days
 from keyart.config import EtlSettings
@@ -70,11 +71,11 @@ def expected_assets(raw: Path, warehouse: Path, threshold_rank: float) -> tuple[
 
 
 async def collect(
-    url: str, token: str, ids: list[str], want: int, ready: asyncio.Event
+    url: str, token: str, ids: list[str] | None, want: int, ready: asyncio.Event
 ) -> list[Any]:
     """Subscribe over graphql-transport-ws and return the first `want` alerts pushed."""
     got: list[Any] = []
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
         )
@@ -147,7 +148,7 @@ def test_rules_alerts_webhooks_and_subscriptions_across_two_servers(
             pushed = asyncio.create_task(
                 collect(
                     two.url.replace("http", "ws") + "/graphql", reader, None, len(expected), ready
-                )  # type: ignore[arg-type]
+                )
             )
             await asyncio.wait_for(ready.wait(), 30)
             created = await asyncio.to_thread(post, one, admin, CREATE, {"input": rule_input})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,10 +28,10 @@ from tests.truth import truth_of
 pytestmark = pytest.mark.asyncio
 
 
-def settings_of(warehouse: Path, store_url: str, **extra: object) -> ApiSettings:
+def settings_of(warehouse: Path, store_url: str, **extra: Any) -> ApiSettings:
     return ApiSettings(
         warehouse=warehouse, state_url=store_url, webhook_allow=("127.0.0.1/32",), **extra
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_threshold_rule_fires_for_exactly_the_assets_over_it_once(

@@ -26,7 +26,7 @@ def test_one_lease_per_rule_and_version_taken_over_only_when_expired(store: Stat
     # the first owner's late result is dropped; the new owner's is kept
     assert one.commit("rule", "n", "outlier", None, "v1", [], [A], 0.0) is None
     done = two.commit("rule", "n", "outlier", None, "v1", [], [A], 0.0)
-    assert done is not None and [a.asset_id for a in done.fired] == ["a1"]  # type: ignore[attr-defined]
+    assert done is not None and [a.asset_id for a in done.fired] == ["a1"]
     assert not one.acquire("rule", "v1", 60.0) and not two.acquire("rule", "v1", 60.0)  # done
     (row,) = one.evaluations()
     assert row["owner"] == "two" and row["attempts"] == 2 and row["status"] == "done"

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -40,10 +41,11 @@ def served(
     server.stop()
 
 
-async def _init(ws: ClientConnection, token: str | None, proto: str) -> dict:
+async def _init(ws: ClientConnection, token: str | None, proto: str) -> dict[str, Any]:
     payload = {} if token is None else {"Authorization": f"Bearer {token}"}
     await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-    return json.loads(await asyncio.wait_for(ws.recv(), 10))
+    answer: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    return answer
 
 
 def _start(proto: str, op_id: str) -> str:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,12 +35,12 @@ PAGE = f"""query TitlePage($id: ID!, $w: DateRange!, $f: MetricFilter) {{
 }}"""
 
 
-def post(url: str, query: str, variables: dict[str, object] | None = None) -> dict:
+def post(url: str, query: str, variables: Mapping[str, object] | None = None) -> dict[str, Any]:
     response = httpx.post(
         url + "/graphql", json={"query": query, "variables": variables}, timeout=60
     )
     assert response.status_code == 200, response.text
-    body: dict = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -49,7 +51,7 @@ def metric_value(text: str, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-def check_page(body: dict, truth: Truth, title: str, countries: list[str]) -> None:
+def check_page(body: dict[str, Any], truth: Truth, title: str, countries: list[str]) -> None:
     assert not body.get("errors"), body["errors"]
     page = body["data"]["title"]
     tally = BoundsTally()

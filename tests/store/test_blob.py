@@ -27,7 +27,8 @@ def snap(handmade: Handmade) -> Snapshot:
 
 
 def _payload(snap: Snapshot) -> dict[str, Any]:
-    return json.loads(gzip.decompress(blob.encode(snap)))
+    payload: dict[str, Any] = json.loads(gzip.decompress(blob.encode(snap)))
+    return payload
 
 
 def _pack(payload: dict[str, Any]) -> bytes:

@@ -25,7 +25,8 @@ def _blob(blob_dir: Path, version: str) -> Path:
 
 
 def _announce(blob_dir: Path) -> dict[str, object]:
-    return json.loads((blob_dir / "announce.json").read_text())
+    announced: dict[str, object] = json.loads((blob_dir / "announce.json").read_text())
+    return announced
 
 
 def _reannounce(blob_dir: Path, version: str) -> None:

@@ -8,6 +8,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -98,19 +99,19 @@ def test_metadata_and_orders(handmade: Handmade) -> None:
             row["kind"],
             row["launch_date"],
         )
-        assert info.genres == tuple(row["genres"])
+        assert info.genres == tuple(cast("list[str]", row["genres"]))
         mine = [a for a in handmade.assets.values() if a["title_id"] == tid]
         expected = sorted(mine, key=lambda a: (str(a["asset_type"]), str(a["asset_id"])))
         assert info.asset_ids == tuple(a["asset_id"] for a in expected)
     for aid, row in handmade.assets.items():
-        info = snap.assets[aid]
-        assert (info.title_id, info.type, info.name, info.media_url) == (
+        asset = snap.assets[aid]
+        assert (asset.title_id, asset.type, asset.name, asset.media_url) == (
             row["title_id"],
             row["asset_type"],
             row["name"],
             row["media_url"],
         )
-        assert info.tags == tuple(row["tags"])
+        assert asset.tags == tuple(cast("list[str]", row["tags"]))
     names = [(str(r["name"]).lower(), str(r["name"]), tid) for tid, r in handmade.titles.items()]
     assert snap.title_order == tuple(tid for *_, tid in sorted(names))
     # "Alpha" and "alpha" sort together, the upper-case one first

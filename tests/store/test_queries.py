@@ -4,8 +4,9 @@ with case-insensitive search and Relay cursors, checked against the hand-built i
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -32,13 +33,20 @@ def _expected_order(titles: dict[str, dict[str, object]], search: str | None = N
     return [tid for *_, tid in sorted(rows)]
 
 
+def _launched(row: dict[str, object]) -> date:
+    """A handmade title's launch date (for titles that have one)."""
+    launched = row["launch_date"]
+    assert isinstance(launched, date)
+    return launched
+
+
 def test_title_and_asset_by_id(snap: Snapshot, handmade: Handmade) -> None:
     for tid, row in handmade.titles.items():
         info = queries.title(snap, tid)
         assert info is not None and info.name == row["name"]
     for aid, row in handmade.assets.items():
-        info = queries.asset(snap, aid)
-        assert info is not None and info.title_id == row["title_id"]
+        asset = queries.asset(snap, aid)
+        assert asset is not None and asset.title_id == row["title_id"]
     assert queries.title(snap, "nope") is None
     assert queries.asset(snap, "nope") is None
 
@@ -149,7 +157,7 @@ def test_titles_page_criteria_and_launch_order(snap: Snapshot, handmade: Handmad
     left out by either); the launch order puts the newest first and undated titles last,
     and its cursors walk it page by page."""
     rows = handmade.titles
-    dated = sorted({r["launch_date"] for r in rows.values() if r["launch_date"] is not None})
+    dated = sorted({_launched(r) for r in rows.values() if r["launch_date"] is not None})
     low = dated[1]
     criteria = queries.TitleCriteria(
         kinds=frozenset({"series", "film"}), genres=frozenset({"anime"}), launched_after=low
@@ -158,9 +166,9 @@ def test_titles_page_criteria_and_launch_order(snap: Snapshot, handmade: Handmad
         tid
         for tid in _expected_order(rows)
         if rows[tid]["kind"] in ("series", "film")
-        and "anime" in rows[tid]["genres"]  # type: ignore[operator]
+        and "anime" in cast("list[str]", rows[tid]["genres"])
         and rows[tid]["launch_date"] is not None
-        and rows[tid]["launch_date"] >= low  # type: ignore[operator]
+        and _launched(rows[tid]) >= low
     ]
     page = queries.titles_page(snap, 100, criteria=criteria)
     assert [e.node.id for e in page.edges] == want and page.total_count == len(want)
@@ -168,7 +176,7 @@ def test_titles_page_criteria_and_launch_order(snap: Snapshot, handmade: Handmad
 
     def newest_first(tid: str) -> tuple[bool, int]:
         launched = rows[tid]["launch_date"]
-        return (launched is None, 0 if launched is None else -launched.toordinal())  # type: ignore[attr-defined]
+        return (launched is None, 0 if launched is None else -_launched(rows[tid]).toordinal())
 
     expected = sorted(_expected_order(rows), key=newest_first)  # stable: name order on ties
     assert any(rows[t]["launch_date"] is None for t in expected)
