@@ -117,6 +117,27 @@ def _access_log_level(value: str) -> str:
     return value
 
 
+def _usable_path(value: Path | None) -> Path | None:
+    """`value` unchanged unless no file system could open it (a NUL byte)."""
+    if value is not None and "\0" in str(value):
+        raise ValueError("a path cannot contain a NUL byte")
+    return value
+
+
+def _snapshot_version(value: str | None) -> str | None:
+    """`value` unchanged when it names a snapshot version (s000042-<UTC time>)."""
+    if value is None:
+        return None
+    from keyart.errors import SnapshotError
+    from keyart.store.files import version_seq  # imported here: the store imports settings
+
+    try:
+        version_seq(value)
+    except SnapshotError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
 def _origin(value: str) -> str:
     """`value` unchanged when it is `*` or a browser origin (scheme://host[:port])."""
     parts = urlsplit(value)
@@ -138,6 +159,8 @@ _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
 # field types with their checks; a number's bounds are given where the field is declared
 EnvBool = Annotated[bool, BeforeValidator(_flag)]
+UsablePath = Annotated[Path, AfterValidator(_usable_path)]
+OptionalPath = Annotated[Path | None, AfterValidator(_usable_path)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -238,8 +261,8 @@ class GateSettings(_Settings):
 class ApiSettings(_Settings):
     """Everything the API server needs: where data lives, which backend, limits and caching."""
 
-    warehouse: Path = Path(".data/warehouse")
-    snapshot_dir: Path | None = None  # default: <warehouse>/snapshots
+    warehouse: UsablePath = Path(".data/warehouse")
+    snapshot_dir: OptionalPath = None  # default: <warehouse>/snapshots
     backend: BackendName = "embedded"
     druid_url: HttpUrlText = "http://127.0.0.1:8082"
     druid_timeout_s: Positive = 10.0
@@ -249,7 +272,7 @@ class ApiSettings(_Settings):
     cache_url: RedisUrl = None  # redis://host:port/db; in-memory when unset
     cache_ttl_s: NonNegativeInt = 3600  # 0: no HTTP response cache
     snapshot_poll_s: Positive = 5.0
-    snapshot_pin: str | None = None
+    snapshot_pin: Annotated[str | None, AfterValidator(_snapshot_version)] = None
     # /readyz answers 503 until the embedded backend's serving copy is built (a load
     # balancer then sends no traffic to the slower day-file path)
     ready_requires_serving_copy: EnvBool = False
@@ -268,7 +291,7 @@ class ApiSettings(_Settings):
     graphiql: EnvBool = True
     persisted_queries: EnvBool = True  # Apollo automatic persisted queries
     persisted_query_cache_mb: NonNegative = 16.0  # bound on the query texts kept for them
-    safelist: Path | None = None  # Apollo persisted-query manifest: run only its operations
+    safelist: OptionalPath = None  # Apollo persisted-query manifest: run only its operations
     # limits of one request (README "Limits"): what a request may cost, how long it may
     # run, how large its body and answer may be, how many run at once and wait in line
     max_query_cost: PositiveInt = 50_000
