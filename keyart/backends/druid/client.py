@@ -91,8 +91,11 @@ class DruidClient:
                 f"cannot reach Druid at {where} (timeout {self.timeout_s:g}s): "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        if response.status_code >= 400:
-            raise _status_error(where, response)
+        if response.is_error:  # 4xx and 5xx; the HTTP error is kept as the cause
+            try:
+                response.raise_for_status()
+            except httpx.HTTPStatusError as exc:
+                raise _status_error(where, response) from exc
         try:
             return response.json()
         except ValueError as exc:
