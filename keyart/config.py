@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
 from keyart.errors import ConfigError
+from keyart.sketches.params import MAX_LG_K, MIN_LG_K
 
 BackendName = Literal["embedded", "druid", "legacy"]
 EngineName = Literal["embedded", "spark"]
@@ -24,8 +25,8 @@ class EtlSettings:
     attribution_hours: int = 24
 
     def __post_init__(self) -> None:
-        if not 4 <= self.lg_k <= 21:
-            raise ConfigError(f"lg_k must be within 4..21, got {self.lg_k}")
+        if not MIN_LG_K <= self.lg_k <= MAX_LG_K:
+            raise ConfigError(f"lg_k must be within {MIN_LG_K}..{MAX_LG_K}, got {self.lg_k}")
         if self.qualify_seconds < 0 or self.engaged_seconds < 0:
             raise ConfigError("qualify_seconds and engaged_seconds must be >= 0")
         if self.attribution_hours <= 0:

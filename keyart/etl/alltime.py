@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from keyart.etl.hll import GroupSketcher
 from keyart.etl.rollups import Coding, DaySummary
+from keyart.sketches.groups import GroupSketcher
 from keyart.warehouse.layout import Version, day_partition
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,

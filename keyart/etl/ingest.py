@@ -33,7 +33,6 @@ from keyart.errors import IngestError
 from keyart.etl import contract, rules
 from keyart.etl.alltime import AlltimeTotals, build_alltime
 from keyart.etl.attribution import attribution_sql
-from keyart.etl.hll import coupon_table
 from keyart.etl.report import IngestReport
 from keyart.etl.rollups import Coding, DayFacts, RollupBuilder
 from keyart.etl.runs import (
@@ -49,6 +48,7 @@ from keyart.etl.runs import (
     publish,
     writing,
 )
+from keyart.sketches.groups import coupon_table
 from keyart.warehouse.layout import Staging, Version, Warehouse, day_partition
 from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 from keyart.warehouse.tables import ASSETS, ROLLUPS, TITLES
