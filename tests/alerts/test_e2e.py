@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 
 from keyart.alerts.evaluate import changed_days
 from keyart.config import EtlSettings
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.state import KeyStore, StateStore
 from keyart.state.tables import alert_evaluations
 from keyart.warehouse.layout import Warehouse
