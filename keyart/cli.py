@@ -14,13 +14,13 @@ from keyart.config import ApiSettings, EtlSettings, GateSettings
 from keyart.errors import KeyartError
 from keyart.sketches.params import MAX_LG_K, MIN_LG_K
 
-# the defaults flags show and use come from the settings classes
-_ETL, _GATES, _API = EtlSettings(), GateSettings(), ApiSettings()
-# keyart.warehouse.lock._WAIT_S (tested equal), not imported: it loads pyarrow
+# keyart.warehouse.lock.DEFAULT_WAIT_S (tested equal), not imported: it loads pyarrow
 _WAIT_S = 300.0
 
 
 def _parser() -> argparse.ArgumentParser:
+    # the defaults flags show and use come from the settings classes
+    etl, gates, api = EtlSettings(), GateSettings(), ApiSettings()
     parser = argparse.ArgumentParser(
         prog="keyart",
         description="Creative-insights analytics: generate raw events, ingest them into a "
@@ -79,25 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--lg-k",
         type=int,
-        default=_ETL.lg_k,
+        default=etl.lg_k,
         help=f"HLL sketch precision ({MIN_LG_K}..{MAX_LG_K})",
     )
     ing.add_argument(
         "--qualify-seconds",
         type=int,
-        default=_ETL.qualify_seconds,
+        default=etl.qualify_seconds,
         help="a play counts as a qualified play when it lasts at least this long",
     )
     ing.add_argument(
         "--engaged-seconds",
         type=int,
-        default=_ETL.engaged_seconds,
+        default=etl.engaged_seconds,
         help="a qualified play counts as an engaged play when it lasts at least this long",
     )
     ing.add_argument(
         "--attribution-hours",
         type=int,
-        default=_ETL.attribution_hours,
+        default=etl.attribution_hours,
         help="a qualified play goes to the member's most recent impression of the title "
         "within this many hours before the playback starts",
     )
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="quality gate: refuse the run when more than this share of kept events have no "
         "member profile (0..1; env KEYART_MAX_WITHOUT_PROFILE_SHARE; "
-        f"default: {_GATES.max_without_profile_share})",
+        f"default: {gates.max_without_profile_share})",
     )
     ing.add_argument(
         "--min-day-volume-ratio",
@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="quality gate: refuse the run when a day's impressions fall below this share of "
         "the previous version's same day, else its median day (0..1; env "
-        f"KEYART_MIN_DAY_VOLUME_RATIO; default: {_GATES.min_day_volume_ratio})",
+        f"KEYART_MIN_DAY_VOLUME_RATIO; default: {gates.min_day_volume_ratio})",
     )
     ing.add_argument(
         "--accept-anomalies",
@@ -181,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
             "keyart serve --wait-for-data --wait-timeout 600   # start before the first ingest",
         ),
     )
-    _serve_args(srv)
+    _serve_args(srv, api)
 
     druid = sub.add_parser(
         "druid",
@@ -301,8 +301,8 @@ def _parser() -> argparse.ArgumentParser:
         default="demo",
         help="dataset size (see `keyart generate --help`)",
     )
-    demo.add_argument("--host", default=_API.host, help="bind address")
-    demo.add_argument("--port", type=int, default=_API.port, help="port to serve on")
+    demo.add_argument("--host", default=api.host, help="bind address")
+    demo.add_argument("--port", type=int, default=api.port, help="port to serve on")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
     _help_everywhere(parser)
     return parser
@@ -328,32 +328,32 @@ def _help_everywhere(parser: argparse.ArgumentParser) -> None:
                 _help_everywhere(sub)
 
 
-def _serve_args(srv: argparse.ArgumentParser) -> None:
+def _serve_args(srv: argparse.ArgumentParser, api: ApiSettings) -> None:
     # defaults are None here so that KEYART_* variables apply unless a flag is given
     srv.add_argument(
         "--warehouse",
         type=Path,
         default=None,
-        help=f"warehouse directory (default: $KEYART_WAREHOUSE or {_API.warehouse})",
+        help=f"warehouse directory (default: $KEYART_WAREHOUSE or {api.warehouse})",
     )
     srv.add_argument(
-        "--host", default=None, help=f"bind address (default: $KEYART_HOST or {_API.host})"
+        "--host", default=None, help=f"bind address (default: $KEYART_HOST or {api.host})"
     )
     srv.add_argument(
-        "--port", type=int, default=None, help=f"port (default: $KEYART_PORT or {_API.port})"
+        "--port", type=int, default=None, help=f"port (default: $KEYART_PORT or {api.port})"
     )
     srv.add_argument(
         "--backend",
         choices=["embedded", "druid", "legacy"],
         default=None,
         help="OLAP backend; legacy is exact COUNT DISTINCT over events, for benchmarks "
-        f"(default: $KEYART_BACKEND or {_API.backend})",
+        f"(default: $KEYART_BACKEND or {api.backend})",
     )
     srv.add_argument(
         "--druid-url",
         default=None,
         help="Druid broker or router URL for --backend druid "
-        f"(default: $KEYART_DRUID_URL or {_API.druid_url})",
+        f"(default: $KEYART_DRUID_URL or {api.druid_url})",
     )
     srv.add_argument(
         "--cache-url",
@@ -380,7 +380,7 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="with --wait-for-data, fail after this long without data; 0 waits forever "
-        f"(default: $KEYART_WAIT_FOR_DATA_TIMEOUT_S or {_API.wait_for_data_timeout_s:g})",
+        f"(default: $KEYART_WAIT_FOR_DATA_TIMEOUT_S or {api.wait_for_data_timeout_s:g})",
     )
     srv.add_argument(
         "--no-access-log",
@@ -396,7 +396,7 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         type=str.upper,
         default=None,
         help="level of the per-request lines on logger keyart.access "
-        f"(default: $KEYART_ACCESS_LOG_LEVEL or {_API.access_log_level})",
+        f"(default: $KEYART_ACCESS_LOG_LEVEL or {api.access_log_level})",
     )
     srv.add_argument(
         "--state-url",
@@ -413,7 +413,7 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         "--rate-limit",
         default=None,
         help="requests per API key (per address when anonymous), e.g. 20/second;600/minute, "
-        f"or off (default {_API.rate_limit}; KEYART_RATE_LIMIT)",
+        f"or off (default {api.rate_limit}; KEYART_RATE_LIMIT)",
     )
     srv.add_argument(
         "--no-introspection",
@@ -449,43 +449,43 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="refuse operations whose estimated cost (fields × list sizes) is higher "
-        f"(QUERY_TOO_COSTLY; default {_API.max_query_cost}, KEYART_MAX_QUERY_COST)",
+        f"(QUERY_TOO_COSTLY; default {api.max_query_cost}, KEYART_MAX_QUERY_COST)",
     )
     limits.add_argument(
         "--execution-timeout",
         type=float,
         default=None,
         help="seconds an operation may run before its work is cancelled "
-        f"(QUERY_TIMEOUT; default {_API.execution_timeout_s:g}, KEYART_EXECUTION_TIMEOUT_S)",
+        f"(QUERY_TIMEOUT; default {api.execution_timeout_s:g}, KEYART_EXECUTION_TIMEOUT_S)",
     )
     limits.add_argument(
         "--max-body-bytes",
         type=int,
         default=None,
         help="largest request body or GET query string "
-        f"(HTTP 413 PAYLOAD_TOO_LARGE; default {_API.max_body_bytes}, KEYART_MAX_BODY_BYTES)",
+        f"(HTTP 413 PAYLOAD_TOO_LARGE; default {api.max_body_bytes}, KEYART_MAX_BODY_BYTES)",
     )
     limits.add_argument(
         "--max-response-bytes",
         type=int,
         default=None,
         help="largest response body "
-        f"(RESPONSE_TOO_LARGE; default {_API.max_response_bytes}, KEYART_MAX_RESPONSE_BYTES)",
+        f"(RESPONSE_TOO_LARGE; default {api.max_response_bytes}, KEYART_MAX_RESPONSE_BYTES)",
     )
     limits.add_argument(
         "--max-inflight",
         type=int,
         default=None,
         help="GraphQL requests executing at once "
-        f"(default {_API.max_inflight}, KEYART_MAX_INFLIGHT)",
+        f"(default {api.max_inflight}, KEYART_MAX_INFLIGHT)",
     )
     limits.add_argument(
         "--max-queued",
         type=int,
         default=None,
         help="requests waiting for a slot, up to KEYART_QUEUE_TIMEOUT_S "
-        f"(default {_API.queue_timeout_s:g}) seconds; beyond: HTTP 503 OVERLOADED "
-        f"(default {_API.max_queued}, KEYART_MAX_QUEUED)",
+        f"(default {api.queue_timeout_s:g}) seconds; beyond: HTTP 503 OVERLOADED "
+        f"(default {api.max_queued}, KEYART_MAX_QUEUED)",
     )
 
 
