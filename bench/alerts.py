@@ -181,7 +181,7 @@ def latency(data: Path, runs: int, seed: int) -> dict[str, Any]:
 
     from keyart.config import EtlSettings
     from keyart.demo import ensure_raw
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
     from keyart.state import KeyStore, StateStore, state_url
     from keyart.state.tables import alerts
     from tests.e2e.server_process import ServerProcess

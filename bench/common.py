@@ -21,7 +21,7 @@ def raw_dir(data: Path, profile: str, seed: int, scale: float = 1.0) -> Path:
     """The raw directory of a profile at a scale under `data`, generated first if missing."""
     raw = data / f"{profile}-x{scale:g}-seed{seed}" / "raw"
     if not (raw / "_planted.json").exists():
-        from keyart.etl.generate import generate
+        from keyart.etl.generator import generate
 
         print(f"generating {profile} x{scale:g} into {raw}", flush=True)
         started = time.perf_counter()

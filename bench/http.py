@@ -126,7 +126,7 @@ def ensure_warehouse(data: Path, profile: str, seed: int, scale: float) -> Path:
         marker = folder / "generated.json"
         wanted = {"profile": profile, "seed": seed, "scale": scale}
         if not (raw.is_dir() and marker.exists() and json.loads(marker.read_text()) == wanted):
-            from keyart.etl.generate import generate
+            from keyart.etl.generator import generate
 
             folder.mkdir(parents=True, exist_ok=True)
             generate(profile, raw, seed=seed, scale=scale, progress=True)

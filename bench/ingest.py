@@ -78,7 +78,7 @@ def _affinity_query_cost(wh: Warehouse) -> dict[str, Any]:
 
 def _ingest_once(raw: Path, target: Path, list_mode: bool) -> dict[str, Any]:
     """One ingest into a fresh warehouse: wall, CPU and load around it, and its report."""
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
 
     shutil.rmtree(target, ignore_errors=True)
     load_before = os.getloadavg()[0]

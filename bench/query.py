@@ -63,7 +63,7 @@ def ensure_warehouse(data: Path, profile: str, scale: float, seed: int) -> Wareh
     if wh.current_or_none() is not None:
         return wh
     raw = raw_dir(data, profile, seed, scale)
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
 
     print(f"ingesting {raw} into {wh.root}", flush=True)
     started = time.perf_counter()

@@ -131,7 +131,7 @@ def _compare(a: QueryResult, b: QueryResult) -> dict[str, Any]:
 
 def run(data: Path, profile: str, seed: int, runs: int, warmup: int) -> dict[str, Any]:
     """Full build, one-day re-ingest, incremental build, and query latency on both files."""
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
 
     source = ensure_warehouse(data, profile, 1.0, seed)
     work = data / f"serving-work-{profile}"

@@ -74,7 +74,7 @@ def run_profile(
     profile: str, raw: Path, work: Path, spark_startup_s: float, master: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Ingest one profile with both engines; returns table rows and the detail record."""
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
     from keyart.etl.spark import ingest_spark
 
     settings = EtlSettings()

@@ -10,10 +10,17 @@ from pathlib import Path
 
 from keyart.cli_help import HelpFormatter as _Help
 from keyart.cli_help import examples as _examples
+from keyart.config import ApiSettings, EtlSettings, GateSettings
 from keyart.errors import KeyartError, QualityGateError, WarehouseBusy
+from keyart.sketches.params import MAX_LG_K, MIN_LG_K
+
+# keyart.warehouse.lock.DEFAULT_WAIT_S (tested equal), not imported: it loads pyarrow
+_WAIT_S = 300.0
 
 
 def _parser() -> argparse.ArgumentParser:
+    # the defaults flags show and use come from the settings classes
+    etl, gates, api = EtlSettings(), GateSettings(), ApiSettings()
     parser = argparse.ArgumentParser(
         prog="keyart",
         description="Creative-insights analytics: generate raw events, ingest them into a "
@@ -69,23 +76,28 @@ def _parser() -> argparse.ArgumentParser:
         "spark extra and Java 17)",
     )
     ing.add_argument("--spark-master", default="local[2]", help="Spark master URL (spark)")
-    ing.add_argument("--lg-k", type=int, default=14, help="HLL sketch precision (4..21)")
+    ing.add_argument(
+        "--lg-k",
+        type=int,
+        default=etl.lg_k,
+        help=f"HLL sketch precision ({MIN_LG_K}..{MAX_LG_K})",
+    )
     ing.add_argument(
         "--qualify-seconds",
         type=int,
-        default=120,
+        default=etl.qualify_seconds,
         help="a play counts as a qualified play when it lasts at least this long",
     )
     ing.add_argument(
         "--engaged-seconds",
         type=int,
-        default=900,
+        default=etl.engaged_seconds,
         help="a qualified play counts as an engaged play when it lasts at least this long",
     )
     ing.add_argument(
         "--attribution-hours",
         type=int,
-        default=24,
+        default=etl.attribution_hours,
         help="a qualified play goes to the member's most recent impression of the title "
         "within this many hours before the playback starts",
     )
@@ -96,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="quality gate: refuse the run when more than this share of kept events have no "
-        "member profile (0..1; env KEYART_MAX_WITHOUT_PROFILE_SHARE; default: 0.5)",
+        "member profile (0..1; env KEYART_MAX_WITHOUT_PROFILE_SHARE; "
+        f"default: {gates.max_without_profile_share})",
     )
     ing.add_argument(
         "--min-day-volume-ratio",
@@ -104,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="quality gate: refuse the run when a day's impressions fall below this share of "
         "the previous version's same day, else its median day (0..1; env "
-        "KEYART_MIN_DAY_VOLUME_RATIO; default: 0.2)",
+        f"KEYART_MIN_DAY_VOLUME_RATIO; default: {gates.min_day_volume_ratio})",
     )
     ing.add_argument(
         "--accept-anomalies",
@@ -115,9 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--wait",
         type=_seconds,
-        default=300.0,
+        default=_WAIT_S,
         help="seconds to wait for another run holding the warehouse's writer lock; 0 refuses "
-        "at once (exit code 75 when the lock stays taken; default: 300)",
+        f"at once (exit code 75 when the lock stays taken; default: {_WAIT_S:g})",
     )
 
     pub = sub.add_parser(
@@ -143,8 +156,9 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument(
         "--wait",
         type=_seconds,
-        default=300.0,
-        help="seconds to wait for a run holding the writer lock (exit code 75 after; default: 300)",
+        default=_WAIT_S,
+        help="seconds to wait for a run holding the writer lock "
+        f"(exit code 75 after; default: {_WAIT_S:g})",
     )
     pub.add_argument(
         "--verify",
@@ -167,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
             "keyart serve --wait-for-data --wait-timeout 600   # start before the first ingest",
         ),
     )
-    _serve_args(srv)
+    _serve_args(srv, api)
 
     druid = sub.add_parser(
         "druid",
@@ -287,8 +301,8 @@ def _parser() -> argparse.ArgumentParser:
         default="demo",
         help="dataset size (see `keyart generate --help`)",
     )
-    demo.add_argument("--host", default="127.0.0.1", help="bind address")
-    demo.add_argument("--port", type=int, default=8000, help="port to serve on")
+    demo.add_argument("--host", default=api.host, help="bind address")
+    demo.add_argument("--port", type=int, default=api.port, help="port to serve on")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
     _help_everywhere(parser)
     return parser
@@ -314,30 +328,32 @@ def _help_everywhere(parser: argparse.ArgumentParser) -> None:
                 _help_everywhere(sub)
 
 
-def _serve_args(srv: argparse.ArgumentParser) -> None:
+def _serve_args(srv: argparse.ArgumentParser, api: ApiSettings) -> None:
     # defaults are None here so that KEYART_* variables apply unless a flag is given
     srv.add_argument(
         "--warehouse",
         type=Path,
         default=None,
-        help="warehouse directory (default: $KEYART_WAREHOUSE or .data/warehouse)",
+        help=f"warehouse directory (default: $KEYART_WAREHOUSE or {api.warehouse})",
     )
     srv.add_argument(
-        "--host", default=None, help="bind address (default: $KEYART_HOST or 127.0.0.1)"
+        "--host", default=None, help=f"bind address (default: $KEYART_HOST or {api.host})"
     )
-    srv.add_argument("--port", type=int, default=None, help="port (default: $KEYART_PORT or 8000)")
+    srv.add_argument(
+        "--port", type=int, default=None, help=f"port (default: $KEYART_PORT or {api.port})"
+    )
     srv.add_argument(
         "--backend",
         choices=["embedded", "druid", "legacy"],
         default=None,
         help="OLAP backend; legacy is exact COUNT DISTINCT over events, for benchmarks "
-        "(default: $KEYART_BACKEND or embedded)",
+        f"(default: $KEYART_BACKEND or {api.backend})",
     )
     srv.add_argument(
         "--druid-url",
         default=None,
         help="Druid broker or router URL for --backend druid "
-        "(default: $KEYART_DRUID_URL or http://127.0.0.1:8082)",
+        f"(default: $KEYART_DRUID_URL or {api.druid_url})",
     )
     srv.add_argument(
         "--cache-url",
@@ -364,7 +380,7 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="with --wait-for-data, fail after this long without data; 0 waits forever "
-        "(default: $KEYART_WAIT_FOR_DATA_TIMEOUT_S or 0)",
+        f"(default: $KEYART_WAIT_FOR_DATA_TIMEOUT_S or {api.wait_for_data_timeout_s:g})",
     )
     srv.add_argument(
         "--no-access-log",
@@ -380,7 +396,7 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         type=str.upper,
         default=None,
         help="level of the per-request lines on logger keyart.access "
-        "(default: $KEYART_ACCESS_LOG_LEVEL or INFO)",
+        f"(default: $KEYART_ACCESS_LOG_LEVEL or {api.access_log_level})",
     )
     srv.add_argument(
         "--state-url",
@@ -397,7 +413,7 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         "--rate-limit",
         default=None,
         help="requests per API key (per address when anonymous), e.g. 20/second;600/minute, "
-        "or off (default 1200/minute; KEYART_RATE_LIMIT)",
+        f"or off (default {api.rate_limit}; KEYART_RATE_LIMIT)",
     )
     srv.add_argument(
         "--no-introspection",
@@ -433,41 +449,43 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="refuse operations whose estimated cost (fields × list sizes) is higher "
-        "(QUERY_TOO_COSTLY; default 50000, KEYART_MAX_QUERY_COST)",
+        f"(QUERY_TOO_COSTLY; default {api.max_query_cost}, KEYART_MAX_QUERY_COST)",
     )
     limits.add_argument(
         "--execution-timeout",
         type=float,
         default=None,
         help="seconds an operation may run before its work is cancelled "
-        "(QUERY_TIMEOUT; default 5, KEYART_EXECUTION_TIMEOUT_S)",
+        f"(QUERY_TIMEOUT; default {api.execution_timeout_s:g}, KEYART_EXECUTION_TIMEOUT_S)",
     )
     limits.add_argument(
         "--max-body-bytes",
         type=int,
         default=None,
         help="largest request body or GET query string "
-        "(HTTP 413 PAYLOAD_TOO_LARGE; default 1048576, KEYART_MAX_BODY_BYTES)",
+        f"(HTTP 413 PAYLOAD_TOO_LARGE; default {api.max_body_bytes}, KEYART_MAX_BODY_BYTES)",
     )
     limits.add_argument(
         "--max-response-bytes",
         type=int,
         default=None,
         help="largest response body "
-        "(RESPONSE_TOO_LARGE; default 8388608, KEYART_MAX_RESPONSE_BYTES)",
+        f"(RESPONSE_TOO_LARGE; default {api.max_response_bytes}, KEYART_MAX_RESPONSE_BYTES)",
     )
     limits.add_argument(
         "--max-inflight",
         type=int,
         default=None,
-        help="GraphQL requests executing at once (default 4, KEYART_MAX_INFLIGHT)",
+        help="GraphQL requests executing at once "
+        f"(default {api.max_inflight}, KEYART_MAX_INFLIGHT)",
     )
     limits.add_argument(
         "--max-queued",
         type=int,
         default=None,
-        help="requests waiting for a slot, up to KEYART_QUEUE_TIMEOUT_S (default 1) "
-        "seconds; beyond: HTTP 503 OVERLOADED (default 16, KEYART_MAX_QUEUED)",
+        help="requests waiting for a slot, up to KEYART_QUEUE_TIMEOUT_S "
+        f"(default {api.queue_timeout_s:g}) seconds; beyond: HTTP 503 OVERLOADED "
+        f"(default {api.max_queued}, KEYART_MAX_QUEUED)",
     )
 
 
@@ -503,25 +521,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     # imports are local so that `keyart --help` stays fast and has no side effects
     if args.command == "generate":
-        from keyart.etl.generate import main as generate_main
-
-        return generate_main(args)
+        return _generate(args)
     if args.command == "ingest":
-        from keyart.etl.ingest import main as ingest_main
-
-        return ingest_main(args)
+        return _ingest(args)
     if args.command == "publish":
-        from keyart.etl.publish import main as publish_main
-
-        return publish_main(args)
+        return _publish(args)
     if args.command == "serve":
-        from keyart.server import main as serve_main
+        from keyart.server import serve
 
-        return serve_main(args)
+        serve(settings_from_args(args))
+        return 0
     if args.command == "druid":
-        from keyart.backends.druid.ingest import main as druid_ingest_main
-
-        return druid_ingest_main(args)
+        return _druid_ingest(args)
     if args.command == "keys":
         from keyart.state.cli import main as keys_main
 
@@ -547,6 +558,136 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return demo_main(args)
     raise AssertionError(args.command)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    """`keyart generate`: write the raw directory and print a short summary."""
+    from keyart.etl.generator import generate, render_summary
+
+    summary = generate(
+        args.profile,
+        args.out,
+        seed=args.seed,
+        scale=args.scale,
+        progress=args.profile in ("demo", "bench"),
+    )
+    print(render_summary(summary, args.out))
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    """`keyart ingest`: run the chosen engine and print the report."""
+    settings = EtlSettings(
+        lg_k=args.lg_k,
+        qualify_seconds=args.qualify_seconds,
+        engaged_seconds=args.engaged_seconds,
+        attribution_hours=args.attribution_hours,
+    )
+    gates = GateSettings.from_env().with_overrides(
+        max_without_profile_share=args.max_without_profile_share,
+        min_day_volume_ratio=args.min_day_volume_ratio,
+        accept_anomalies=args.accept_anomalies or None,
+    )
+    if args.engine == "spark":
+        from keyart.etl.spark import ingest_spark  # type: ignore[attr-defined,unused-ignore]
+
+        report = ingest_spark(
+            args.raw,
+            args.warehouse,
+            settings,
+            master=args.spark_master,
+            progress=not args.no_progress,
+            publish_snapshot=not args.no_snapshot,
+            wait_s=args.wait,
+            gates=gates,
+        )
+    else:
+        from keyart.etl.embedded import ingest
+
+        report = ingest(
+            args.raw,
+            args.warehouse,
+            settings,
+            progress=not args.no_progress,
+            publish_snapshot=not args.no_snapshot,
+            wait_s=args.wait,
+            gates=gates,
+        )
+    print(report.render())
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    """`keyart publish`: publish the current version's snapshot unless it already is."""
+    from keyart.etl.publish import publish_current
+    from keyart.warehouse import Warehouse
+
+    name, published = publish_current(
+        args.warehouse, wait_s=args.wait, blob_dir=args.snapshot_dir, checksums=args.verify
+    )
+    if published is None:
+        target = args.snapshot_dir or Warehouse(args.warehouse).snapshots_dir
+        print(f"snapshot in {target} already describes warehouse version {name}; nothing to do")
+    else:
+        print(f"published snapshot {published} of warehouse version {name}")
+    return 0
+
+
+def _druid_ingest(args: argparse.Namespace) -> int:
+    """`keyart druid ingest`: load the rollups into Druid and print one line per datasource."""
+    import asyncio
+    import time
+
+    from keyart.backends.druid.ingest import ingest_warehouse
+
+    started = time.monotonic()
+    reports = asyncio.run(
+        ingest_warehouse(
+            args.warehouse,
+            args.druid,
+            args.broker,
+            timeout_s=args.timeout,
+            datasource_prefix=args.datasource_prefix,
+        )
+    )
+    for r in reports:
+        print(
+            f"{r.datasource}: {r.rows} rows, {r.impressions} impressions, "
+            f"{r.qualified_plays} qualified plays over {r.interval} "
+            f"(task {r.task_id}, {r.total_s:.1f}s)"
+        )
+    print(f"loaded {len(reports)} datasource(s) in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def settings_from_args(args: argparse.Namespace) -> ApiSettings:
+    """ApiSettings from KEYART_* variables, overridden by `keyart serve` flags."""
+    return ApiSettings.from_env().with_overrides(
+        warehouse=getattr(args, "warehouse", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        backend=getattr(args, "backend", None),
+        druid_url=getattr(args, "druid_url", None),
+        cache_url=getattr(args, "cache_url", None),
+        snapshot_pin=getattr(args, "snapshot_pin", None),
+        wait_for_data=getattr(args, "wait_for_data", None),
+        wait_for_data_timeout_s=getattr(args, "wait_timeout", None),
+        access_log=getattr(args, "access_log", None),
+        access_log_level=getattr(args, "access_log_level", None),
+        state_url=getattr(args, "state_url", None),
+        allow_anonymous=getattr(args, "allow_anonymous", None),
+        rate_limit=getattr(args, "rate_limit", None),
+        introspection=getattr(args, "introspection", None),
+        graphiql=getattr(args, "graphiql", None),
+        persisted_queries=getattr(args, "persisted_queries", None),
+        safelist=getattr(args, "safelist", None),
+        max_query_cost=getattr(args, "max_query_cost", None),
+        execution_timeout_s=getattr(args, "execution_timeout", None),
+        max_body_bytes=getattr(args, "max_body_bytes", None),
+        max_response_bytes=getattr(args, "max_response_bytes", None),
+        max_inflight=getattr(args, "max_inflight", None),
+        max_queued=getattr(args, "max_queued", None),
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass
 
 from keyart.errors import ConfigError
+from keyart.sketches.params import MAX_LG_K, MIN_LG_K
 
 BackendName = Literal["embedded", "druid", "legacy"]
 EngineName = Literal["embedded", "spark"]
@@ -237,7 +238,7 @@ def _env_values(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
 class EtlSettings(_Settings):
     """Metric definitions and sketch precision used when building the warehouse (DESIGN §2)."""
 
-    lg_k: Annotated[int, Field(ge=4, le=21)] = 14
+    lg_k: Annotated[int, Field(ge=MIN_LG_K, le=MAX_LG_K)] = 14
     qualify_seconds: NonNegativeInt = 120
     engaged_seconds: NonNegativeInt = 900
     attribution_hours: PositiveInt = 24

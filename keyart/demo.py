@@ -29,7 +29,7 @@ def _read_marker(path: Path) -> dict[str, Any] | None:
 def ensure_raw(data: Path, profile: str, seed: int) -> Path:
     """The raw directory of `profile`/`seed`, generated (printing the report) unless it
     already is."""
-    from keyart.etl.generate import generate, render_summary
+    from keyart.etl.generator import generate, render_summary
 
     raw = data / "raw"
     marker = data / RAW_MARKER
@@ -49,7 +49,7 @@ def ensure_raw(data: Path, profile: str, seed: int) -> Path:
 def ensure_warehouse(data: Path, raw: Path, warehouse: Path | None = None) -> Path:
     """The warehouse (default `data`/warehouse) built from `raw`, ingested (printing the
     report) unless its current version already is."""
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
 
     wh = warehouse if warehouse is not None else data / "warehouse"
     marker = data / WAREHOUSE_MARKER

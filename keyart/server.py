@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -700,36 +699,6 @@ async def _closing(step: Awaitable[None]) -> None:
         log.exception("shutdown step failed")
 
 
-def settings_from_args(args: argparse.Namespace) -> ApiSettings:
-    """ApiSettings from KEYART_* variables, overridden by `keyart serve` flags."""
-    return ApiSettings.from_env().with_overrides(
-        warehouse=getattr(args, "warehouse", None),
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        backend=getattr(args, "backend", None),
-        druid_url=getattr(args, "druid_url", None),
-        cache_url=getattr(args, "cache_url", None),
-        snapshot_pin=getattr(args, "snapshot_pin", None),
-        wait_for_data=getattr(args, "wait_for_data", None),
-        wait_for_data_timeout_s=getattr(args, "wait_timeout", None),
-        access_log=getattr(args, "access_log", None),
-        access_log_level=getattr(args, "access_log_level", None),
-        state_url=getattr(args, "state_url", None),
-        allow_anonymous=getattr(args, "allow_anonymous", None),
-        rate_limit=getattr(args, "rate_limit", None),
-        introspection=getattr(args, "introspection", None),
-        graphiql=getattr(args, "graphiql", None),
-        persisted_queries=getattr(args, "persisted_queries", None),
-        safelist=getattr(args, "safelist", None),
-        max_query_cost=getattr(args, "max_query_cost", None),
-        execution_timeout_s=getattr(args, "execution_timeout", None),
-        max_body_bytes=getattr(args, "max_body_bytes", None),
-        max_response_bytes=getattr(args, "max_response_bytes", None),
-        max_inflight=getattr(args, "max_inflight", None),
-        max_queued=getattr(args, "max_queued", None),
-    )
-
-
 def check_port_free(host: str, port: int) -> None:
     """ConfigError naming the address when nothing could listen on host:port (another
     server holds it), so that a busy port is reported before anything else happens."""
@@ -805,12 +774,6 @@ def serve(settings: ApiSettings) -> None:
     )
 
 
-def main(args: argparse.Namespace) -> int:
-    """`keyart serve`: serve the GraphQL API (GraphiQL at /graphql)."""
-    serve(settings_from_args(args))
-    return 0
-
-
 __all__ = [
     "AppState",
     "KeyartGraphQL",
@@ -818,6 +781,5 @@ __all__ = [
     "build_backend",
     "check_port_free",
     "create_app",
-    "main",
     "serve",
 ]

@@ -20,7 +20,7 @@ TINY_SEED = 7
 @pytest.fixture(scope="session")
 def tiny_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `tiny` synthetic profile written as a raw directory (read-only for tests)."""
-    from keyart.etl.generate import generate
+    from keyart.etl.generator import generate
 
     out = tmp_path_factory.mktemp("tiny") / "raw"
     generate("tiny", out, seed=TINY_SEED)
@@ -31,7 +31,7 @@ def tiny_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_warehouse(tiny_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse ingested from `tiny_raw` with default settings, snapshot published."""
     from keyart.config import EtlSettings
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
 
     wh = tmp_path_factory.mktemp("tiny-wh") / "warehouse"
     ingest(tiny_raw, wh, EtlSettings(), progress=False, publish_snapshot=True)
@@ -88,8 +88,8 @@ def insights_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, obje
     """The `demo` profile (enough traffic per asset for the planted effects to be found)
     ingested into a warehouse with its snapshot; returns (warehouse, generate summary)."""
     from keyart.config import EtlSettings
-    from keyart.etl.generate import generate
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
+    from keyart.etl.generator import generate
 
     root = tmp_path_factory.mktemp("insights")
     summary = generate("demo", root / "raw", seed=INSIGHTS_SEED)

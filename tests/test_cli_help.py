@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from keyart.cli import _parser
+from keyart.config import ApiSettings, EtlSettings
+from keyart.warehouse.lock import DEFAULT_WAIT_S
 
 
 def commands(
@@ -46,3 +48,19 @@ def test_every_command_has_examples(name: str) -> None:
     epilog = parser.epilog or ""
     assert epilog.startswith("examples:"), name
     assert "keyart" in epilog
+
+
+def test_defaults_are_those_of_the_code_they_configure() -> None:
+    parser = _parser()
+    ingest = parser.parse_args(["ingest", "--raw", "r", "--warehouse", "w"])
+    etl = EtlSettings()
+    assert (ingest.lg_k, ingest.qualify_seconds, ingest.engaged_seconds) == (
+        etl.lg_k,
+        etl.qualify_seconds,
+        etl.engaged_seconds,
+    )
+    assert ingest.attribution_hours == etl.attribution_hours
+    assert ingest.wait == DEFAULT_WAIT_S
+    assert parser.parse_args(["publish", "--warehouse", "w"]).wait == DEFAULT_WAIT_S
+    demo = parser.parse_args(["demo"])
+    assert (demo.host, demo.port) == (ApiSettings().host, ApiSettings().port)

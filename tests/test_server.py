@@ -13,7 +13,7 @@ import pytest
 from keyart.backends.druid import DruidBackend
 from keyart.backends.embedded import EmbeddedBackend
 from keyart.config import EtlSettings
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.store import files
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.producer import SnapshotProducer
@@ -362,7 +362,8 @@ async def test_serve_settings_and_backend_choice(
 
     from keyart.backends.embedded import EmbeddedBackend
     from keyart.backends.legacy import LegacyBackend
-    from keyart.server import build_backend, settings_from_args
+    from keyart.cli import settings_from_args
+    from keyart.server import build_backend
 
     monkeypatch.setenv("KEYART_CACHE_TTL_S", "7")
     monkeypatch.setenv("KEYART_PORT", "9999")

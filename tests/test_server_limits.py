@@ -333,10 +333,9 @@ async def test_healthz_needs_no_execution_slot(tiny_warehouse: Path) -> None:
 def test_limit_settings_from_the_environment_and_serve_flags(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from keyart.cli import _parser
+    from keyart.cli import _parser, settings_from_args
     from keyart.config import ApiSettings, validate_limits
     from keyart.errors import ConfigError
-    from keyart.server import settings_from_args
 
     monkeypatch.setenv("KEYART_MAX_QUERY_COST", "1234")
     monkeypatch.setenv("KEYART_QUEUE_TIMEOUT_S", "0.25")

@@ -4,7 +4,6 @@ healed by `keyart publish`, and a broken newest snapshot falls back to an intact
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -16,11 +15,12 @@ from typing import Any
 import pytest
 
 from keyart.config import EtlSettings
-from keyart.etl.ingest import HOLD_ENV, ingest
+from keyart.etl.embedded import ingest
 from keyart.etl.publish import announced_warehouse_version
 from keyart.store import files
 from keyart.warehouse import Warehouse
 from tests.e2e.harness import api, data
+from tests.etl import hold
 from tests.etl.rawdata import Raw, random_world, split
 from tests.truth import Truth
 
@@ -89,10 +89,7 @@ def test_a_run_killed_between_commit_and_snapshot_is_healed_by_publish(tmp_path:
     subprocess.run(_keyart("ingest", "--raw", day0, "--warehouse", wh, "--no-progress"), check=True)
     old = Warehouse(wh).current().name
     marker = tmp_path / "marker"
-    proc = subprocess.Popen(
-        _keyart("ingest", "--raw", day1, "--warehouse", wh, "--no-progress"),
-        env={**os.environ, HOLD_ENV: f"snapshot={marker}"},
-    )
+    proc = subprocess.Popen(hold.command("snapshot", marker, day1, wh))
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():

@@ -1,1 +1,2 @@
-"""ETL: the raw input contract, synthetic data, daily sketch rollups and all-time merges."""
+"""ETL: the raw input contract and run bookkeeping both engines share (this package's
+modules), the engines (`embedded`, `spark`) and the synthetic data generator (`generator`)."""

@@ -8,7 +8,6 @@ when the announced snapshot already describes the current version.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 from pathlib import Path
 
@@ -64,23 +63,9 @@ def publish_current(
         return version.name, ensure_published(wh, blob_dir)
 
 
-def main(args: argparse.Namespace) -> int:
-    """CLI entry point of `keyart publish`."""
-    name, published = publish_current(
-        args.warehouse, wait_s=args.wait, blob_dir=args.snapshot_dir, checksums=args.verify
-    )
-    if published is None:
-        target = args.snapshot_dir or Warehouse(args.warehouse).snapshots_dir
-        print(f"snapshot in {target} already describes warehouse version {name}; nothing to do")
-    else:
-        print(f"published snapshot {published} of warehouse version {name}")
-    return 0
-
-
 __all__ = [
     "announced_warehouse_version",
     "ensure_published",
-    "main",
     "publish_current",
     "verify_version",
 ]

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from keyart.query.results import Estimate, MetricValues
 
-# An Estimate's bounds sit at ±2 standard deviations (keyart.sketches.NUM_STD_DEV).
+# An Estimate's bounds sit at ±2 standard deviations (keyart.sketches.params.NUM_STD_DEV).
 BOUND_SIGMAS = 2.0
 # Minimum data for an asset (or a time bucket) to be tested at all: distinct impressed
 # members, and qualified plays for authenticity. Below them nothing is ever flagged.

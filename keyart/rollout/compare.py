@@ -28,12 +28,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from keyart.query import Dimension, Estimate, Metric, MetricQuery, MetricValues, QueryResult
+from keyart.sketches.params import MAX_LG_K
+from keyart.sketches.wire import capacity
 
 # two floats this close are one value (sums of doubles in different orders)
 _EPSILON = 1e-6
 COUPON_BITS = 26
-# the largest sketch still in coupon mode at any lg_k (3/4 of 2^(21 - 3) coupons)
-COUPON_MODE_MAX = 3 * 2 ** (21 - 3) // 4
+# the largest sketch still in coupon mode at any lg_k (3/4 of 2^(MAX_LG_K - 3) coupons)
+COUPON_MODE_MAX = capacity(MAX_LG_K)
 FALSE_ALARM = 1e-9
 
 

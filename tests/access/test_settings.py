@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from keyart.access.ratelimit import RateLimiter
-from keyart.cli import _parser
+from keyart.cli import _parser, settings_from_args
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError
-from keyart.server import settings_from_args
 
 
 def test_access_settings_from_the_environment() -> None:

@@ -20,7 +20,7 @@ from websockets.typing import Subprotocol
 
 from keyart.alerts.evaluate import changed_days
 from keyart.config import EtlSettings
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.state import KeyStore, StateStore
 from keyart.state.tables import alert_evaluations
 from keyart.warehouse.layout import Warehouse

@@ -11,7 +11,7 @@ from keyart.alerts.rules import AlertKind, RuleSpec
 from keyart.alerts.service import AlertService
 from keyart.cache import ResultCache
 from keyart.config import ApiSettings
-from keyart.etl.generate import GenerateSummary
+from keyart.etl.generator import GenerateSummary
 from keyart.insights.measures import InsightMetric
 from keyart.loaders import QueryExecutor
 from keyart.server import build_backend

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from keyart.config import EtlSettings, GateSettings
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.etl.report import IngestReport
 
 from .rawdata import Raw

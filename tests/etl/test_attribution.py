@@ -31,7 +31,7 @@ def world() -> Raw:
 def plays(tmp_path: Path) -> dict[int, tuple[str, str, str]]:
     """member -> (day, asset, country) of each attributed play (one play per member)."""
     version = Warehouse(tmp_path / "wh").current()
-    rows = duckdb.sql(
+    rows = duckdb.execute(
         "SELECT member_id, day::VARCHAR, asset_id, country FROM "
         f"read_parquet('{version.events_glob('plays')}')"
     ).fetchall()

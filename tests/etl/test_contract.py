@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from keyart.errors import ContractError
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.etl.schemas import RAW_TABLES
 from keyart.warehouse import Warehouse
 

@@ -15,7 +15,7 @@ import pytest
 
 from keyart.config import EtlSettings, GateSettings
 from keyart.errors import QualityGateError
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.warehouse import Warehouse
 from tests.truth import Truth
 

@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import keyart.etl.generate as gen
+import keyart.etl.generator.dataset as gen
 from keyart.cli import main as cli_main
 from keyart.errors import ConfigError
-from keyart.etl.generate import GenerateSummary, generate
+from keyart.etl.generator import GenerateSummary, generate
 from keyart.etl.generator.vocab import AFFINITY_GENRES
 from keyart.etl.schemas import RAW_TABLES
 

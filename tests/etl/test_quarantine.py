@@ -118,7 +118,7 @@ def test_members_without_profile_are_kept_and_counted(run_ingest: Ingest, tmp_pa
     report = run_ingest(raw)
     profiles = {1, 2}  # the members rows that survive
     version = Warehouse(tmp_path / "wh").current()
-    events = duckdb.sql(
+    events = duckdb.execute(
         f"SELECT member_id, affinities FROM read_parquet('{version.events_glob('impressions')}')"
     ).fetchall()
     assert (
@@ -215,7 +215,8 @@ def test_embedded_classification_equals_portable_sql(
         assert report.kept[name] == counts.pop(None, 0), name
         assert report.duplicates.get(name, 0) == counts.pop(DUPLICATE, 0), name
         assert report.quarantined[name] == dict(sorted(counts.items())), name
-    assert sum(report.duplicates.values()) > 10 and sum(report.quarantined["members"].values())
+    assert sum(report.duplicates.values()) > 10
+    assert sum(report.quarantined["members"].values()) > 0
     # the copy kept of each repeated impression id is the same (events hold kept rows)
     version = Warehouse(tmp_path / "wh").current()
     kept = con.execute(

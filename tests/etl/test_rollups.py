@@ -37,7 +37,8 @@ def rollup_rows(tmp_path: Path, name: str) -> list[dict[str, Any]]:
     table = pads.dataset(
         version.rollup_glob(name).rsplit("/day=", 1)[0], format="parquet", partitioning=None
     ).to_table()
-    return table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
 
 
 def exact_within(blob: bytes | None, members: set[int], lg_k: int = 14) -> bool:

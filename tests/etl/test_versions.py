@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,10 +11,10 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
-from keyart.etl.ingest import HOLD_ENV
 from keyart.warehouse import Warehouse
 from keyart.warehouse.tables import ASSET_COUNTRY_DAY
 
+from . import hold
 from .conftest import Ingest
 from .rawdata import Raw, at, random_world, split
 
@@ -78,7 +77,7 @@ def test_adding_and_replacing_days(run_ingest: Ingest, tmp_path: Path) -> None:
 
 def _ingest_cmd(raw: Path, wh: Path) -> list[str]:
     code = (
-        "import sys; from pathlib import Path; from keyart.etl.ingest import ingest; "
+        "import sys; from pathlib import Path; from keyart.etl.embedded import ingest; "
         "ingest(Path(sys.argv[1]), Path(sys.argv[2]), publish_snapshot=False)"
     )
     return [sys.executable, "-c", code, str(raw), str(wh)]
@@ -95,8 +94,7 @@ def test_kill_mid_ingest_keeps_previous_version(tmp_path: Path, step: str) -> No
     before = cells(wh)
     new = random_world(seed=24).write(tmp_path / "new")
     marker = tmp_path / "marker"
-    env = {**os.environ, HOLD_ENV: f"{step}={marker}"}
-    proc = subprocess.Popen(_ingest_cmd(new, wh), env=env)
+    proc = subprocess.Popen(hold.command(step, marker, new, wh, "--no-snapshot"))
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():

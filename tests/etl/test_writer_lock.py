@@ -3,7 +3,6 @@ instead of losing each other's days, and a run that cannot get the lock refuses 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from keyart.etl.ingest import HOLD_ENV
 from keyart.warehouse import Warehouse
 
+from . import hold
 from .rawdata import random_world, split
 from .test_versions import cells, truth
 
@@ -45,9 +44,7 @@ def test_two_concurrent_ingests_of_different_days_keep_both(tmp_path: Path) -> N
     wh = tmp_path / "wh"
     marker = tmp_path / "marker"
     # the first run pauses just before its commit, holding the lock with a staged version
-    holder = subprocess.Popen(
-        _ingest(first, wh, "--no-snapshot"), env={**os.environ, HOLD_ENV: f"commit={marker}"}
-    )
+    holder = subprocess.Popen(hold.command("commit", marker, first, wh, "--no-snapshot"))
     try:
         _wait_for(marker.exists, holder, "the hold point")
         staged = list((wh / "versions").glob(".staging-*"))
@@ -81,9 +78,7 @@ def test_a_second_run_refuses_when_the_lock_stays_taken(tmp_path: Path) -> None:
     path = raw.write(tmp_path / "raw")
     wh = tmp_path / "wh"
     marker = tmp_path / "marker"
-    holder = subprocess.Popen(
-        _ingest(path, wh, "--no-snapshot"), env={**os.environ, HOLD_ENV: f"locked={marker}"}
-    )
+    holder = subprocess.Popen(hold.command("locked", marker, path, wh, "--no-snapshot"))
     try:
         _wait_for(marker.exists, holder, "the hold point")
         started = time.monotonic()

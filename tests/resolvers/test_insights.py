@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from keyart.config import ApiSettings
-from keyart.etl.generate import GenerateSummary
+from keyart.etl.generator import GenerateSummary
 from keyart.server import build_backend
 from tests.e2e.harness import api, data, gql
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from keyart.errors import SnapshotError
-from keyart.etl.generate import GenerateSummary
+from keyart.etl.generator import GenerateSummary
 from keyart.insights.appeal import Verdict
 from keyart.insights.measures import InsightMetric
 from keyart.store import blob, files

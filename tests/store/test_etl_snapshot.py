@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from keyart.config import EtlSettings
-from keyart.etl.generate import generate
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
+from keyart.etl.generator import generate
 from keyart.query.results import Estimate
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.model import Snapshot

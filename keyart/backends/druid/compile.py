@@ -22,9 +22,8 @@ from pydruid.utils.postaggregator import Field, Postaggregator
 from keyart.backends.druid.specs import SKETCH_OF, Datasources, column_of
 from keyart.errors import ConfigError
 from keyart.query.ir import Dimension, Granularity, MetricQuery
+from keyart.sketches.params import MAX_LG_K, MIN_LG_K, NUM_STD_DEV
 
-NUM_STD_DEV = 2  # ~95% bounds, as DESIGN §2 requires
-MIN_LG_K, MAX_LG_K = 4, 21  # what DataSketches HLL (and keyart.config.EtlSettings) allow
 TGT_HLL_TYPE = "HLL_4"
 
 # ISO-8601 periods in UTC; Druid aligns P1W to Mondays and P1M to the 1st when no origin

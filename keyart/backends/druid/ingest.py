@@ -8,7 +8,6 @@ warehouse's row count and totals.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import tempfile
@@ -404,26 +403,4 @@ async def ingest_warehouse(
         await ingestor.aclose()
 
 
-def main(args: argparse.Namespace) -> int:
-    """Entry point of `keyart druid ingest`; prints a report, returns the exit code."""
-    started = time.monotonic()
-    reports = asyncio.run(
-        ingest_warehouse(
-            args.warehouse,
-            args.druid,
-            args.broker,
-            timeout_s=args.timeout,
-            datasource_prefix=getattr(args, "datasource_prefix", DEFAULT_PREFIX),
-        )
-    )
-    for r in reports:
-        print(
-            f"{r.datasource}: {r.rows} rows, {r.impressions} impressions, "
-            f"{r.qualified_plays} qualified plays over {r.interval} "
-            f"(task {r.task_id}, {r.total_s:.1f}s)"
-        )
-    print(f"loaded {len(reports)} datasource(s) in {time.monotonic() - started:.1f}s")
-    return 0
-
-
-__all__ = ["DruidIngestor", "LoadReport", "ingest_warehouse", "main"]
+__all__ = ["DruidIngestor", "LoadReport", "ingest_warehouse"]

@@ -10,10 +10,7 @@ can hold them (a SET sketch of up to 3/4 * 2^(lgK-3) coupons; LIST sketches of 7
 lgK 8). Blobs in HLL mode (large cells) go through the library as they are. The union
 then estimates as usual, so bounds come from DataSketches either way.
 
-Serialised compact layouts (DataSketches HLL, all little-endian):
-    LIST: preInts=2 serVer=1 family=7 lgK lgArr flags count mode | count x uint32 coupons
-    SET:  preInts=3 serVer=1 family=7 lgK lgArr flags 0     mode | uint32 count | coupons
-    mode & 3 = 0 LIST, 1 SET, 2 HLL; flags & 8 = compact, flags & 4 = empty.
+The serialised layout is read and written by `keyart.sketches.wire`.
 """
 
 from __future__ import annotations
@@ -29,34 +26,10 @@ import pyarrow as pa
 
 from keyart import sketches
 from keyart.query.results import ZERO, Estimate
-
-_LIST, _SET = 0, 1
-_COMPACT, _EMPTY = 8, 4
-_LIST_MAX = 7  # a LIST-mode sketch holds at most 7 coupons in any lgK
+from keyart.sketches import wire
 
 I64 = npt.NDArray[np.int64]
 T = TypeVar("T")
-
-
-def _buffers(values: pa.BinaryArray) -> tuple[npt.NDArray[np.uint8], I64]:
-    """The data bytes and the (absolute) offsets of a binary array, without copies."""
-    offsets_buf, data_buf = values.buffers()[1], values.buffers()[2]
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[
-        values.offset : values.offset + len(values) + 1
-    ]
-    data = (
-        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
-    )
-    return data, offsets.astype(np.int64)
-
-
-def _u32(data: npt.NDArray[np.uint8], at: I64) -> npt.NDArray[np.uint32]:
-    """Little-endian uint32 values starting at byte positions `at`."""
-    out = data[at].astype(np.uint32)
-    out |= data[at + 1].astype(np.uint32) << np.uint32(8)
-    out |= data[at + 2].astype(np.uint32) << np.uint32(16)
-    out |= data[at + 3].astype(np.uint32) << np.uint32(24)
-    return out
 
 
 def _distinct(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -76,59 +49,6 @@ def _scramble(coupons: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return (x ^ (x >> np.uint64(31))) >> np.uint64(32)
-
-
-def _capacity(lg_k: int) -> int:
-    """Most coupons one packed sketch may hold without its deserialisation promoting it."""
-    if lg_k <= 7:  # no SET mode below lgK 8: LIST sketches of up to 7 coupons
-        return _LIST_MAX
-    return 3 << (lg_k - 5)  # SET mode grows to 2^(lgK-3) slots, filled to 3/4
-
-
-def _pack(coupons: npt.NDArray[np.uint32], bounds: I64, lg_k: int) -> tuple[bytes, I64, I64]:
-    """Every group's coupons (group g holds coupons[bounds[g]:bounds[g+1]]) packed into as
-    few compact SET-mode sketches as fit (LIST mode below lgK 8), all in one buffer:
-    (buffer, blob offsets, first blob of each group), so that group g's blobs are
-    offsets[first[g]] .. offsets[first[g+1]]."""
-    cap = _capacity(lg_k)
-    use_set = cap > _LIST_MAX
-    head = 12 if use_set else 8
-    per_group = np.diff(bounds)
-    chunks = (per_group + cap - 1) // cap
-    first_chunk = np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)
-    n_chunks = int(first_chunk[-1])
-    chunk_group = np.repeat(np.arange(len(per_group), dtype=np.int64), chunks)
-    chunk_no = np.arange(n_chunks, dtype=np.int64) - first_chunk[chunk_group]
-    chunk_lo = bounds[chunk_group] + cap * chunk_no
-    chunk_count = np.minimum(cap, bounds[chunk_group + 1] - chunk_lo)
-    sizes = head + 4 * chunk_count
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    buf = np.empty(int(offsets[-1]), dtype=np.uint8)
-    starts = offsets[:-1]
-    if use_set:
-        # the hash table size a SET sketch of this many coupons has: 3/4 full at most
-        need = np.ceil(np.log2(np.maximum(4 * chunk_count, 1) / 3)).astype(np.int64)
-        header = [3, 1, 7, lg_k, 0, _COMPACT, 0, _SET]
-        for i, byte in enumerate(header):
-            buf[starts + i] = byte
-        buf[starts + 4] = np.maximum(5, need).astype(np.uint8)
-        count_le = chunk_count.astype("<u4").view(np.uint8).reshape(-1, 4)
-        for b in range(4):
-            buf[starts + 8 + b] = count_le[:, b]
-    else:
-        for i, byte in enumerate([2, 1, 7, lg_k, 3, _COMPACT, 0, _LIST]):
-            buf[starts + i] = byte
-        buf[starts + 6] = chunk_count.astype(np.uint8)
-    # coupon i of the flat array sits in its group's chunk (i - bounds[g]) // cap
-    index = np.arange(len(coupons), dtype=np.int64)
-    group = np.repeat(np.arange(len(per_group), dtype=np.int64), per_group)
-    within = index - bounds[group]
-    chunk = first_chunk[group] + within // cap
-    at = starts[chunk] + head + 4 * (within % cap)
-    le = coupons.astype("<u4").view(np.uint8).reshape(-1, 4)
-    for b in range(4):
-        buf[at + b] = le[:, b]
-    return buf.tobytes(), offsets, first_chunk
 
 
 def group_estimates(
@@ -198,7 +118,7 @@ class _Blobs:
         list_offsets = np.asarray(lists.offsets, dtype=np.int64)
         self.values = lists.values
         self.first, last = int(list_offsets[0]), int(list_offsets[-1])
-        data, blob_offsets = _buffers(self.values)
+        data, blob_offsets = wire.binary_buffers(self.values)
         blob_offsets = blob_offsets[self.first : last + 1]
         starts, lengths = blob_offsets[:-1], blob_offsets[1:] - blob_offsets[:-1]
         self.data, self.starts = data, starts
@@ -207,28 +127,9 @@ class _Blobs:
         valid = np.ones(len(starts), dtype=bool)
         if self.values.null_count:
             valid = np.asarray(self.values.is_valid())[self.first : last]
-
-        # anything unusual (HLL mode, not compact, odd length) takes the library path
-        has_header = valid & (lengths >= 8)
-        mode = np.full(len(starts), 255)
-        flags = np.zeros(len(starts), dtype=np.int64)
-        list_count = np.zeros(len(starts), dtype=np.int64)
-        if len(data) >= 8:
-            head = np.where(has_header, starts, 0)
-            mode = np.where(has_header, data[head + 7] & 3, 255)
-            flags = np.where(has_header, data[head + 5], 0)
-            list_count = np.where(has_header, data[head + 6], 0).astype(np.int64)
-        coupon_mode = has_header & ((flags & _COMPACT) != 0) & ((flags & _EMPTY) == 0)
-        self.empty = has_header & ((flags & _EMPTY) != 0)
-        is_list = coupon_mode & (mode == _LIST) & (lengths == 8 + 4 * list_count)
-        set_count = np.zeros(len(starts), dtype=np.int64)
-        maybe_set = coupon_mode & (mode == _SET) & (lengths >= 12)
-        if maybe_set.any():
-            set_count[maybe_set] = _u32(data, starts[maybe_set] + 8).astype(np.int64)
-        is_set = maybe_set & (lengths == 12 + 4 * set_count)
-        self.library = valid & ~is_list & ~is_set & ~self.empty
-        self.count = np.where(is_list, list_count, np.where(is_set, set_count, 0))
-        self.first_coupon = np.where(is_list, starts + 8, starts + 12)
+        read = wire.read_preambles(data, starts, lengths, valid)
+        self.empty, self.library = read.empty, read.library
+        self.count, self.first_coupon = read.count, read.first_coupon
         self.valid = valid
 
     def packing_pays(self) -> bool:
@@ -291,7 +192,7 @@ def _packed(blobs: _Blobs, lg_k: int) -> list[ds.hll_union | None]:
     if total:
         blob_of = np.repeat(np.arange(len(count), dtype=np.int64), count)
         within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-        coupons = _u32(data, blobs.first_coupon[blob_of] + 4 * within)
+        coupons = wire.u32(data, blobs.first_coupon[blob_of] + 4 * within)
         group_key = blobs.blob_group[blob_of].astype(np.uint64) << np.uint64(32)
         keys = _distinct(group_key | coupons)
         key_group = (keys >> np.uint64(32)).astype(np.int64)
@@ -314,7 +215,7 @@ def _packed(blobs: _Blobs, lg_k: int) -> list[ds.hll_union | None]:
         for group_blobs in lib_blobs.values():
             group_blobs.sort(key=zlib.crc32)
 
-    packed, blob_at, first_blob = _pack(key_coupon, bounds, lg_k)
+    packed, blob_at, first_blob = wire.pack(key_coupon, bounds, lg_k)
     blob_at_list, first_blob_list = blob_at.tolist(), first_blob.tolist()
     out: list[ds.hll_union | None] = []
     for g in range(n_groups):

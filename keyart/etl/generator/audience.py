@@ -74,7 +74,7 @@ class Audience:
         size = self.group_start[g + 1] - self.group_start[g]
         frac = (x - base) / (self.group_cdf[g] - base)
         offset = np.minimum((frac * size).astype(np.int64), size - 1)
-        return self.group_start[g] + offset
+        return np.asarray(self.group_start[g] + offset)
 
     def members_table(self, rng: np.random.Generator) -> pa.Table:
         """The `members` raw table (listed members, in random order)."""

@@ -85,7 +85,7 @@ class Catalog:
     @property
     def is_global(self) -> np.ndarray:
         """Whether each title is shown in every country."""
-        return self.availability == (1 << len(COUNTRY_WEIGHTS)) - 1
+        return np.asarray(self.availability == (1 << len(COUNTRY_WEIGHTS)) - 1)
 
     def title_weights(self, day: int) -> np.ndarray:
         """Relative audience interest in each title on `day`: zero before launch, a launch
@@ -96,12 +96,12 @@ class Catalog:
 
     def asset_weights(self, day: int) -> np.ndarray:
         """Relative chance that an impression on `day` shows each asset."""
-        return self.title_weights(day)[self.asset_title] * self._appeal_share
+        return np.asarray(self.title_weights(day)[self.asset_title] * self._appeal_share)
 
     @property
     def _appeal_share(self) -> np.ndarray:
         totals = np.bincount(self.asset_title, weights=self.appeal, minlength=self.n_titles)
-        return self.appeal / totals[self.asset_title]
+        return np.asarray(self.appeal / totals[self.asset_title])
 
     def titles_table(self, profile: Profile) -> pa.Table:
         """The `titles` raw table."""

@@ -49,7 +49,7 @@ class _Plan:
     counts: dict[str, int]
 
     def has(self, kinds: tuple[str, ...], kind: str) -> np.ndarray:
-        return self.defect == kinds.index(kind)
+        return np.asarray(self.defect == kinds.index(kind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ class _Ordered:
 
     def having(self, kind: str) -> np.ndarray:
         """Whether each output row carries the defect `kind`."""
-        return self.defect == self.kinds.index(kind)
+        return np.asarray(self.defect == self.kinds.index(kind))
 
     def head_columns(
         self, prefix: str, chunk: int, salt: int, rows: ImpressionRows | PlaybackRows, world: World

@@ -143,7 +143,7 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
 
 def _draw(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Indices drawn with probability proportional to the increments of `cdf`."""
-    return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), len(cdf) - 1)
+    return np.asarray(np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), len(cdf) - 1))
 
 
 def _time_of_day(rng: np.random.Generator, n: int) -> np.ndarray:

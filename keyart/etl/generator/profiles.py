@@ -69,7 +69,7 @@ def day_counts(profile: Profile) -> np.ndarray:
     # largest remainders get the leftover impressions, so the total is exact and seed-free
     leftover = profile.impressions - int(counts.sum())
     counts[np.argsort(-(exact - counts), kind="stable")[:leftover]] += 1
-    return counts
+    return np.asarray(counts)
 
 
 def chunk_days(counts: np.ndarray) -> list[tuple[int, int]]:

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from keyart.backends.druid import DruidBackend
-from keyart.etl.generate import GenerateSummary
+from keyart.etl.generator import GenerateSummary
 from keyart.warehouse.layout import Warehouse
 from tests.backends.druid.conftest import load
 from tests.druid_support import DruidEndpoints

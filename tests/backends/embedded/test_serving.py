@@ -21,7 +21,7 @@ from keyart.backends.embedded.serving import (
     ServingCache,
     build_serving_file,
 )
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.tables import ROLLUPS
 from tests.backends import handmade

@@ -10,7 +10,7 @@ import pytest
 
 from keyart.backends.embedded import EmbeddedBackend
 from keyart.config import EtlSettings
-from keyart.etl.ingest import ingest
+from keyart.etl.embedded import ingest
 from keyart.query.ir import Dimension, Filter, Granularity, MetricQuery
 from tests.backends import handmade
 from tests.backends.cases import Universe, cases, fine_grained

@@ -81,7 +81,7 @@ class Tiny:
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
-    from keyart.etl.generate import generate
+    from keyart.etl.generator import generate
 
     root = tmp_path_factory.mktemp("spark_raw")
     summary = generate("tiny", root / "full", seed=7)
@@ -124,7 +124,7 @@ class Built:
 
 
 def _embedded(raws: list[Path], root: Path) -> Built:
-    from keyart.etl.ingest import ingest
+    from keyart.etl.embedded import ingest
 
     reports = tuple(ingest(raw, root, SETTINGS, publish_snapshot=False) for raw in raws)
     return Built(root, reports)

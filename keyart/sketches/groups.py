@@ -6,7 +6,7 @@ fewer than 8 distinct coupons is written directly in the library's compact LIST-
 format (8-byte preamble + the members' 32-bit coupons in update order), with the coupon of
 each member taken from a one-member sketch the library built once per member; larger
 groups go through the library in a tight loop. Both paths yield byte-identical sketches to
-`keyart.sketches.build` over the same members in the same order (tested).
+`keyart.sketches.hll.build` over the same members in the same order (tested).
 """
 
 from __future__ import annotations
@@ -16,13 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from keyart.sketches import TGT_TYPE
+from keyart.sketches.hll import TGT_TYPE
+from keyart.sketches.wire import COUNT_BYTE, LIST_HEAD, LIST_MAX, first_coupon, list_preamble
 
 _CHUNK_PAIRS = 1 << 20  # members turned into Python ints at a time (bounds memory)
-LIST_MAX = 7  # the library keeps up to 7 coupons in LIST mode, then switches mode
-# preInts, serVer, family HLL, lgK, lgArr, flags (compact), coupon count, mode LIST|HLL_4
-_PREAMBLE = (2, 1, 7, 0, 3, 8, 0, 0)
-_LG_K_BYTE, _COUNT_BYTE = 3, 6
 
 
 def coupon_table(members: npt.NDArray[np.int64], lg_k: int) -> pa.Table:
@@ -33,7 +30,7 @@ def coupon_table(members: npt.NDArray[np.int64], lg_k: int) -> pa.Table:
     for i, member in enumerate(members.tolist()):
         sketch = ds.hll_sketch(lg_k, TGT_TYPE)
         sketch.update(member)
-        coupons[i] = int.from_bytes(sketch.serialize_compact()[8:12], "little")
+        coupons[i] = first_coupon(sketch.serialize_compact())
     ordered = np.sort(coupons)
     shared = ordered[1:][ordered[1:] == ordered[:-1]]
     clash = np.isin(coupons, shared) if len(shared) else np.zeros(len(coupons), dtype=bool)
@@ -41,7 +38,7 @@ def coupon_table(members: npt.NDArray[np.int64], lg_k: int) -> pa.Table:
 
 
 class GroupSketcher:
-    """Builds compact HLL_4 sketches (the format of `keyart.sketches`) for many groups.
+    """Builds compact HLL_4 sketches (the format of `keyart.sketches.hll`) for many groups.
 
     With `list_mode=False` every sketch goes through the library (the reference path,
     kept for benchmarks and tests)."""
@@ -91,7 +88,7 @@ class GroupSketcher:
             small = (counts >= 1) & (counts <= LIST_MAX) & (seen[ends] == seen[starts])
         large = np.flatnonzero((counts > 0) & ~small)
         blobs = self._library(np.asarray(members), starts[large], ends[large])
-        sizes = np.where(small, 8 + 4 * counts, 0)
+        sizes = np.where(small, LIST_HEAD + 4 * counts, 0)
         if len(large):
             sizes[large] = [len(b) for b in blobs]
         offsets = np.zeros(n + 1, dtype=np.int64)
@@ -130,8 +127,7 @@ class GroupSketcher:
     ) -> None:
         """Write the LIST-mode sketches of the `small` groups into `buf` at `offsets`,
         one block of equally sized sketches at a time."""
-        header = np.array(_PREAMBLE, dtype=np.uint8)
-        header[_LG_K_BYTE] = self.lg_k
+        header = list_preamble(self.lg_k)
         # library blobs are multiples of 4 bytes too, so whole words can be written
         words = not (offsets % 4).any()
         target = buf.view(np.uint32) if words else buf
@@ -144,11 +140,11 @@ class GroupSketcher:
             idx = idx_all[order[bounds[size - 1] : bounds[size]]]
             if not len(idx):
                 continue
-            block = np.empty((len(idx), 8 + 4 * size), dtype=np.uint8)
-            block[:, :8] = header
-            block[:, _COUNT_BYTE] = size
+            block = np.empty((len(idx), LIST_HEAD + 4 * size), dtype=np.uint8)
+            block[:, :LIST_HEAD] = header
+            block[:, COUNT_BYTE] = size
             picked = coupons[starts[idx][:, None] + np.arange(size)]  # (groups, size)
-            block[:, 8:] = np.ascontiguousarray(picked).view(np.uint8)
+            block[:, LIST_HEAD:] = np.ascontiguousarray(picked).view(np.uint8)
             values = block.view(np.uint32) if words else block
             target[(offsets[idx] // unit)[:, None] + np.arange(values.shape[1])] = values
 

@@ -1,4 +1,5 @@
-"""Apache DataSketches HLL helpers: build from int64 member ids, merge, estimate with bounds.
+"""Apache DataSketches HLL sketches one at a time: build from int64 member ids, merge,
+estimate with bounds.
 
 Every sketch keyart stores is a compact-serialised HLL_4 sketch of int64 member ids, so it
 merges with sketches built by Spark's `hll_sketch_agg` and Druid's `HLLSketchMerge`.
@@ -11,8 +12,8 @@ from collections.abc import Iterable
 import datasketches as ds
 
 from keyart.query.results import ZERO, Estimate
+from keyart.sketches.params import NUM_STD_DEV
 
-NUM_STD_DEV = 2  # ~95% bounds, as DESIGN §2 requires
 TGT_TYPE = ds.tgt_hll_type.HLL_4
 
 
@@ -56,3 +57,6 @@ def estimate(sketch: ds.hll_sketch | None) -> Estimate:
 def estimate_blobs(blobs: Iterable[bytes | None], lg_k: int) -> Estimate:
     """Estimate with bounds of the union of serialised sketches."""
     return estimate(merge(blobs, lg_k))
+
+
+__all__ = ["TGT_TYPE", "build", "estimate", "estimate_blobs", "merge", "merge_bytes"]

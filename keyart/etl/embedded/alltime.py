@@ -22,9 +22,11 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from keyart.etl.hll import GroupSketcher
-from keyart.etl.rollups import Coding, DaySummary
+from keyart.etl.embedded.duck import sql_list
+from keyart.etl.embedded.rollups import Coding, DaySummary
+from keyart.sketches.groups import GroupSketcher
 from keyart.warehouse.layout import Version, day_partition
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,
@@ -110,8 +112,8 @@ def _lists(matrix: npt.NDArray[np.bool_], values: pa.Array) -> pa.Array:
 def _measures_sql(files: dict[str, list[Path]], key: str) -> str:
     """Totals keyed by `k` over the given rollup files (asset_country_day and
     asset_affinity_day), in the layout of `AlltimeTotals.table`."""
-    country = _file_list(files[ASSET_COUNTRY_DAY.name])
-    affinity = _file_list(files[ASSET_AFFINITY_DAY.name])
+    country = sql_list(files[ASSET_COUNTRY_DAY.name])
+    affinity = sql_list(files[ASSET_AFFINITY_DAY.name])
     affinities = "SELECT NULL::VARCHAR AS k, NULL::VARCHAR[] AS affinities WHERE false"
     if files[ASSET_AFFINITY_DAY.name]:
         affinities = f"""SELECT k, list_sort(list(affinity)) AS affinities FROM (
@@ -132,10 +134,6 @@ def _measures_sql(files: dict[str, list[Path]], key: str) -> str:
         m.countries, m.first_day, m.last_day, coalesce(a.affinities, []) AS affinities
     FROM m LEFT JOIN a USING (k)
     """
-
-
-def _file_list(paths: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
 _MERGE_SQL = """SELECT k, sum(impressions)::BIGINT AS impressions,
@@ -254,4 +252,50 @@ def build_alltime(
     return out[0], out[1]
 
 
-__all__ = ["AlltimeTotals", "build_alltime"]
+def event_pairs(
+    con: duckdb.DuckDBPyConnection, parent: Version | None, kept_days: list[date]
+) -> tuple[str, str]:
+    """Views (asset_no, title_no, member_id) of every impression and attributed play of
+    the new version: this run's facts (`imp`, `play`) plus the parent's kept days."""
+    out = []
+    for name, rel in (("impressions", "imp"), ("plays", "play")):
+        sql = (
+            f"SELECT f.asset_no, a.title_no, f.member_id FROM {rel} f"
+            " JOIN asset_codes a ON a.asset_no = f.asset_no"
+        )
+        files = [
+            f
+            for d in kept_days
+            if parent is not None
+            for f in sorted((parent.events_dir(name) / day_partition(d)).glob("*.parquet"))
+        ]
+        if files:
+            sql += (
+                " UNION ALL SELECT a.asset_no, t.title_no, e.member_id"
+                f" FROM read_parquet({sql_list(files)}) e"
+                " JOIN asset_codes a ON a.asset_id = e.asset_id"
+                " JOIN title_codes t ON t.title_id = e.title_id"
+            )
+        con.execute(f"CREATE VIEW alltime_{rel} AS {sql}")
+        out.append(f"alltime_{rel}")
+    return out[0], out[1]
+
+
+def write_alltime(
+    con: duckdb.DuckDBPyConnection,
+    lg_k: int,
+    totals: AlltimeTotals,
+    parent: Version | None,
+    kept_days: list[date],
+    view: Version,
+) -> None:
+    """Build the all-time tables of the new version and write them into `view`."""
+    assets, titles = build_alltime(
+        con, lg_k, totals, parent, kept_days, event_pairs(con, parent, kept_days)
+    )
+    view.alltime_path("assets").parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(assets, view.alltime_path("assets"))
+    pq.write_table(titles, view.alltime_path("titles"))
+
+
+__all__ = ["AlltimeTotals", "build_alltime", "event_pairs", "write_alltime"]

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from keyart import sketches
-from keyart.etl.hll import LIST_MAX, GroupSketcher, coupon_table
+from keyart.sketches.groups import GroupSketcher, coupon_table
+from keyart.sketches.wire import LIST_MAX
 
 
 @pytest.mark.parametrize("lg_k", [4, 11, 14, 21])

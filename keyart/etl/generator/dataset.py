@@ -3,7 +3,6 @@ named profile, with planted anomalies and every kind of bad input the ingest mus
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -142,20 +141,6 @@ def render_summary(summary: GenerateSummary, out: Path) -> str:
     return "\n".join(lines)
 
 
-def main(args: argparse.Namespace) -> int:
-    """CLI entry point of `keyart generate`; prints a short summary."""
-    scale = float(getattr(args, "scale", 1.0))
-    summary = generate(
-        args.profile,
-        args.out,
-        seed=args.seed,
-        scale=scale,
-        progress=args.profile in ("demo", "bench"),
-    )
-    print(render_summary(summary, args.out))
-    return 0
-
-
 def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *stream])))
 
@@ -271,3 +256,12 @@ def _swap_into_place(staging: Path, out: Path) -> None:
     out.rename(old)
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = [
+    "EVENT_TABLES",
+    "PLANTED_FILE",
+    "GenerateSummary",
+    "generate",
+    "render_summary",
+]

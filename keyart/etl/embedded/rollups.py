@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from keyart.errors import IngestError
-from keyart.etl.hll import GroupSketcher
+from keyart.sketches.groups import GroupSketcher
 from keyart.warehouse.tables import (
     ASSET_AFFINITY_DAY,
     ASSET_AUDIENCE_DAY,
