@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
 
-from keyart.backends.embedded.served import ServedWarehouse
+from keyart.backends.duckdb.backend import DuckDBBackend
 
 STORAGES = ("parquet", "served")
-B = TypeVar("B", bound=ServedWarehouse)
+B = TypeVar("B", bound=DuckDBBackend)
 
 
 @contextlib.asynccontextmanager

@@ -13,12 +13,7 @@ from typing import Any
 
 import pytest
 
-from keyart.backends.druid.compile import (
-    CompileOptions,
-    compile_query,
-    datasource_for,
-    matches_nothing,
-)
+from keyart.backends.druid.compile import CompileOptions, compile_query, datasource_for
 from keyart.backends.druid.specs import Datasources
 from keyart.query import Dimension, Filter, Granularity, Interval, Metric, MetricQuery
 
@@ -242,13 +237,6 @@ def test_datasource_choice() -> None:
     assert datasource_for(MetricQuery(JAN), no_country) == "keyart_asset_audience_day"
 
 
-def test_empty_any_of_matches_nothing() -> None:
-    assert matches_nothing(MetricQuery(JAN, filter=Filter(countries=[])))
-    assert matches_nothing(MetricQuery(JAN, filter=Filter(affinities=[], countries=["US"])))
-    assert not matches_nothing(MetricQuery(JAN, filter=Filter(countries=["US"])))
-    assert not matches_nothing(MetricQuery(JAN))
-
-
 def test_none_of_keeps_rows_without_labels_and_all_of_requires_each_label() -> None:
     """Druid's three-valued logic makes not(selector) false on a null label set: none-of
     must say "no labels, or none of these" explicitly; all-of is one selector per label."""
@@ -266,6 +254,6 @@ def test_none_of_keeps_rows_without_labels_and_all_of_requires_each_label() -> N
             {"type": "not", "field": {"type": "selector", "dimension": "affinities", "value": "c"}},
         ],
     } in fields
-    assert matches_nothing(
-        MetricQuery(JAN, filter=Filter(affinities_all=["a"], exclude_affinities=["a"]))
-    )
+    assert MetricQuery(
+        JAN, filter=Filter(affinities_all=["a"], exclude_affinities=["a"])
+    ).matches_nothing

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from keyart.backends.base import Backend
+from keyart.backends.duckdb.serving_copy import FORMAT
 from keyart.backends.embedded import EmbeddedBackend
-from keyart.backends.embedded.serving import FORMAT
 from keyart.errors import BackendUnavailable
 from keyart.query.ir import Dimension, Filter, Granularity, Interval, Metric, MetricQuery
 from keyart.warehouse.layout import Warehouse

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -32,8 +31,10 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from keyart.backends.base import ServingState
+from keyart.backends.duckdb.sql import safe_identifier, sql_string
 from keyart.backends.embedded.merge import group_sketches
 from keyart.warehouse.layout import Version
+from keyart.warehouse.tables import COUNT_MEASURES, SKETCH_MEASURES
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,7 @@ _SUFFIX = ".duckdb"
 
 def alias_of(version_name: str) -> str:
     """A safe SQL identifier naming a version's attached serving database."""
-    return "srv_" + re.sub(r"[^0-9A-Za-z]", "_", version_name)
-
-
-def sql_string(text: str) -> str:
-    """A single-quoted SQL string literal (for our own file paths, never user values)."""
-    return "'" + text.replace("'", "''") + "'"
+    return safe_identifier(version_name, "srv_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +65,8 @@ class MergedTable:
 
     base: str
     keys: tuple[str, ...]
-    counts: tuple[str, ...] = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
-    sketches: tuple[str, ...] = ("imp_sketch", "play_sketch")
+    counts: tuple[str, ...] = COUNT_MEASURES
+    sketches: tuple[str, ...] = SKETCH_MEASURES
 
 
 MERGE_DAYS = 14  # days merged per batch: bounds the memory a build needs
@@ -551,5 +547,4 @@ __all__ = [
     "alias_of",
     "build_serving_file",
     "day_files",
-    "sql_string",
 ]

@@ -11,8 +11,7 @@ import duckdb
 import pytest
 
 from keyart import sketches
-from keyart.backends.embedded import EmbeddedBackend
-from keyart.backends.embedded.serving import (
+from keyart.backends.duckdb.serving_copy import (
     DAYS_TABLE,
     INFO_TABLE,
     MAX_INCREMENTS,
@@ -21,6 +20,7 @@ from keyart.backends.embedded.serving import (
     ServingCache,
     build_serving_file,
 )
+from keyart.backends.embedded import EmbeddedBackend
 from keyart.etl.ingest import ingest
 from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.tables import ROLLUPS
