@@ -32,11 +32,13 @@ from filelock import FileLock, Timeout
 
 from keyart.backends.base import ServingState
 from keyart.backends.duckdb.sql import safe_identifier, sql_string
-from keyart.backends.embedded.merge import group_sketches
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import COUNT_MEASURES, SKETCH_MEASURES
 
 log = logging.getLogger(__name__)
+
+# the union of each row's sketches in a list<binary> column at lgK (None: no sketch)
+UniteSketches = Callable[[pa.ChunkedArray, int], list[bytes | None]]
 
 # a title's rows are contiguous, and within them each asset's rows, by day
 SORT_KEY = "title_id, asset_id, day"
@@ -61,10 +63,12 @@ class CopiedTable:
 @dataclass(frozen=True, slots=True)
 class MergedTable:
     """A table derived in the serving file from a copied one by merging its rows over the
-    columns left out of `keys` (summing counts, uniting sketches)."""
+    columns left out of `keys`: summing counts, uniting sketches with `unite` (one sketch
+    per row of a list<binary> column, at a given lgK; the backend's sketch library)."""
 
     base: str
     keys: tuple[str, ...]
+    unite: UniteSketches
     counts: tuple[str, ...] = COUNT_MEASURES
     sketches: tuple[str, ...] = SKETCH_MEASURES
 
@@ -338,7 +342,7 @@ def _merge_days(
             params=[window],
         ).to_arrow_table()
         for column in spec.sketches:
-            merged = pa.array(group_sketches(batch.column(column), lg_k), pa.binary())
+            merged = pa.array(spec.unite(batch.column(column), lg_k), pa.binary())
             batch = batch.set_column(batch.schema.get_field_index(column), column, merged)
         con.register("_batch", batch)
         con.execute(f"INSERT INTO {target} SELECT * FROM _batch")
@@ -544,6 +548,7 @@ __all__ = [
     "MergedTable",
     "ServingBuild",
     "ServingCache",
+    "UniteSketches",
     "alias_of",
     "build_serving_file",
     "day_files",

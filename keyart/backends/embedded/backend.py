@@ -12,6 +12,7 @@ from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable
 from keyart.backends.duckdb.sql import Source
 from keyart.backends.duckdb.versions import VersionView
 from keyart.backends.embedded.compile import compile_rollup
+from keyart.backends.embedded.merge import group_sketches
 from keyart.backends.embedded.plan import (
     ALL_COUNTRIES,
     catalog_wide,
@@ -42,7 +43,7 @@ class EmbeddedBackend(DuckDBBackend):
         r.name: CopiedTable(f"rollups/{r.name}", r.schema) for r in ROLLUPS
     }
     merged: ClassVar[Mapping[str, MergedTable]] = {
-        name: MergedTable(base, tuple(c for c in _KEY if c != "country") + extra)
+        name: MergedTable(base, tuple(c for c in _KEY if c != "country") + extra, group_sketches)
         for base, (name, extra) in ALL_COUNTRIES.items()
     }
 

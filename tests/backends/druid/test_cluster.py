@@ -37,7 +37,7 @@ from keyart.warehouse.layout import Warehouse
 from keyart.warehouse.tables import ASSET_COUNTRY_DAY
 from tests.backends import handmade
 from tests.backends.cases import EMPTY_CASES, Universe, cases, fine_grained
-from tests.backends.druid.conftest import (
+from tests.backends.druid.loads import (
     HANDMADE_PREFIX,
     LOAD_TIMEOUT_S,
     TINY_PREFIX,
