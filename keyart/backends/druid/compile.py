@@ -59,7 +59,7 @@ class CompileOptions:
             raise ConfigError(f"Druid query timeout must be > 0 ms, got {self.timeout_ms}")
 
 
-class _EstimateWithBounds(Postaggregator):
+class _EstimateWithBounds(Postaggregator):  # type: ignore[misc, unused-ignore]  # untyped base
     """The HLLSketchEstimateWithBounds post-aggregator over one sketch aggregator."""
 
     def __init__(self, sketch_aggregator: str, name: str) -> None:
