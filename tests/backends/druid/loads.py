@@ -16,6 +16,7 @@ from tests.druid_support import DruidEndpoints
 _PREFIX = os.environ.get("KEYART_TEST_DRUID_PREFIX", "keyart_test_")
 HANDMADE_PREFIX = f"{_PREFIX}hm_"
 TINY_PREFIX = f"{_PREFIX}tiny_"
+REPLACE_PREFIX = f"{_PREFIX}replace_"  # loads of tests that replace what they loaded
 LOAD_TIMEOUT_S = 600.0
 
 
@@ -43,4 +44,4 @@ class Loaded:
     reports: list[LoadReport]
 
 
-__all__ = ["HANDMADE_PREFIX", "LOAD_TIMEOUT_S", "TINY_PREFIX", "Loaded", "load"]
+__all__ = ["HANDMADE_PREFIX", "LOAD_TIMEOUT_S", "REPLACE_PREFIX", "TINY_PREFIX", "Loaded", "load"]

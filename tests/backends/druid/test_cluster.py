@@ -37,6 +37,7 @@ from tests.backends.cases import Universe, cases, fine_grained
 from tests.backends.druid.loads import (
     HANDMADE_PREFIX,
     LOAD_TIMEOUT_S,
+    REPLACE_PREFIX,
     TINY_PREFIX,
     Loaded,
     load,
@@ -44,8 +45,6 @@ from tests.backends.druid.loads import (
 from tests.druid_support import DruidEndpoints
 
 pytestmark = [pytest.mark.druid, pytest.mark.slow]
-
-REPLACE_PREFIX = "keyart_test_replace_"
 
 
 def _sql(sql: str) -> list[tuple[object, ...]]:
