@@ -28,8 +28,8 @@ import duckdb
 
 from bench.common import markdown_table, percentiles, time_async, write_results
 from bench.query import DEFAULT_DATA, ensure_warehouse, pick, questions
+from keyart.backends.duckdb.serving_copy import ServingBuild, ServingCache, build_serving_file
 from keyart.backends.embedded import EmbeddedBackend
-from keyart.backends.embedded.serving import ServingBuild, ServingCache, build_serving_file
 from keyart.config import EtlSettings
 from keyart.query import QueryResult
 from keyart.warehouse.layout import Version, Warehouse

@@ -24,7 +24,15 @@ from aiocache.base import BaseCache
 from aiocache.serializers import StringSerializer
 
 from keyart.errors import ConfigError
-from keyart.query import Dimension, Estimate, MetricQuery, MetricValues, QueryResult, ResultRow
+from keyart.query import (
+    ALL_METRICS,
+    Dimension,
+    Estimate,
+    MetricQuery,
+    MetricValues,
+    QueryResult,
+    ResultRow,
+)
 from keyart.telemetry import ApiMetrics
 
 log = logging.getLogger(__name__)
@@ -49,19 +57,17 @@ def encode_result(result: QueryResult) -> str:
     """A JSON text of a result made of plain lists (for caches outside the process)."""
     rows = []
     for row in result.rows:
-        m = row.metrics
+        # every metric in IR order: a count as a number, an estimate as [value, lo, hi]
+        values: list[Any] = [
+            _estimate(value) if metric.is_sketch else value
+            for metric in ALL_METRICS
+            for value in [getattr(row.metrics, metric.value)]
+        ]
         rows.append(
             [
                 None if row.bucket is None else row.bucket.isoformat(),
                 [[d.value, v] for d, v in row.dims],
-                [
-                    m.impressions,
-                    _estimate(m.unique_impressions),
-                    m.qualified_plays,
-                    _estimate(m.unique_players),
-                    m.play_seconds,
-                    m.engaged_plays,
-                ],
+                values,
             ]
         )
     return json.dumps(rows, separators=(",", ":"))
@@ -71,13 +77,15 @@ def decode_result(text: str | bytes) -> QueryResult:
     """The inverse of `encode_result`."""
     rows = []
     for bucket, dims, m in json.loads(text):
+        values: dict[str, Any] = {
+            metric.value: Estimate(*v) if metric.is_sketch else int(v)
+            for metric, v in zip(ALL_METRICS, m, strict=True)
+        }
         rows.append(
             ResultRow(
                 None if bucket is None else date.fromisoformat(bucket),
                 tuple((Dimension(d), v) for d, v in dims),
-                MetricValues(
-                    int(m[0]), Estimate(*m[1]), int(m[2]), Estimate(*m[3]), int(m[4]), int(m[5])
-                ),
+                MetricValues(**values),
             )
         )
     return QueryResult(tuple(rows))

@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from keyart.backends.embedded.engine import DuckDBRunner
+from keyart.backends.duckdb.engine import DuckDBRunner
 from keyart.config import ApiSettings
 from keyart.errors import BackendUnavailable
 from keyart.query import MetricQuery, QueryResult

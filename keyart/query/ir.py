@@ -233,6 +233,22 @@ class MetricQuery:
         if self.min_impressions > 0 and Metric.IMPRESSIONS not in self.metrics:
             raise BadUserInput("min_impressions needs the impressions metric")
 
+    @property
+    def uses_affinities(self) -> bool:
+        """Whether the query filters or groups by audience affinity."""
+        return self.filter.uses_affinities or Dimension.AFFINITY in self.group_by
+
+    @property
+    def uses_countries(self) -> bool:
+        """Whether the query filters or groups by country."""
+        return self.filter.uses_countries or Dimension.COUNTRY in self.group_by
+
+    @property
+    def matches_nothing(self) -> bool:
+        """Whether no event can match the query (see Filter.matches_nothing): every
+        backend answers it with no rows, without reading anything."""
+        return self.filter.matches_nothing
+
     def cache_key(self) -> str:
         """A canonical, stable text form of the query (for result caches)."""
         return json.dumps(

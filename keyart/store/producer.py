@@ -24,6 +24,7 @@ from keyart.store.model import AssetInfo, FilterOptions, Snapshot, TitleInfo
 from keyart.store.queries import title_sort_key
 from keyart.warehouse import tables
 from keyart.warehouse.layout import Version
+from keyart.warehouse.tables import MEASURE_OF
 
 log = logging.getLogger(__name__)
 
@@ -204,14 +205,13 @@ def build_snapshot(version: Version, name: str, created_at: datetime) -> Snapsho
 
 
 def _metrics(row: dict[str, Any], lg_k: int, where: str) -> MetricValues:
-    return MetricValues(
-        impressions=int(row["impressions"] or 0),
-        unique_impressions=_estimate(row["imp_sketch"], lg_k, f"{where}, column imp_sketch"),
-        qualified_plays=int(row["qualified_plays"] or 0),
-        unique_players=_estimate(row["play_sketch"], lg_k, f"{where}, column play_sketch"),
-        play_seconds=int(row["play_seconds"] or 0),
-        engaged_plays=int(row["engaged_plays"] or 0),
-    )
+    values: dict[str, Any] = {}
+    for metric, column in MEASURE_OF.items():
+        raw = row[column]
+        values[metric.value] = (
+            _estimate(raw, lg_k, f"{where}, column {column}") if metric.is_sketch else int(raw or 0)
+        )
+    return MetricValues(**values)
 
 
 def _estimate(blob_: bytes | None, lg_k: int, where: str) -> Estimate:

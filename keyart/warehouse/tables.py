@@ -3,22 +3,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pyarrow as pa
 
-from keyart.query.ir import Dimension
+from keyart.query.ir import Dimension, Metric
+
+# The measure column of every rollup (and all-time table) that answers each IR metric:
+# counts are summed, sketch columns (compact HLL_4 sketches of int64 member ids; null when
+# the row has no such member) are united. Every backend, the snapshot producer and the
+# result codec derive their metric handling from this one mapping.
+MEASURE_OF: Mapping[Metric, str] = MappingProxyType(
+    {
+        Metric.IMPRESSIONS: "impressions",
+        Metric.UNIQUE_IMPRESSIONS: "imp_sketch",
+        Metric.QUALIFIED_PLAYS: "qualified_plays",
+        Metric.UNIQUE_PLAYERS: "play_sketch",
+        Metric.PLAY_SECONDS: "play_seconds",
+        Metric.ENGAGED_PLAYS: "engaged_plays",
+    }
+)
+# the additive count columns and the sketch columns, in metric order
+COUNT_MEASURES: tuple[str, ...] = tuple(c for m, c in MEASURE_OF.items() if not m.is_sketch)
+SKETCH_MEASURES: tuple[str, ...] = tuple(c for m, c in MEASURE_OF.items() if m.is_sketch)
 
 MEASURES = pa.schema(
-    [
-        ("impressions", pa.int64()),
-        ("qualified_plays", pa.int64()),
-        ("play_seconds", pa.int64()),
-        ("engaged_plays", pa.int64()),
-        # compact HLL_4 sketches of int64 member ids; null when the row has no such member
-        ("imp_sketch", pa.binary()),
-        ("play_sketch", pa.binary()),
-    ]
+    [(c, pa.int64()) for c in COUNT_MEASURES] + [(c, pa.binary()) for c in SKETCH_MEASURES]
 )
 
 _KEY = [

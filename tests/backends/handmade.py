@@ -313,7 +313,8 @@ def _bucket(day: date, query: MetricQuery) -> date | None:
     return date(day.year, day.month, 1)
 
 
-def _matches(e: Event, query: MetricQuery) -> bool:
+def matches(e: Event, query: MetricQuery) -> bool:
+    """Whether an event passes the query's window and filter."""
     f = query.filter
     if not query.interval.start <= e.day <= query.interval.end:
         return False
@@ -364,12 +365,12 @@ def oracle(data: Dataset, query: MetricQuery) -> dict[GroupKey, Truth]:
     """Exact answer of `query` over the events, one entry per non-empty group."""
     out: dict[GroupKey, Truth] = defaultdict(Truth)
     for e in data.impressions:
-        if _matches(e, query):
+        if matches(e, query):
             for key in _group_keys(e, query):
                 out[key].impressions += 1
                 out[key].unique_impressions.add(e.member)
     for e in data.plays:
-        if _matches(e, query):
+        if matches(e, query):
             for key in _group_keys(e, query):
                 t = out[key]
                 t.qualified_plays += 1

@@ -77,3 +77,19 @@ def test_min_impressions_is_validated_and_keyed() -> None:
         MetricQuery(window, min_impressions=-1)
     with pytest.raises(BadUserInput, match="needs the impressions metric"):
         MetricQuery(window, metrics=(Metric.UNIQUE_PLAYERS,), min_impressions=1)
+
+
+def test_query_says_what_it_uses_and_when_it_matches_nothing() -> None:
+    window = Interval(date(2026, 1, 1), date(2026, 1, 7))
+    assert MetricQuery(window, filter=Filter(asset_ids=())).matches_nothing
+    assert MetricQuery(window, filter=Filter(affinities=(), countries=("US",))).matches_nothing
+    assert not MetricQuery(window, filter=Filter(asset_ids=("a",))).matches_nothing
+    assert not MetricQuery(window).matches_nothing
+    required_and_excluded = Filter(affinities_all=("x",), exclude_affinities=("x",))
+    assert MetricQuery(window, filter=required_and_excluded).matches_nothing
+    assert MetricQuery(window, group_by=(Dimension.AFFINITY,)).uses_affinities
+    assert MetricQuery(window, filter=Filter(exclude_affinities=("x",))).uses_affinities
+    assert not MetricQuery(window, group_by=(Dimension.COUNTRY,)).uses_affinities
+    assert MetricQuery(window, group_by=(Dimension.COUNTRY,)).uses_countries
+    assert MetricQuery(window, filter=Filter(exclude_countries=("US",))).uses_countries
+    assert not MetricQuery(window, filter=Filter(affinities=("x",))).uses_countries

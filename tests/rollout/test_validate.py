@@ -93,7 +93,7 @@ def test_bad_flags_are_named(
 @pytest.mark.druid
 @pytest.mark.slow
 def test_druid_agrees_with_legacy(tiny_warehouse: Path, tmp_path: Path) -> None:
-    from tests.backends.druid.conftest import LOAD_TIMEOUT_S
+    from tests.backends.druid.loads import LOAD_TIMEOUT_S
     from tests.druid_support import druid_endpoints_or_skip
 
     druid = druid_endpoints_or_skip()

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from keyart.backends.druid.client import QUERY_PATH, DruidClient
-from keyart.backends.druid.compile import CompileOptions, compile_query, matches_nothing
+from keyart.backends.druid.compile import CompileOptions, compile_query
 from keyart.backends.druid.results import parse_result
 from keyart.backends.druid.specs import DEFAULT_PREFIX, Datasources
 from keyart.backends.druid.split import split
@@ -64,7 +64,7 @@ class DruidBackend:
         """Answer one query; BackendQueryError / BackendUnavailable on Druid failures. Druid answers
         from the datasources it serves (the last `keyart druid ingest`), whatever
         `version` says (see docs/druid.md)."""
-        if matches_nothing(query):
+        if query.matches_nothing:
             return QueryResult(())
         try:
             # one deadline for the whole answer, split parts included

@@ -19,7 +19,8 @@ from pydruid.utils.filters import Dimension as DruidDimension
 from pydruid.utils.filters import Filter as DruidFilter
 from pydruid.utils.postaggregator import Field, Postaggregator
 
-from keyart.backends.druid.specs import SKETCH_OF, Datasources, column_of
+from keyart.backends.druid.plan import choose_datasource
+from keyart.backends.druid.specs import COLUMN_OF_METRIC, Datasources, column_of
 from keyart.errors import ConfigError
 from keyart.query.ir import Dimension, Granularity, MetricQuery
 from keyart.sketches.params import MAX_LG_K, MIN_LG_K, NUM_STD_DEV
@@ -57,7 +58,7 @@ class CompileOptions:
             raise ConfigError(f"Druid query timeout must be > 0 ms, got {self.timeout_ms}")
 
 
-class _EstimateWithBounds(Postaggregator):
+class _EstimateWithBounds(Postaggregator):  # type: ignore[misc, unused-ignore]  # untyped base
     """The HLLSketchEstimateWithBounds post-aggregator over one sketch aggregator."""
 
     def __init__(self, sketch_aggregator: str, name: str) -> None:
@@ -70,21 +71,11 @@ class _EstimateWithBounds(Postaggregator):
         }
 
 
-def matches_nothing(query: MetricQuery) -> bool:
-    """Whether no row can match the query's filter (see Filter.matches_nothing)."""
-    return query.filter.matches_nothing
-
-
-def uses_affinities(query: MetricQuery) -> bool:
-    """Whether the query filters or groups by audience affinity."""
-    return query.filter.uses_affinities or Dimension.AFFINITY in query.group_by
-
-
 def datasource_for(query: MetricQuery, options: CompileOptions) -> str:
-    """The datasource that answers a query: the smaller one when no affinity is involved."""
-    if options.use_country_datasource and not uses_affinities(query):
-        return options.datasources.country
-    return options.datasources.audience
+    """The datasource that answers a query under these options (plan.choose_datasource)."""
+    return choose_datasource(
+        query, options.datasources, use_country_datasource=options.use_country_datasource
+    )
 
 
 def interval_of(query: MetricQuery) -> str:
@@ -156,7 +147,7 @@ def aggregations_of(query: MetricQuery, lg_k: int) -> dict[str, dict[str, Any]]:
     aggs: dict[str, dict[str, Any]] = {}
     for metric in query.metrics:
         if metric.is_sketch:
-            column = SKETCH_OF[metric]
+            column = COLUMN_OF_METRIC[metric]
             aggs[column] = {
                 "type": "HLLSketchMerge",
                 "fieldName": column,
@@ -164,14 +155,15 @@ def aggregations_of(query: MetricQuery, lg_k: int) -> dict[str, dict[str, Any]]:
                 "tgtHllType": TGT_HLL_TYPE,
             }
         else:
-            aggs[metric.value] = aggregators.longsum(metric.value)
+            # named after the metric, which parse_result reads
+            aggs[metric.value] = aggregators.longsum(COLUMN_OF_METRIC[metric])
     return aggs
 
 
 def post_aggregations_of(query: MetricQuery) -> dict[str, Postaggregator]:
     """Estimate-with-bounds post-aggregators named after the distinct-count metrics."""
     return {
-        metric.value: _EstimateWithBounds(SKETCH_OF[metric], metric.value)
+        metric.value: _EstimateWithBounds(COLUMN_OF_METRIC[metric], metric.value)
         for metric in query.metrics
         if metric.is_sketch
     }
@@ -221,7 +213,5 @@ __all__ = [
     "filter_of",
     "granularity_of",
     "interval_of",
-    "matches_nothing",
     "post_aggregations_of",
-    "uses_affinities",
 ]

@@ -18,6 +18,7 @@ from keyart.backends.druid.specs import (
     SINGLE_VALUE_DIMENSIONS,
     SKETCH_COLUMNS,
 )
+from keyart.backends.duckdb.sql import sql_identifier, sql_string
 from keyart.errors import WarehouseError
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import Rollup
@@ -55,12 +56,12 @@ def rollup_days(version: Version, rollup: Rollup) -> list[tuple[date, Path]]:
 
 
 def _select_sql(rollup: Rollup, day: date) -> str:
-    columns = [f"DATE '{day.isoformat()}'::VARCHAR AS day"]
-    columns += [f'"{c}"' for c in SINGLE_VALUE_DIMENSIONS]
+    columns = [f"DATE {sql_string(day.isoformat())}::VARCHAR AS day"]
+    columns += [sql_identifier(c) for c in SINGLE_VALUE_DIMENSIONS]
     if rollup.affinity == "multi":
-        columns.append(f'"{AFFINITIES_COLUMN}"')
-    columns += [f'"{c}"' for c in COUNT_COLUMNS]
-    columns += [f'to_base64("{c}") AS "{c}"' for c in SKETCH_COLUMNS]
+        columns.append(sql_identifier(AFFINITIES_COLUMN))
+    columns += [sql_identifier(c) for c in COUNT_COLUMNS]
+    columns += [f"to_base64({sql_identifier(c)}) AS {sql_identifier(c)}" for c in SKETCH_COLUMNS]
     return "SELECT " + ", ".join(columns) + " FROM read_parquet($glob, hive_partitioning=false)"
 
 
@@ -77,7 +78,9 @@ def export_rollup(version: Version, rollup: Rollup, out_dir: Path) -> ExportStat
             target = out_dir / f"{day.isoformat()}.json"
             select = _select_sql(rollup, day)
             try:
-                con.execute(f"COPY ({select}) TO '{_quote(target)}' (FORMAT JSON)", {"glob": glob})
+                con.execute(
+                    f"COPY ({select}) TO {sql_string(target)} (FORMAT JSON)", {"glob": glob}
+                )
                 count, imp, ply = con.execute(
                     "SELECT count(*), coalesce(sum(impressions), 0), "
                     "coalesce(sum(qualified_plays), 0) "
@@ -93,10 +96,6 @@ def export_rollup(version: Version, rollup: Rollup, out_dir: Path) -> ExportStat
     finally:
         con.close()
     return ExportStats(tuple(d for d, _ in days), rows, impressions, plays, tuple(files))
-
-
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 __all__ = ["ExportStats", "export_rollup", "rollup_days"]

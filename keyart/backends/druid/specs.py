@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from keyart.query.ir import Dimension, Metric
-from keyart.warehouse.tables import ASSET_AUDIENCE_DAY, ASSET_COUNTRY_DAY, Rollup
+from keyart.warehouse.tables import (
+    ASSET_AUDIENCE_DAY,
+    ASSET_COUNTRY_DAY,
+    COUNT_MEASURES,
+    MEASURE_OF,
+    SKETCH_MEASURES,
+    Rollup,
+)
 
 DEFAULT_PREFIX = "keyart_"
 
 # Druid column names: the warehouse rollup column names, except the multi-value affinity set.
 AFFINITIES_COLUMN = "affinities"
 SINGLE_VALUE_DIMENSIONS: tuple[str, ...] = ("title_id", "asset_id", "asset_type", "country")
-COUNT_COLUMNS: tuple[str, ...] = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
-SKETCH_COLUMNS: tuple[str, ...] = ("imp_sketch", "play_sketch")
+COUNT_COLUMNS: tuple[str, ...] = COUNT_MEASURES
+SKETCH_COLUMNS: tuple[str, ...] = SKETCH_MEASURES
 # a `count` metric added at ingestion: the number of warehouse rows behind each Druid row,
 # so that a load can be verified exactly against the warehouse
 ROWS_COLUMN = "rows"
 
-# the sketch column behind each distinct-count metric
-SKETCH_OF: dict[Metric, str] = {
-    Metric.UNIQUE_IMPRESSIONS: "imp_sketch",
-    Metric.UNIQUE_PLAYERS: "play_sketch",
-}
+# the Druid column behind each metric: the warehouse measure column, loaded as it is
+COLUMN_OF_METRIC: Mapping[Metric, str] = MEASURE_OF
 
 # rollups loaded into Druid: the multi-value one answers everything, the country one is a
 # smaller datasource for queries that involve no affinity
@@ -57,13 +62,13 @@ class Datasources:
 
 __all__ = [
     "AFFINITIES_COLUMN",
+    "COLUMN_OF_METRIC",
     "COUNT_COLUMNS",
     "DEFAULT_PREFIX",
     "LOADED_ROLLUPS",
     "ROWS_COLUMN",
     "SINGLE_VALUE_DIMENSIONS",
     "SKETCH_COLUMNS",
-    "SKETCH_OF",
     "Datasources",
     "column_of",
 ]

@@ -1,4 +1,5 @@
-"""The embedded backend: DuckDB over the warehouse's daily HLL sketch rollups."""
+"""The embedded backend: DuckDB over the warehouse's daily HLL sketch rollups
+(plan, compile, results, backend; the sketch unions in merge.py)."""
 
 from keyart.backends.embedded.backend import EmbeddedBackend
 

@@ -5,32 +5,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from keyart.backends.embedded.compile import Source, compile_rollup
-from keyart.backends.embedded.engine import Cursor
-from keyart.backends.embedded.planner import (
+from keyart.backends.duckdb.backend import DuckDBBackend
+from keyart.backends.duckdb.engine import Cursor
+from keyart.backends.duckdb.plan import narrow_by_title
+from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable
+from keyart.backends.duckdb.sql import Source
+from keyart.backends.duckdb.versions import VersionView
+from keyart.backends.embedded.compile import compile_rollup
+from keyart.backends.embedded.merge import group_sketches
+from keyart.backends.embedded.plan import (
     ALL_COUNTRIES,
     catalog_wide,
     choose_rollup,
-    narrow_by_title,
     serving_table,
 )
 from keyart.backends.embedded.results import read_result
-from keyart.backends.embedded.served import ServedWarehouse
-from keyart.backends.embedded.serving import CopiedTable, MergedTable
-from keyart.backends.embedded.source import VersionView
 from keyart.query import MetricQuery, QueryResult
 from keyart.warehouse.tables import ROLLUPS
 
 _KEY = ("day", "title_id", "asset_id", "asset_type", "country")
 
 
-class EmbeddedBackend(ServedWarehouse):
+class EmbeddedBackend(DuckDBBackend):
     """Answers IR queries from the current warehouse version with DuckDB and DataSketches.
 
-    Each query reads the smallest rollup that can answer it (planner.choose_rollup), from
-    the version's serving copy once built (see serving.py; it also holds the rollups
+    Each query reads the smallest rollup that can answer it (plan.choose_rollup), from
+    the version's serving copy once built (see duckdb/serving_copy.py; it also holds the rollups
     merged over countries, read when a query neither filters nor groups by country),
-    else from its day files; a query across the catalog (planner.catalog_wide) reads the
+    else from its day files; a query across the catalog (plan.catalog_wide) reads the
     window's day files even when the copy is ready.
     Distinct counts merge the groups' HLL sketches. A newly published version is picked
     up by the next query (CURRENT is checked with one stat per query).
@@ -41,7 +43,7 @@ class EmbeddedBackend(ServedWarehouse):
         r.name: CopiedTable(f"rollups/{r.name}", r.schema) for r in ROLLUPS
     }
     merged: ClassVar[Mapping[str, MergedTable]] = {
-        name: MergedTable(base, tuple(c for c in _KEY if c != "country") + extra)
+        name: MergedTable(base, tuple(c for c in _KEY if c != "country") + extra, group_sketches)
         for base, (name, extra) in ALL_COUNTRIES.items()
     }
 

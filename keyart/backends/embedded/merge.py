@@ -158,7 +158,8 @@ class _Blobs:
 
     def raw(self, index: I64) -> list[bytes]:
         """The blobs at the given positions, as bytes."""
-        return self.values.take(pa.array(index + self.first)).to_pylist()
+        blobs: list[bytes] = self.values.take(pa.array(index + self.first)).to_pylist()
+        return blobs
 
 
 def _plain(blobs: _Blobs, lg_k: int, reorder: bool = True) -> list[ds.hll_union | None]:

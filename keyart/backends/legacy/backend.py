@@ -11,22 +11,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
-from keyart.backends.embedded.compile import Source
-from keyart.backends.embedded.engine import Cursor
-from keyart.backends.embedded.planner import narrow_by_title
-from keyart.backends.embedded.results import read_result
-from keyart.backends.embedded.served import ServedWarehouse
-from keyart.backends.embedded.serving import CopiedTable
-from keyart.backends.embedded.source import VersionView
-from keyart.backends.legacy.compile import IMPRESSION_METRICS, EventSources, compile_events
+from keyart.backends.duckdb.backend import DuckDBBackend
+from keyart.backends.duckdb.engine import Cursor
+from keyart.backends.duckdb.plan import narrow_by_title
+from keyart.backends.duckdb.serving_copy import CopiedTable
+from keyart.backends.duckdb.sql import Source
+from keyart.backends.duckdb.versions import VersionView
+from keyart.backends.legacy.compile import EventSources, compile_events
+from keyart.backends.legacy.plan import EVENT_FOLDERS, event_tables
+from keyart.backends.legacy.results import read_result
 from keyart.query import MetricQuery, QueryResult
 from keyart.warehouse.layout import Warehouse
-from keyart.warehouse.tables import EVENT_IMPRESSIONS, EVENT_PLAYS
-
-_TABLES = {"impressions": "events_impressions", "plays": "events_plays"}
 
 
-class LegacyBackend(ServedWarehouse):
+class LegacyBackend(DuckDBBackend):
     """Answers IR queries exactly from the current warehouse version's event tables.
 
     By default it reads the event day files, as the old stack would; with serving=True it
@@ -36,8 +34,8 @@ class LegacyBackend(ServedWarehouse):
 
     name = "legacy"
     tables: ClassVar[Mapping[str, CopiedTable]] = {
-        "events_impressions": CopiedTable("events/impressions", EVENT_IMPRESSIONS),
-        "events_plays": CopiedTable("events/plays", EVENT_PLAYS),
+        table: CopiedTable(f"events/{folder}", schema)
+        for folder, (table, schema) in EVENT_FOLDERS.items()
     }
 
     def __init__(
@@ -59,7 +57,7 @@ class LegacyBackend(ServedWarehouse):
         self, view: VersionView, folder: str, query: MetricQuery, db: str | None
     ) -> Source | None:
         if db is not None:
-            return Source.table(db, _TABLES[folder])
+            return Source.table(db, EVENT_FOLDERS[folder][0])
         files = view.event_files(folder, query.interval)
         return Source.parquet(files) if files else None
 
@@ -68,17 +66,16 @@ class LegacyBackend(ServedWarehouse):
     ) -> QueryResult:
         """Compile and run one exact query in a worker thread."""
         query = narrow_by_title(query, view.asset_titles())
-        wants_imp = any(m in IMPRESSION_METRICS for m in query.metrics)
-        wants_play = any(m not in IMPRESSION_METRICS for m in query.metrics)
+        needed = event_tables(query)
         sources = EventSources(
-            self._source(view, "impressions", query, db) if wants_imp else None,
-            self._source(view, "plays", query, db) if wants_play else None,
+            self._source(view, "impressions", query, db) if needed.impressions else None,
+            self._source(view, "plays", query, db) if needed.plays else None,
         )
         if sources.impressions is None and sources.plays is None:
             return QueryResult(())
         qualify = view.version.manifest.get("etl", {}).get("qualify_seconds")
         sql = compile_events(query, sources, None if qualify is None else int(qualify))
-        return read_result(query, cursor.arrow(sql.text, sql.params), view.version.lg_k)
+        return read_result(query, cursor.arrow(sql.text, sql.params))
 
 
 __all__ = ["LegacyBackend"]

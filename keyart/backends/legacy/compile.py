@@ -12,22 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyart.backends.embedded.compile import (
-    Params,
-    Source,
-    Sql,
+from keyart.backends.duckdb.clauses import (
     day_and_scalar_filters,
     key_columns,
     key_select,
     member_filters,
 )
+from keyart.backends.duckdb.sql import Params, Source, Sql
 from keyart.query.ir import Dimension, Metric, MetricQuery
 
-IMPRESSION_METRICS: dict[Metric, str] = {
+# the exact aggregate of each metric over its event table (legacy/plan.py says which)
+IMPRESSION_AGGREGATES: dict[Metric, str] = {
     Metric.IMPRESSIONS: "COUNT(*)",
     Metric.UNIQUE_IMPRESSIONS: "COUNT(DISTINCT member_id)",
 }
-PLAY_METRICS: dict[Metric, str] = {
+PLAY_AGGREGATES: dict[Metric, str] = {
     Metric.QUALIFIED_PLAYS: "COUNT(*)",
     Metric.UNIQUE_PLAYERS: "COUNT(DISTINCT member_id)",
     Metric.PLAY_SECONDS: "CAST(SUM(duration_s) AS BIGINT)",
@@ -94,21 +93,21 @@ def compile_events(
     keys = key_columns(query)
     ctes: list[str] = []
     sides: list[str] = []
-    wanted_imp = any(m in IMPRESSION_METRICS for m in query.metrics)
-    wanted_play = any(m in PLAY_METRICS for m in query.metrics)
+    wanted_imp = any(m in IMPRESSION_AGGREGATES for m in query.metrics)
+    wanted_play = any(m in PLAY_AGGREGATES for m in query.metrics)
     if wanted_imp and sources.impressions is not None:
-        side = _side(query, IMPRESSION_METRICS, sources.impressions, params)
+        side = _side(query, IMPRESSION_AGGREGATES, sources.impressions, params)
         ctes.append(f"imp AS (\n{side}\n)")
         sides.append("imp")
     if wanted_play and sources.plays is not None:
         # the event table should hold qualified plays only; the guard keeps that definition
-        side = _side(query, PLAY_METRICS, sources.plays, params, qualify_seconds)
+        side = _side(query, PLAY_AGGREGATES, sources.plays, params, qualify_seconds)
         ctes.append(f"ply AS (\n{side}\n)")
         sides.append("ply")
     if not sides:
         raise ValueError("compile_events needs an event source for a requested metric")
-    present = {m for m in query.metrics if m in (IMPRESSION_METRICS if "imp" in sides else {})}
-    present |= {m for m in query.metrics if m in (PLAY_METRICS if "ply" in sides else {})}
+    present = {m for m in query.metrics if m in (IMPRESSION_AGGREGATES if "imp" in sides else {})}
+    present |= {m for m in query.metrics if m in (PLAY_AGGREGATES if "ply" in sides else {})}
     columns = keys + [
         m.value if m in present else f"CAST(NULL AS BIGINT) AS {m.value}" for m in query.metrics
     ]
@@ -128,4 +127,4 @@ def compile_events(
     return Sql("\n".join(lines), tuple(params.values))
 
 
-__all__ = ["IMPRESSION_METRICS", "PLAY_METRICS", "EventSources", "compile_events"]
+__all__ = ["IMPRESSION_AGGREGATES", "PLAY_AGGREGATES", "EventSources", "compile_events"]

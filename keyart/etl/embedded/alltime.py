@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from keyart.etl.embedded.duck import sql_list
+from keyart.backends.duckdb.sql import sql_strings
 from keyart.etl.embedded.rollups import Coding, DaySummary
 from keyart.sketches.groups import GroupSketcher
 from keyart.warehouse.layout import Version, day_partition
@@ -112,8 +112,8 @@ def _lists(matrix: npt.NDArray[np.bool_], values: pa.Array) -> pa.Array:
 def _measures_sql(files: dict[str, list[Path]], key: str) -> str:
     """Totals keyed by `k` over the given rollup files (asset_country_day and
     asset_affinity_day), in the layout of `AlltimeTotals.table`."""
-    country = sql_list(files[ASSET_COUNTRY_DAY.name])
-    affinity = sql_list(files[ASSET_AFFINITY_DAY.name])
+    country = sql_strings(files[ASSET_COUNTRY_DAY.name])
+    affinity = sql_strings(files[ASSET_AFFINITY_DAY.name])
     affinities = "SELECT NULL::VARCHAR AS k, NULL::VARCHAR[] AS affinities WHERE false"
     if files[ASSET_AFFINITY_DAY.name]:
         affinities = f"""SELECT k, list_sort(list(affinity)) AS affinities FROM (
@@ -272,7 +272,7 @@ def event_pairs(
         if files:
             sql += (
                 " UNION ALL SELECT a.asset_no, t.title_no, e.member_id"
-                f" FROM read_parquet({sql_list(files)}) e"
+                f" FROM read_parquet({sql_strings(files)}) e"
                 " JOIN asset_codes a ON a.asset_id = e.asset_id"
                 " JOIN title_codes t ON t.title_id = e.title_id"
             )

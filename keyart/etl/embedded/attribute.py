@@ -12,9 +12,10 @@ from datetime import date
 
 import duckdb
 
+from keyart.backends.duckdb.sql import sql_strings
 from keyart.config import EtlSettings
 from keyart.etl.attribution import attribution_sql
-from keyart.etl.embedded.duck import country_no, day_no, day_of, sql_list
+from keyart.etl.embedded.duck import country_no, day_no, day_of
 from keyart.etl.runs import Attribution, lookback_files
 from keyart.warehouse.layout import Version
 
@@ -63,7 +64,7 @@ def attribute(
         extra = (
             " UNION ALL SELECT e.member_id, t.title_no, a.asset_no,"
             f" {country_no('e.country')}, CAST(e.event_time AS TIMESTAMP)"
-            f" FROM read_parquet({sql_list(lookback)}) e"
+            f" FROM read_parquet({sql_strings(lookback)}) e"
             " JOIN title_codes t ON t.title_id = e.title_id"
             " JOIN asset_codes a ON a.asset_id = e.asset_id"
             f" {wanted} _q.member_id = e.member_id AND _q.title_id = t.title_no"

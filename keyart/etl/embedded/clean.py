@@ -14,9 +14,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from keyart.backends.duckdb.sql import sql_string, sql_strings
 from keyart.errors import IngestError
 from keyart.etl import contract, rules
-from keyart.etl.embedded.duck import country_no, day_no, day_of, sql_list, sql_string
+from keyart.etl.embedded.duck import country_no, day_no, day_of
 from keyart.etl.runs import CONFLICT_EXAMPLES, Accounting, Conflicts
 from keyart.etl.schemas import RAW_TABLES
 
@@ -32,7 +33,7 @@ def classify(
     the `extra` columns of the `joins`; the same outcome as the portable
     `rules.classify_sql`, but the duplicate ranking only looks at repeated ids."""
     table = raw.tables[name]
-    source = f"read_parquet({sql_list(list(table.files))}, union_by_name = true"
+    source = f"read_parquet({sql_strings(list(table.files))}, union_by_name = true"
     carried: tuple[str, ...] = ()
     if name in rules.DIM_KEYS:
         # which row came last decides between repeated keys (rules.keep_order_sql)

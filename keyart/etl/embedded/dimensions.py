@@ -11,9 +11,9 @@ from __future__ import annotations
 import duckdb
 import pyarrow.parquet as pq
 
+from keyart.backends.duckdb.sql import sql_string
 from keyart.etl import contract, rules
 from keyart.etl.embedded.clean import classify
-from keyart.etl.embedded.duck import sql_string
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import ASSETS, TITLES
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from keyart.backends.duckdb.sql import sql_string
+
 EPOCH = date(1970, 1, 1)  # day numbers count days from here
 # A valid country code is two letters A-Z: its number is a base-26 pair, in code order.
 COUNTRIES = pa.array([chr(65 + i // 26) + chr(65 + i % 26) for i in range(26 * 26)])
@@ -29,17 +31,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 def spill_to(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """Let DuckDB spill to `folder` (inside the staging folder, removed with it)."""
-    con.execute(f"SET temp_directory = {sql_string(str(folder))}")
-
-
-def sql_string(text: str) -> str:
-    """`text` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def sql_list(paths: list[Path]) -> str:
-    """A SQL list literal of file paths (for read_parquet)."""
-    return "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
+    con.execute(f"SET temp_directory = {sql_string(folder)}")
 
 
 def country_no(column: str) -> str:
@@ -66,6 +58,4 @@ __all__ = [
     "day_no",
     "day_of",
     "spill_to",
-    "sql_list",
-    "sql_string",
 ]

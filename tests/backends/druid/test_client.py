@@ -55,7 +55,7 @@ async def test_empty_any_of_filter_answers_without_a_request() -> None:
         raise AssertionError("no request expected")
 
     backend = DruidBackend("http://broker:8082", transport=_mock(handler))
-    result = await backend.execute(MetricQuery(QUERY.interval, filter=Filter(countries=[])))
+    result = await backend.execute(MetricQuery(QUERY.interval, filter=Filter(countries=())))
     await backend.aclose()
     assert result.rows == ()
 

@@ -13,12 +13,7 @@ from typing import Any
 
 import pytest
 
-from keyart.backends.druid.compile import (
-    CompileOptions,
-    compile_query,
-    datasource_for,
-    matches_nothing,
-)
+from keyart.backends.druid.compile import CompileOptions, compile_query, datasource_for
 from keyart.backends.druid.specs import Datasources
 from keyart.query import Dimension, Filter, Granularity, Interval, Metric, MetricQuery
 
@@ -37,62 +32,62 @@ CASES: dict[str, tuple[MetricQuery, CompileOptions]] = {
     ),
     "single_day_interval": (MetricQuery(Interval(date(2024, 2, 29), date(2024, 2, 29))), OPTIONS),
     # filter kinds: one value → selector, several → in, several dims → and
-    "filter_country_selector": (MetricQuery(JAN, filter=Filter(countries=["US"])), OPTIONS),
-    "filter_countries_in": (MetricQuery(JAN, filter=Filter(countries=["US", "DE"])), OPTIONS),
-    "filter_asset_types": (MetricQuery(JAN, filter=Filter(asset_types=["video"])), OPTIONS),
-    "filter_title_ids": (MetricQuery(JAN, filter=Filter(title_ids=["t2", "t1"])), OPTIONS),
+    "filter_country_selector": (MetricQuery(JAN, filter=Filter(countries=("US",))), OPTIONS),
+    "filter_countries_in": (MetricQuery(JAN, filter=Filter(countries=("US", "DE"))), OPTIONS),
+    "filter_asset_types": (MetricQuery(JAN, filter=Filter(asset_types=("video",))), OPTIONS),
+    "filter_title_ids": (MetricQuery(JAN, filter=Filter(title_ids=("t2", "t1"))), OPTIONS),
     "filter_asset_ids": (
-        MetricQuery(JAN, filter=Filter(asset_ids=["a3", "a1", "a2"])),
+        MetricQuery(JAN, filter=Filter(asset_ids=("a3", "a1", "a2"))),
         OPTIONS,
     ),
     "filter_affinity_selector": (
-        MetricQuery(JAN, filter=Filter(affinities=["Pop Culture enthusiasts"])),
+        MetricQuery(JAN, filter=Filter(affinities=("Pop Culture enthusiasts",))),
         OPTIONS,
     ),
     "filter_affinities_in": (
-        MetricQuery(JAN, filter=Filter(affinities=["Character Drama fans", "Anime fans"])),
+        MetricQuery(JAN, filter=Filter(affinities=("Character Drama fans", "Anime fans"))),
         OPTIONS,
     ),
     "filter_combined": (
         MetricQuery(
             JAN,
             filter=Filter(
-                title_ids=["t1"],
-                asset_ids=["a1", "a2"],
-                asset_types=["artwork"],
-                countries=["US", "BR"],
-                affinities=["Anime fans"],
+                title_ids=("t1",),
+                asset_ids=("a1", "a2"),
+                asset_types=("artwork",),
+                countries=("US", "BR"),
+                affinities=("Anime fans",),
             ),
         ),
         OPTIONS,
     ),
     # exclusions, all-of and none-of over the multi-value affinity column
-    "filter_exclude_country": (MetricQuery(JAN, filter=Filter(exclude_countries=["US"])), OPTIONS),
+    "filter_exclude_country": (MetricQuery(JAN, filter=Filter(exclude_countries=("US",))), OPTIONS),
     "filter_exclude_countries": (
-        MetricQuery(JAN, filter=Filter(exclude_countries=["US", "DE"])),
+        MetricQuery(JAN, filter=Filter(exclude_countries=("US", "DE"))),
         OPTIONS,
     ),
     "filter_affinities_all": (
-        MetricQuery(JAN, filter=Filter(affinities_all=["Anime fans", "K-Drama fans"])),
+        MetricQuery(JAN, filter=Filter(affinities_all=("Anime fans", "K-Drama fans"))),
         OPTIONS,
     ),
     "filter_exclude_affinity": (
-        MetricQuery(JAN, filter=Filter(exclude_affinities=["True Crime buffs"])),
+        MetricQuery(JAN, filter=Filter(exclude_affinities=("True Crime buffs",))),
         OPTIONS,
     ),
     "filter_exclude_affinities": (
-        MetricQuery(JAN, filter=Filter(exclude_affinities=["True Crime buffs", "Anime fans"])),
+        MetricQuery(JAN, filter=Filter(exclude_affinities=("True Crime buffs", "Anime fans"))),
         OPTIONS,
     ),
     "filter_any_all_none_combined": (
         MetricQuery(
             JAN,
             filter=Filter(
-                countries=["US", "BR", "DE"],
-                exclude_countries=["DE"],
-                affinities=["Anime fans", "K-Drama fans", "True Crime buffs"],
-                affinities_all=["Character Drama fans"],
-                exclude_affinities=["True Crime buffs"],
+                countries=("US", "BR", "DE"),
+                exclude_countries=("DE",),
+                affinities=("Anime fans", "K-Drama fans", "True Crime buffs"),
+                affinities_all=("Character Drama fans",),
+                exclude_affinities=("True Crime buffs",),
             ),
         ),
         OPTIONS,
@@ -100,14 +95,14 @@ CASES: dict[str, tuple[MetricQuery, CompileOptions]] = {
     "group_by_affinity_all_none": (
         MetricQuery(
             JAN,
-            filter=Filter(affinities_all=["Anime fans"], exclude_affinities=["True Crime buffs"]),
+            filter=Filter(affinities_all=("Anime fans",), exclude_affinities=("True Crime buffs",)),
             group_by=(Dimension.AFFINITY,),
         ),
         OPTIONS,
     ),
     # group-bys
     "group_by_asset": (
-        MetricQuery(JAN, filter=Filter(asset_ids=["a1", "a2"]), group_by=(Dimension.ASSET,)),
+        MetricQuery(JAN, filter=Filter(asset_ids=("a1", "a2")), group_by=(Dimension.ASSET,)),
         OPTIONS,
     ),
     "group_by_title": (MetricQuery(JAN, group_by=(Dimension.TITLE,)), OPTIONS),
@@ -120,7 +115,7 @@ CASES: dict[str, tuple[MetricQuery, CompileOptions]] = {
     "group_by_affinity_filtered": (
         MetricQuery(
             JAN,
-            filter=Filter(affinities=["Anime fans", "Character Drama fans"]),
+            filter=Filter(affinities=("Anime fans", "Character Drama fans")),
             group_by=(Dimension.AFFINITY,),
         ),
         OPTIONS,
@@ -129,7 +124,7 @@ CASES: dict[str, tuple[MetricQuery, CompileOptions]] = {
         MetricQuery(
             JAN,
             Granularity.WEEK,
-            filter=Filter(countries=["US"], affinities=["Anime fans"]),
+            filter=Filter(countries=("US",), affinities=("Anime fans",)),
             group_by=(Dimension.ASSET, Dimension.AFFINITY),
         ),
         OPTIONS,
@@ -149,7 +144,7 @@ CASES: dict[str, tuple[MetricQuery, CompileOptions]] = {
     ),
     # options: sketch precision, datasource prefix, no country datasource
     "options_lgk12_prefix_audience_only": (
-        MetricQuery(JAN, filter=Filter(countries=["US"])),
+        MetricQuery(JAN, filter=Filter(countries=("US",))),
         CompileOptions(
             datasources=Datasources("test_"),
             use_country_datasource=False,
@@ -229,31 +224,24 @@ def test_datasource_choice() -> None:
     options = CompileOptions()
     assert datasource_for(MetricQuery(JAN), options) == "keyart_asset_country_day"
     for query in (
-        MetricQuery(JAN, filter=Filter(affinities=["x"])),
+        MetricQuery(JAN, filter=Filter(affinities=("x",))),
         MetricQuery(JAN, group_by=(Dimension.AFFINITY,)),
     ):
         assert datasource_for(query, options) == "keyart_asset_audience_day"
-    for flt in (Filter(affinities_all=["x"]), Filter(exclude_affinities=["x"])):
+    for flt in (Filter(affinities_all=("x",)), Filter(exclude_affinities=("x",))):
         assert datasource_for(MetricQuery(JAN, filter=flt), options).endswith("audience_day")
-    assert datasource_for(MetricQuery(JAN, filter=Filter(exclude_countries=["US"])), options) == (
+    assert datasource_for(MetricQuery(JAN, filter=Filter(exclude_countries=("US",))), options) == (
         "keyart_asset_country_day"
     )
     no_country = CompileOptions(use_country_datasource=False)
     assert datasource_for(MetricQuery(JAN), no_country) == "keyart_asset_audience_day"
 
 
-def test_empty_any_of_matches_nothing() -> None:
-    assert matches_nothing(MetricQuery(JAN, filter=Filter(countries=[])))
-    assert matches_nothing(MetricQuery(JAN, filter=Filter(affinities=[], countries=["US"])))
-    assert not matches_nothing(MetricQuery(JAN, filter=Filter(countries=["US"])))
-    assert not matches_nothing(MetricQuery(JAN))
-
-
 def test_none_of_keeps_rows_without_labels_and_all_of_requires_each_label() -> None:
     """Druid's three-valued logic makes not(selector) false on a null label set: none-of
     must say "no labels, or none of these" explicitly; all-of is one selector per label."""
     body = compile_query(
-        MetricQuery(JAN, filter=Filter(affinities_all=["b", "a"], exclude_affinities=["c"])),
+        MetricQuery(JAN, filter=Filter(affinities_all=("b", "a"), exclude_affinities=("c",))),
         OPTIONS,
     )
     fields = body["filter"]["fields"]
@@ -266,6 +254,6 @@ def test_none_of_keeps_rows_without_labels_and_all_of_requires_each_label() -> N
             {"type": "not", "field": {"type": "selector", "dimension": "affinities", "value": "c"}},
         ],
     } in fields
-    assert matches_nothing(
-        MetricQuery(JAN, filter=Filter(affinities_all=["a"], exclude_affinities=["a"]))
-    )
+    assert MetricQuery(
+        JAN, filter=Filter(affinities_all=("a",), exclude_affinities=("a",))
+    ).matches_nothing

@@ -24,7 +24,7 @@ import pytest
 
 from keyart.backends.druid import DruidBackend
 from keyart.warehouse.layout import Warehouse
-from tests.backends.druid.conftest import TINY_PREFIX
+from tests.backends.druid.loads import TINY_PREFIX
 from tests.druid_support import DruidEndpoints
 from tests.e2e.harness import api, codes, data, gql
 from tests.truth import Exact, Truth, truth_of

@@ -14,7 +14,7 @@ import pytest_asyncio
 from keyart.backends.druid import DruidBackend
 from keyart.etl.generator import GenerateSummary
 from keyart.warehouse.layout import Warehouse
-from tests.backends.druid.conftest import load
+from tests.backends.druid.loads import load
 from tests.druid_support import DruidEndpoints
 from tests.e2e.harness import api, data
 from tests.resolvers.test_insights import APPEAL, TITLES, everything

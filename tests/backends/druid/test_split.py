@@ -92,7 +92,7 @@ async def test_backend_retries_resource_limit_on_disjoint_halves() -> None:
     backend = DruidBackend("http://b", transport=httpx.MockTransport(handler))
     query = MetricQuery(
         Interval(date(2024, 1, 1), date(2024, 1, 31)),
-        filter=Filter(asset_ids=["a1", "a22", "a333", "a4444"]),
+        filter=Filter(asset_ids=("a1", "a22", "a333", "a4444")),
         group_by=(Dimension.ASSET,),
         metrics=(Metric.IMPRESSIONS,),
     )
@@ -141,7 +141,7 @@ async def test_split_parts_share_one_deadline() -> None:
     backend = DruidBackend("http://b", timeout_s=0.35, transport=httpx.MockTransport(handler))
     query = MetricQuery(
         Interval(date(2024, 1, 1), date(2024, 1, 31)),
-        filter=Filter(asset_ids=[f"a{i}" for i in range(16)]),
+        filter=Filter(asset_ids=tuple(f"a{i}" for i in range(16))),
         group_by=(Dimension.ASSET,),
     )
     started = time.monotonic()

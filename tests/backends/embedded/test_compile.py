@@ -7,8 +7,10 @@ from datetime import date
 import duckdb
 import pytest
 
-from keyart.backends.embedded.compile import Source, bucket_expr, compile_rollup
-from keyart.backends.embedded.planner import choose_rollup
+from keyart.backends.duckdb.clauses import bucket_expr
+from keyart.backends.duckdb.sql import Source
+from keyart.backends.embedded.compile import compile_rollup
+from keyart.backends.embedded.plan import choose_rollup
 from keyart.backends.legacy.compile import EventSources, compile_events
 from keyart.query.ir import Dimension, Filter, Granularity, Interval, Metric, MetricQuery
 from keyart.warehouse.tables import ASSET_COUNTRY_DAY

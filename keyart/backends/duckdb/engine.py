@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 
+from keyart.backends.duckdb.sql import sql_string
 from keyart.errors import BackendUnavailable, KeyartError, QueryRejected
 
 T = TypeVar("T")
@@ -130,8 +131,7 @@ class DuckDBRunner:
             with self._lock:
                 if alias in self._attached:
                     return
-                quoted = "'" + path.replace("'", "''") + "'"
-                cursor.execute(f"ATTACH IF NOT EXISTS {quoted} AS {alias} (READ_ONLY)")
+                cursor.execute(f"ATTACH IF NOT EXISTS {sql_string(path)} AS {alias} (READ_ONLY)")
                 self._attached.append(alias)
                 while len(self._attached) > keep:
                     cursor.execute(f"DETACH DATABASE IF EXISTS {self._attached.pop(0)}")

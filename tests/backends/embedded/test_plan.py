@@ -6,13 +6,7 @@ from datetime import date
 
 import pytest
 
-from keyart.backends.embedded.planner import (
-    WIDE_TITLES,
-    catalog_wide,
-    choose_rollup,
-    matches_nothing,
-    narrow_by_title,
-)
+from keyart.backends.embedded.plan import WIDE_TITLES, catalog_wide, choose_rollup
 from keyart.query.ir import Dimension, Filter, Interval, MetricQuery
 from keyart.warehouse.tables import ASSET_AFFINITY_DAY, ASSET_AUDIENCE_DAY, ASSET_COUNTRY_DAY
 
@@ -49,42 +43,6 @@ def test_chosen_rollup_can_group_by_the_query_dimensions() -> None:
     for group_by in [(d,) for d in Dimension]:
         query = MetricQuery(WINDOW, group_by=group_by)
         assert set(group_by) <= choose_rollup(query).dimensions
-
-
-def test_matches_nothing() -> None:
-    assert matches_nothing(MetricQuery(WINDOW, filter=Filter(asset_ids=())))
-    assert matches_nothing(MetricQuery(WINDOW, filter=Filter(affinities=())))
-    assert not matches_nothing(MetricQuery(WINDOW, filter=Filter(asset_ids=("a",))))
-    both = Filter(affinities_all=("x", "y"), exclude_affinities=("y",))
-    assert matches_nothing(MetricQuery(WINDOW, filter=both))
-    assert matches_nothing(
-        MetricQuery(WINDOW, filter=Filter(countries=("US",), exclude_countries=("US",)))
-    )
-    assert not matches_nothing(MetricQuery(WINDOW, filter=Filter(exclude_affinities=("x",))))
-    assert not matches_nothing(MetricQuery(WINDOW))
-
-
-def test_narrow_by_title_adds_the_titles_of_listed_assets() -> None:
-    titles = {"a1": "t1", "a2": "t1", "a3": "t2"}
-    query = MetricQuery(WINDOW, filter=Filter(asset_ids=("a1", "a3"), countries=("US",)))
-    narrowed = narrow_by_title(query, titles)
-    assert narrowed.filter == Filter(
-        title_ids=("t1", "t2"), asset_ids=("a1", "a3"), countries=("US",)
-    )
-    assert narrowed.group_by == query.group_by and narrowed.interval == query.interval
-
-
-@pytest.mark.parametrize(
-    "filter_",
-    [
-        Filter(),
-        Filter(asset_ids=("a1", "unknown")),  # an unknown asset: leave the query alone
-        Filter(title_ids=("t9",), asset_ids=("a1",)),  # titles already constrained
-    ],
-)
-def test_narrow_by_title_leaves_other_queries_alone(filter_: Filter) -> None:
-    query = MetricQuery(WINDOW, filter=filter_)
-    assert narrow_by_title(query, {"a1": "t1"}) is query
 
 
 def test_catalog_wide_queries_read_the_day_files() -> None:

@@ -1,5 +1,7 @@
-"""What the DuckDB backends share: following the warehouse's current version, its serving
-copy, the worker threads, and one retry when a version disappears under a query."""
+"""The base of the DuckDB backends (embedded, legacy): following the warehouse's current
+version, its serving copy, the worker threads, and one retry when a version disappears
+under a query. A subclass names the tables of its serving copy and implements `answer`
+(plan, compile, run, read results) for one query."""
 
 from __future__ import annotations
 
@@ -10,10 +12,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from keyart.backends.base import ServingState
-from keyart.backends.embedded.engine import Cursor, DuckDBRunner
-from keyart.backends.embedded.planner import matches_nothing
-from keyart.backends.embedded.serving import CopiedTable, MergedTable, ServingCache, alias_of
-from keyart.backends.embedded.source import CurrentVersion, VersionView
+from keyart.backends.duckdb.engine import Cursor, DuckDBRunner
+from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable, ServingCache, alias_of
+from keyart.backends.duckdb.versions import CurrentVersion, VersionView
 from keyart.errors import BackendUnavailable, KeyartError
 from keyart.query import MetricQuery, QueryResult
 from keyart.warehouse.layout import Warehouse
@@ -21,7 +22,7 @@ from keyart.warehouse.layout import Warehouse
 log = logging.getLogger(__name__)
 
 
-class ServedWarehouse:
+class DuckDBBackend:
     """Base of the embedded and legacy backends; subclasses implement `answer`."""
 
     name = "duckdb"
@@ -88,7 +89,7 @@ class ServedWarehouse:
     async def execute(self, query: MetricQuery, version: str | None = None) -> QueryResult:
         """Answer one query from warehouse version `version` (the served snapshot's),
         never from another; from the current version when None."""
-        if matches_nothing(query):
+        if query.matches_nothing:
             return QueryResult(())
         if version is not None:
             self._answering = version
@@ -136,4 +137,4 @@ class ServedWarehouse:
         await asyncio.to_thread(self._runner.close)
 
 
-__all__ = ["ServedWarehouse"]
+__all__ = ["DuckDBBackend"]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-
 from keyart.query.ir import Dimension, MetricQuery
 from keyart.warehouse.tables import (
     ASSET_AFFINITY_DAY,
@@ -18,28 +15,6 @@ ALL_COUNTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ASSET_COUNTRY_DAY.name: ("asset_day", ()),
     ASSET_AFFINITY_DAY.name: ("asset_affinity_day_all_countries", ("affinity",)),
 }
-
-
-def matches_nothing(query: MetricQuery) -> bool:
-    """Whether no row can match the query's filter (see Filter.matches_nothing)."""
-    return query.filter.matches_nothing
-
-
-def narrow_by_title(query: MetricQuery, asset_titles: Mapping[str, str]) -> MetricQuery:
-    """The same query with the titles of its listed assets added as a title filter.
-
-    Every asset belongs to one title, so the answer is unchanged; but serving copies are
-    sorted by title first, and a title constraint lets DuckDB skip other titles' blocks.
-    Left alone when titles are already constrained or an asset is unknown.
-    """
-    assets = query.filter.asset_ids
-    if assets is None or query.filter.title_ids is not None or not assets:
-        return query
-    titles = {asset_titles.get(asset) for asset in assets}
-    if None in titles:
-        return query
-    narrowed = query.filter.replace_titles(t for t in titles if t is not None)
-    return dataclasses.replace(query, filter=narrowed)
 
 
 # A query over more titles than this (and no listed assets) reads the day files, not the
@@ -91,9 +66,8 @@ def serving_table(query: MetricQuery, rollup: Rollup) -> str:
     """The serving-copy table to read for a query answered from `rollup`: the rollup
     merged over countries when the query neither filters nor groups by country (far fewer
     rows and sketches to merge), else the rollup itself."""
-    uses_country = query.filter.uses_countries or Dimension.COUNTRY in query.group_by
     merged = ALL_COUNTRIES.get(rollup.name)
-    return rollup.name if uses_country or merged is None else merged[0]
+    return rollup.name if query.uses_countries or merged is None else merged[0]
 
 
 __all__ = [
@@ -101,7 +75,5 @@ __all__ = [
     "WIDE_TITLES",
     "catalog_wide",
     "choose_rollup",
-    "matches_nothing",
-    "narrow_by_title",
     "serving_table",
 ]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from keyart.backends.embedded.engine import DuckDBRunner
+from keyart.backends.duckdb.engine import DuckDBRunner
 from keyart.errors import BackendUnavailable, BadQuery
 
 ENDLESS = "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"

@@ -11,8 +11,7 @@ import duckdb
 import pytest
 
 from keyart import sketches
-from keyart.backends.embedded import EmbeddedBackend
-from keyart.backends.embedded.serving import (
+from keyart.backends.duckdb.serving_copy import (
     DAYS_TABLE,
     INFO_TABLE,
     MAX_INCREMENTS,
@@ -21,6 +20,8 @@ from keyart.backends.embedded.serving import (
     ServingCache,
     build_serving_file,
 )
+from keyart.backends.embedded import EmbeddedBackend
+from keyart.backends.embedded.merge import group_sketches
 from keyart.etl.embedded import ingest
 from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.tables import ROLLUPS
@@ -68,7 +69,11 @@ def test_copy_holds_every_row_sorted(version: Version, tmp_path: Path) -> None:
 
 
 def test_merged_tables_sum_counts_and_unite_sketches(version: Version, tmp_path: Path) -> None:
-    merged = {"by_asset_day": MergedTable("asset_country_day", ("day", "title_id", "asset_id"))}
+    merged = {
+        "by_asset_day": MergedTable(
+            "asset_country_day", ("day", "title_id", "asset_id"), group_sketches
+        )
+    }
     built = build_serving_file(version, TABLES, tmp_path / "m.duckdb", merged=merged)
     assert built is not None
     con = duckdb.connect(str(built.path), read_only=True)

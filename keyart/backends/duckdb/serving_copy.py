@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -32,10 +31,14 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from keyart.backends.base import ServingState
-from keyart.backends.embedded.merge import group_sketches
+from keyart.backends.duckdb.sql import safe_identifier, sql_string
 from keyart.warehouse.layout import Version
+from keyart.warehouse.tables import COUNT_MEASURES, SKETCH_MEASURES
 
 log = logging.getLogger(__name__)
+
+# the union of each row's sketches in a list<binary> column at lgK (None: no sketch)
+UniteSketches = Callable[[pa.ChunkedArray, int], list[bytes | None]]
 
 # a title's rows are contiguous, and within them each asset's rows, by day
 SORT_KEY = "title_id, asset_id, day"
@@ -46,12 +49,7 @@ _SUFFIX = ".duckdb"
 
 def alias_of(version_name: str) -> str:
     """A safe SQL identifier naming a version's attached serving database."""
-    return "srv_" + re.sub(r"[^0-9A-Za-z]", "_", version_name)
-
-
-def sql_string(text: str) -> str:
-    """A single-quoted SQL string literal (for our own file paths, never user values)."""
-    return "'" + text.replace("'", "''") + "'"
+    return safe_identifier(version_name, "srv_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +63,14 @@ class CopiedTable:
 @dataclass(frozen=True, slots=True)
 class MergedTable:
     """A table derived in the serving file from a copied one by merging its rows over the
-    columns left out of `keys` (summing counts, uniting sketches)."""
+    columns left out of `keys`: summing counts, uniting sketches with `unite` (one sketch
+    per row of a list<binary> column, at a given lgK; the backend's sketch library)."""
 
     base: str
     keys: tuple[str, ...]
-    counts: tuple[str, ...] = ("impressions", "qualified_plays", "play_seconds", "engaged_plays")
-    sketches: tuple[str, ...] = ("imp_sketch", "play_sketch")
+    unite: UniteSketches
+    counts: tuple[str, ...] = COUNT_MEASURES
+    sketches: tuple[str, ...] = SKETCH_MEASURES
 
 
 MERGE_DAYS = 14  # days merged per batch: bounds the memory a build needs
@@ -342,7 +342,7 @@ def _merge_days(
             params=[window],
         ).to_arrow_table()
         for column in spec.sketches:
-            merged = pa.array(group_sketches(batch.column(column), lg_k), pa.binary())
+            merged = pa.array(spec.unite(batch.column(column), lg_k), pa.binary())
             batch = batch.set_column(batch.schema.get_field_index(column), column, merged)
         con.register("_batch", batch)
         con.execute(f"INSERT INTO {target} SELECT * FROM _batch")
@@ -548,8 +548,8 @@ __all__ = [
     "MergedTable",
     "ServingBuild",
     "ServingCache",
+    "UniteSketches",
     "alias_of",
     "build_serving_file",
     "day_files",
-    "sql_string",
 ]
