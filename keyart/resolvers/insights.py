@@ -15,7 +15,7 @@ from keyart.loaders import MetricKey, Shape
 from keyart.query import Dimension, Filter, Granularity, Interval, MetricValues
 from keyart.resolvers import coverage
 from keyart.resolvers.context import RequestContext
-from keyart.resolvers.metrics import EMPTY, asset_metrics, asset_timeseries, title_metrics
+from keyart.resolvers.windowed import EMPTY, asset_metrics, asset_timeseries, title_metrics
 from keyart.store.model import AssetInfo, Snapshot
 
 MAX_COMPARED = 50

@@ -12,13 +12,13 @@ from keyart.errors import NotFound
 from keyart.query import Dimension
 from keyart.resolvers import args
 from keyart.resolvers import insights as insight
-from keyart.resolvers import metrics as resolve
+from keyart.resolvers import windowed as resolve
 from keyart.resolvers.context import RequestContext
 from keyart.resolvers.stackdiff import stack_diff
 from keyart.schema.enums import AssetType, Granularity, InsightMetric
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
 from keyart.schema.insights import Anomaly, Appeal, PeriodChange, change_windows, ir_metric
-from keyart.schema.metrics import (
+from keyart.schema.metric_types import (
     AffinityMetrics,
     Availability,
     CountryMetrics,

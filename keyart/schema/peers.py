@@ -13,7 +13,7 @@ from keyart.query import MetricValues
 from keyart.resolvers.context import RequestContext
 from keyart.schema.asset import Asset
 from keyart.schema.enums import Direction, InsightMetric
-from keyart.schema.metrics import Estimate, Metrics, as_metrics
+from keyart.schema.metric_types import Estimate, Metrics, as_metrics
 
 
 def _asset(ctx: RequestContext, asset_id: str) -> Asset:

@@ -9,14 +9,14 @@ import strawberry
 from keyart.access.permissions import AdminOnly
 from keyart.query import Dimension
 from keyart.resolvers import insights as insight
-from keyart.resolvers import metrics as resolve
+from keyart.resolvers import windowed as resolve
 from keyart.resolvers.context import RequestContext
 from keyart.resolvers.stackdiff import stack_diff
 from keyart.schema.asset import Asset
 from keyart.schema.enums import AssetType, InsightMetric, TitleKind
 from keyart.schema.inputs import DateRange, MetricFilter, to_filter
 from keyart.schema.insights import PeriodChange, change_windows, ir_metric
-from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
+from keyart.schema.metric_types import Availability, FilterOptions, Metrics, as_metrics
 from keyart.schema.peers import Outlier
 from keyart.schema.rollout import Backend, StackDiff
 from keyart.store import queries
