@@ -524,6 +524,7 @@ def create_app(
     )
     metrics.requests_inflight.set_function(lambda: state.admission.inflight)
     metrics.requests_queued.set_function(lambda: state.admission.queued)
+    metrics.plain_field_execution.set(1 if state.schema.plain_fields else 0)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
