@@ -18,6 +18,7 @@ SUITES = (
     "serving",
     "store",
     "http",
+    "execution",
     "access",
     "abuse",
     "filtering",

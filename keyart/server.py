@@ -9,6 +9,7 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -165,6 +166,13 @@ class AppState:
         return memo
 
 
+# the JSON body of the request being answered and its object, parsed and checked once by
+# KeyartGraphQL._answer and handed to Strawberry's parse_json of the same request
+_PARSED_BODY: ContextVar[tuple[bytes, dict[str, Any]] | None] = ContextVar(
+    "keyart_parsed_body", default=None
+)
+
+
 class KeyartGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI app with a per-request keyart context (one snapshot, fresh loaders)."""
 
@@ -311,11 +319,14 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
                 request.scope[OPERATION_KEY] = operation  # for the access log
             state.metrics.response_cache_hits.inc()
             return Response(cached, media_type=media)
-        async with state.admission.slot():
-            try:
+        parsed = _PARSED_BODY.set(None if payload is None else (body, payload))
+        try:
+            async with state.admission.slot():
                 response = await self.run(request, context=ctx)
-            except HTTPException as exc:
-                raise BadRequest(exc.reason, exc.status_code) from exc
+        except HTTPException as exc:
+            raise BadRequest(exc.reason, exc.status_code) from exc
+        finally:
+            _PARSED_BODY.reset(parsed)
         if type(response) is not Response:
             return response  # GraphiQL's page
         size = len(response.body)
@@ -349,6 +360,14 @@ class KeyartGraphQL(GraphQL[RequestContext, None]):
     def encode_json(self, data: object) -> bytes:
         """Responses are encoded with orjson: a 50-asset answer is ~3,000 values."""
         return orjson.dumps(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request's JSON object: the one `_answer` already parsed when `data` is that
+        body (the body is parsed once, cached response or not), else parsed here."""
+        parsed = _PARSED_BODY.get()
+        if parsed is not None and parsed[0] is data:
+            return parsed[1]
+        return super().parse_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson.JSONDecodeError subclasses json.JSONDecodeError, which Strawberry maps to 400
@@ -514,6 +533,7 @@ def create_app(
     )
     metrics.requests_inflight.set_function(lambda: state.admission.inflight)
     metrics.requests_queued.set_function(lambda: state.admission.queued)
+    metrics.plain_field_execution.set(1 if state.schema.plain_fields else 0)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -142,6 +142,12 @@ class ApiMetrics:
             "GraphQL requests waiting for an execution slot now.",
             registry=r,
         )
+        self.plain_field_execution = Gauge(
+            "keyart_graphql_plain_field_execution",
+            "1 when keyart's plain-field execution answers plain fields; 0 when stock "
+            "graphql-core execution does (graphql-core/Strawberry outside the tested versions).",
+            registry=r,
+        )
         self._polls = _SnapshotPolls()
         r.register(self._polls)
         self._operations: set[str] = set()

@@ -262,8 +262,9 @@ async def test_snapshot_refresh_under_concurrent_load(
                 published.append(await asyncio.to_thread(producer.publish, version))
             return published
 
-        results = await asyncio.gather(publisher(), *(worker(k) for k in range(4)))
-        published = results[0]
+        publishing = asyncio.ensure_future(publisher())
+        await asyncio.gather(publishing, *(worker(k) for k in range(4)))
+        published = publishing.result()
         for _ in range(500):  # the poller picks the last one up within a few polls
             final = await data(client, "{ dataVersion }")
             if final["dataVersion"] == published[-1]:
@@ -389,3 +390,36 @@ async def test_serve_settings_and_backend_choice(
     legacy = build_backend(settings, "legacy")
     assert isinstance(legacy, LegacyBackend)
     await legacy.aclose()
+
+
+@pytest.mark.parametrize("cache_ttl_s", [3600, 0])
+async def test_a_request_body_is_parsed_once(
+    tiny_warehouse: Path, monkeypatch: pytest.MonkeyPatch, cache_ttl_s: int
+) -> None:
+    import orjson
+
+    query = "{ titles(first: 2) { edges { node { id name } } } }"
+    body = orjson.dumps({"query": query, "operationName": None})
+    decoded: list[bytes] = []
+    loads = orjson.loads
+
+    def counting(data: bytes | str) -> Any:
+        if data == body:
+            decoded.append(bytes(data))
+        return loads(data)
+
+    async with api(tiny_warehouse, cache_ttl_s=cache_ttl_s) as client:
+        monkeypatch.setattr(orjson, "loads", counting)
+        answers = []
+        for _ in range(2):  # with the response cache, the second is answered from it
+            response = await client.post(
+                "/graphql", content=body, headers={"content-type": "application/json"}
+            )
+            answers.append(response.json())
+        assert decoded == [body, body]  # once per request
+        assert answers[0] == answers[1] and len(answers[0]["data"]["titles"]["edges"]) == 2
+        # a body that is not JSON is still refused before execution, once
+        bad = await client.post(
+            "/graphql", content=b"{nope", headers={"content-type": "application/json"}
+        )
+        assert bad.status_code == 400 and bad.json()["errors"][0]["extensions"]["code"]

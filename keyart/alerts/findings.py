@@ -14,7 +14,7 @@ from keyart.insights.measures import InsightMetric, metric_value
 from keyart.query import Filter, Granularity, Interval, MetricValues
 from keyart.resolvers.context import RequestContext
 from keyart.resolvers.insights import asset_anomalies, asset_appeal, title_outliers
-from keyart.resolvers.metrics import asset_metrics
+from keyart.resolvers.windowed import asset_metrics
 
 
 def rule_filter(spec: RuleSpec) -> Filter:

@@ -15,8 +15,8 @@ from keyart.loaders import MetricKey, Shape
 from keyart.query import Dimension, Filter, Granularity, Interval, MetricValues
 from keyart.resolvers import coverage
 from keyart.resolvers.context import RequestContext
-from keyart.resolvers.metrics import EMPTY, asset_metrics, asset_timeseries, title_metrics
-from keyart.store.model import AssetInfo, Snapshot
+from keyart.resolvers.windowed import EMPTY, asset_metrics, asset_timeseries, title_metrics
+from keyart.store.model import AssetInfo
 
 MAX_COMPARED = 50
 NO_APPEAL = appeal.Appeal(appeal.Verdict.INSUFFICIENT_DATA, None, None)
@@ -128,9 +128,9 @@ def alltime_outliers(
     return ctx.snapshot.title_outliers.get(title_id, {}).get(metric, ())
 
 
-def stored_appeal(snapshot: Snapshot, asset_id: str) -> appeal.Appeal:
+def stored_appeal(ctx: RequestContext, asset_id: str) -> appeal.Appeal:
     """An asset's all-time appeal, precomputed into the snapshot at publish."""
-    return snapshot.asset_appeal.get(asset_id, NO_APPEAL)
+    return ctx.snapshot.asset_appeal.get(asset_id, NO_APPEAL)
 
 
 def previous_window(interval: Interval, previous: Interval | None) -> Interval:

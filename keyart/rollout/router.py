@@ -15,7 +15,7 @@ from keyart.rollout.routing import RuleSet, Target
 from keyart.state.rollout import RoutingStore
 
 if TYPE_CHECKING:
-    from keyart.loaders.metrics import MetricKey
+    from keyart.loaders.metric_loader import MetricKey
     from keyart.store.model import Snapshot
 
 log = logging.getLogger(__name__)

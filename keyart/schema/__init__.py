@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from strawberry.extensions import (
@@ -18,7 +19,11 @@ from keyart.config import ApiSettings
 from keyart.schema.alerts import AlertMutation, Subscription
 from keyart.schema.cost import QueryCostLimiter, fanout_of_context
 from keyart.schema.errors import KeyartSchema
-from keyart.schema.execution import PlainFieldExecutionContext, mark_plain_fields
+from keyart.schema.execution import (
+    PlainFieldExecutionContext,
+    mark_plain_fields,
+    untested_versions,
+)
 from keyart.schema.extensions import (
     BoundedParserCache,
     BoundedValidationCache,
@@ -29,6 +34,7 @@ from keyart.schema.query import Query
 from keyart.schema.rollout import RoutingMutation
 from keyart.schema.scalars import SCALAR_MAP
 
+log = logging.getLogger(__name__)
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 # every change the API accepts (admin keys only): alert rules and routing rules
 Mutation = merge_types("Mutation", (AlertMutation, RoutingMutation))
@@ -36,12 +42,31 @@ Mutation = merge_types("Mutation", (AlertMutation, RoutingMutation))
 
 def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = True) -> KeyartSchema:
     """The executable schema with the limits and caches of `settings`; `plain_fields`
-    answers plain fields without graphql-core's per-field protocol (execution.py)."""
+    answers plain fields without graphql-core's per-field protocol (execution.py) when the
+    installed graphql-core and Strawberry are versions it was tested with, else the schema
+    falls back to stock execution with a warning (`schema.plain_fields` says which)."""
     s = settings if settings is not None else ApiSettings()
+    if plain_fields:
+        untested = untested_versions()
+        if untested:
+            log.warning(
+                "plain-field execution is off (stock graphql-core execution answers every "
+                "field): %s outside the versions it was tested with",
+                ", ".join(untested),
+            )
+            plain_fields = False
+    schema = _schema(s, plain_fields)
+    if plain_fields:
+        mark_plain_fields(schema._schema)
+    schema.plain_fields = plain_fields
+    return schema
+
+
+def _schema(s: ApiSettings, plain_fields: bool) -> KeyartSchema:
     depth_limiter = QueryDepthLimiter(max_depth=s.max_query_depth)
     alias_limiter = MaxAliasesLimiter(max_alias_count=s.max_aliases)
     no_introspection = None if s.introspection else DisableIntrospection()
-    schema = KeyartSchema(
+    return KeyartSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -61,9 +86,6 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
         ],
         execution_context_class=PlainFieldExecutionContext if plain_fields else None,
     )
-    if plain_fields:
-        mark_plain_fields(schema._schema)
-    return schema
 
 
 def sdl() -> str:

@@ -1,6 +1,9 @@
 """GraphQL of notifications: alert rules (admin mutations), alerts (a paginated query and a
 subscription); thin resolvers over keyart.alerts (docs/notifications.md)."""
 
+# strawberry.field used as a decorator is typed `Any` by strawberry-graphql 0.341
+# mypy: disable-error-code="untyped-decorator"
+
 from __future__ import annotations
 
 import asyncio
@@ -20,6 +23,7 @@ from keyart.alerts import rules as ru
 from keyart.alerts.service import AlertService
 from keyart.errors import BadUserInput, StateError
 from keyart.insights import measures
+from keyart.resolvers import catalog
 from keyart.resolvers.context import RequestContext
 from keyart.schema.asset import Asset
 from keyart.schema.enums import AssetType, InsightMetric
@@ -172,12 +176,12 @@ class Alert:
 
     @strawberry.field(description="The asset (null when the served data no longer has it).")
     def asset(self, info: Info) -> Asset | None:
-        record = info.context.snapshot.assets.get(str(self.asset_id))
+        record = catalog.asset(info.context, str(self.asset_id))
         return None if record is None else Asset.shared(info.context, record)
 
     @strawberry.field(description="The title (null when the served data no longer has it).")
     def title(self, info: Info) -> Title | None:
-        record = info.context.snapshot.titles.get(str(self.title_id))
+        record = catalog.title(info.context, str(self.title_id))
         return None if record is None else Title.shared(info.context, record)
 
     @classmethod

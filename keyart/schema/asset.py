@@ -1,24 +1,25 @@
 """The `Asset` type: metadata and all-time metrics from the snapshot, windowed metrics from
 the OLAP backend through the request's loader."""
 
+# strawberry.field used as a decorator is typed `Any` by strawberry-graphql 0.341
+# mypy: disable-error-code="untyped-decorator"
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from keyart.access.permissions import AdminOnly
-from keyart.errors import NotFound
 from keyart.query import Dimension
-from keyart.resolvers import args
+from keyart.resolvers import args, catalog
 from keyart.resolvers import insights as insight
-from keyart.resolvers import metrics as resolve
+from keyart.resolvers import windowed as resolve
 from keyart.resolvers.context import RequestContext
-from keyart.resolvers.stackdiff import stack_diff
+from keyart.schema.entity import change_field, metrics_field, stack_diff_field, windowed
 from keyart.schema.enums import AssetType, Granularity, InsightMetric
-from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import Anomaly, Appeal, PeriodChange, change_windows, ir_metric
-from keyart.schema.metrics import (
+from keyart.schema.inputs import DateRange, MetricFilter
+from keyart.schema.insights import Anomaly, Appeal, ir_metric
+from keyart.schema.metric_types import (
     AffinityMetrics,
     Availability,
     CountryMetrics,
@@ -26,8 +27,7 @@ from keyart.schema.metrics import (
     Metrics,
     as_metrics,
 )
-from keyart.schema.rollout import Backend, StackDiff
-from keyart.store.model import AssetInfo, Snapshot
+from keyart.store.model import AssetInfo
 
 if TYPE_CHECKING:
     from keyart.schema.title import Title
@@ -45,7 +45,7 @@ class Asset:
     record: strawberry.Private[AssetInfo]
 
     @classmethod
-    def of(cls, record: AssetInfo, snapshot: Snapshot) -> Asset:
+    def of(cls, ctx: RequestContext, record: AssetInfo) -> Asset:
         """The GraphQL view of a snapshot asset, with its snapshot metrics."""
         return cls(
             id=strawberry.ID(record.id),
@@ -54,45 +54,24 @@ class Asset:
             tags=list(record.tags),
             media_url=record.media_url,
             record=record,
-            all_time=as_metrics(snapshot.asset_alltime.get(record.id, resolve.EMPTY)),
-            availability=Availability.of(snapshot.asset_countries.get(record.id, ())),
-            all_time_appeal=Appeal.of(insight.stored_appeal(snapshot, record.id)),
+            all_time=as_metrics(catalog.asset_alltime(ctx, record.id)),
+            availability=Availability.of(catalog.asset_availability(ctx, record.id)),
+            all_time_appeal=Appeal.of(insight.stored_appeal(ctx, record.id)),
         )
 
     @classmethod
     def shared(cls, ctx: RequestContext, record: AssetInfo) -> Asset:
         """The asset's view, built once per snapshot and shared by its requests: its
         snapshot fields are then plain attributes (schema/execution.py answers them)."""
-        return ctx.shared("asset", record.id, lambda: cls.of(record, ctx.snapshot))
+        return ctx.shared("asset", record.id, lambda: cls.of(ctx, record))
 
     @strawberry.field(description="The title this asset promotes.")
     def title(self, info: Info) -> Annotated[Title, strawberry.lazy("keyart.schema.title")]:
         from keyart.schema.title import Title
 
-        snapshot = info.context.snapshot
-        title = snapshot.titles.get(self.record.title_id)
-        if title is None:
-            raise NotFound(f"asset {self.record.id} names unknown title {self.record.title_id}")
-        return Title.shared(info.context, title)
+        return Title.shared(info.context, catalog.asset_title(info.context, self.record))
 
-    @strawberry.field(
-        permission_classes=[AdminOnly],
-        description="The window's metrics from the stack serving this request and from "
-        "`against`, side by side with per-metric tolerance (admin keys only).",
-    )
-    async def stack_diff(
-        self,
-        info: Info,
-        window: DateRange,
-        against: Backend,
-        filter: MetricFilter | None = strawberry.UNSET,
-    ) -> StackDiff | None:
-        ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        diff = await stack_diff(
-            ctx, Dimension.ASSET, self.record.id, interval, to_filter(filter), against.value
-        )
-        return StackDiff.of(diff)
+    stack_diff = stack_diff_field(Dimension.ASSET)
 
     all_time: Metrics = strawberry.field(
         description="Metrics over all days of data, from the in-memory snapshot."
@@ -101,14 +80,7 @@ class Asset:
         description="Countries where the asset had impressions (snapshot)."
     )
 
-    @strawberry.field(description="Metrics over an inclusive window of days.")
-    async def metrics(
-        self, info: Info, window: DateRange, filter: MetricFilter | None = strawberry.UNSET
-    ) -> Metrics:
-        ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        values = await resolve.asset_metrics(ctx, self.record.id, interval, to_filter(filter))
-        return as_metrics(values)
+    metrics = metrics_field(Dimension.ASSET, "Metrics over an inclusive window of days.")
 
     @strawberry.field(description="Every time bucket of the window, zero-filled.")
     async def timeseries(
@@ -119,9 +91,9 @@ class Asset:
         filter: MetricFilter | None = strawberry.UNSET,
     ) -> list[MetricPoint]:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
+        interval, flt = windowed(ctx, window, filter)
         points = await resolve.asset_timeseries(
-            ctx, self.record.id, interval, granularity.to_ir(), to_filter(filter)
+            ctx, self.record.id, interval, granularity.to_ir(), flt
         )
         return [MetricPoint(date=day, metrics=as_metrics(m)) for day, m in points]
 
@@ -134,9 +106,9 @@ class Asset:
         top: int | None = strawberry.UNSET,
     ) -> list[AffinityMetrics]:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
+        interval, flt = windowed(ctx, window, filter)
         groups = await resolve.asset_by_affinity(
-            ctx, self.record.id, interval, to_filter(filter), args.top_n(top)
+            ctx, self.record.id, interval, flt, args.top_n(top)
         )
         return [
             AffinityMetrics(affinity=g.key, metrics=as_metrics(g.metrics), lift=g.lift)
@@ -152,10 +124,8 @@ class Asset:
         top: int | None = strawberry.UNSET,
     ) -> list[CountryMetrics]:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        groups = await resolve.asset_by_country(
-            ctx, self.record.id, interval, to_filter(filter), args.top_n(top)
-        )
+        interval, flt = windowed(ctx, window, filter)
+        groups = await resolve.asset_by_country(ctx, self.record.id, interval, flt, args.top_n(top))
         return [CountryMetrics(country=g.key, metrics=as_metrics(g.metrics)) for g in groups]
 
     @strawberry.field(
@@ -166,8 +136,8 @@ class Asset:
         self, info: Info, window: DateRange, filter: MetricFilter | None = strawberry.UNSET
     ) -> Appeal:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        return Appeal.of(await insight.asset_appeal(ctx, self.record, interval, to_filter(filter)))
+        interval, flt = windowed(ctx, window, filter)
+        return Appeal.of(await insight.asset_appeal(ctx, self.record, interval, flt))
 
     all_time_appeal: Appeal = strawberry.field(
         description="The appeal over all days of data, from the snapshot."
@@ -185,32 +155,18 @@ class Asset:
         filter: MetricFilter | None = strawberry.UNSET,
     ) -> list[Anomaly]:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
+        interval, flt = windowed(ctx, window, filter)
         found = await insight.asset_anomalies(
             ctx,
             self.record.id,
             interval,
             (granularity or Granularity.DAY).to_ir(),
-            to_filter(filter),
+            flt,
             ir_metric(metric),
         )
         return [Anomaly.of(a) for a in found]
 
-    @strawberry.field(
-        description="Metrics of the window against a previous window (default: the equally "
-        "long one just before) and each insight metric's change, with significance."
-    )
-    async def change(
-        self,
-        info: Info,
-        window: DateRange,
-        previous: DateRange | None = strawberry.UNSET,
-        filter: MetricFilter | None = strawberry.UNSET,
-    ) -> PeriodChange:
-        ctx = info.context
-        interval, before = change_windows(ctx, window, previous)
-        found = await insight.asset_change(ctx, self.record.id, interval, before, to_filter(filter))
-        return PeriodChange.of(interval, before, found)
+    change = change_field(Dimension.ASSET)
 
 
 __all__ = ["Asset"]

@@ -162,7 +162,7 @@ class _Walk:
             return self.compared
         if parent == "Asset" and name in ("byAffinity", "byCountry"):
             dimension = "affinities" if name == "byAffinity" else "countries"
-            groups = getattr(fanout, dimension)
+            groups: int = getattr(fanout, dimension)
             listed = (args.get("filter") or {}).get(dimension)
             if isinstance(listed, list) and name == "byAffinity":
                 groups = min(groups, len(listed))  # only listed affinities form groups
@@ -214,7 +214,7 @@ class _Walk:
 
 
 def _int(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -64,6 +64,9 @@ def classify(error: GraphQLError) -> str:
 class KeyartSchema(strawberry.Schema):
     """A Strawberry schema whose errors always carry `extensions.code`."""
 
+    # whether keyart's plain-field execution answers plain fields (schema/execution.py)
+    plain_fields: bool = False
+
     def process_errors(
         self,
         errors: list[GraphQLError],

@@ -13,10 +13,17 @@ selection, without graphql-core visiting its fields. Anything else — and any v
 completion is an error (null in a non-null field, a value the scalar rejects, a missing
 attribute) — takes graphql-core's own path for the field or the whole object, so results
 and errors are unchanged.
+
+It overrides graphql-core `ExecutionContext` methods and reads Strawberry field internals,
+so it is a guarded plug-in: `untested_versions` names installed versions outside those it
+was tested with (TESTED_VERSIONS, the same bounds as pyproject.toml), and the schema then
+falls back to stock execution (keyart/schema/__init__.py).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +39,35 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Undefined
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+# the graphql-core and Strawberry versions this module was tested with; pyproject.toml
+# declares the same bounds (tests/schema/test_execution.py checks they agree)
+TESTED_VERSIONS = {"graphql-core": ">=3.3,<3.4", "strawberry-graphql": ">=0.341,<0.342"}
 PLAIN_LEAF = "keyart_plain_leaf"  # GraphQLField.extensions key holding a PlainLeaf
 PLAIN_OBJECT = "keyart_plain_object"  # GraphQLField.extensions key holding a PlainObject
 _SLOW = object()  # "let graphql-core complete this field": a missing value or an error
+
+
+def untested_versions(
+    installed: Callable[[str], str] = importlib.metadata.version,
+) -> list[str]:
+    """Each package of TESTED_VERSIONS installed in a version outside its tested range (or
+    not installed), as "name version (tested: range)"; empty when the plug-in may run."""
+    found = []
+    for name, tested in TESTED_VERSIONS.items():
+        try:
+            version = installed(name)
+            inside = Version(version) in SpecifierSet(tested)
+        except (importlib.metadata.PackageNotFoundError, InvalidVersion):
+            version, inside = "unknown", False
+        if not inside:
+            found.append(f"{name} {version} (tested: {tested})")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +207,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Any,
         grouped_field_set: Any,
         new_defer_usages: Any,
-        position_context: Any,
+        delivery_group_map: Any,
     ) -> Any:
         if self._plain and not new_defer_usages:
             plan = self._plan(parent_type, grouped_field_set)
@@ -186,8 +215,14 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 completed = self._complete(plan, source_value)
                 if completed is not _SLOW:
                     return completed
+        # by keyword: a parameter graphql-core renames fails here (and in the tests)
         return super().execute_collected_subfields(
-            parent_type, source_value, path, grouped_field_set, new_defer_usages, position_context
+            parent_type=parent_type,
+            source_value=source_value,
+            path=path,
+            grouped_field_set=grouped_field_set,
+            new_defer_usages=new_defer_usages,
+            delivery_group_map=delivery_group_map,
         )
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan | None:
@@ -219,7 +254,9 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             obj = extensions.get(PLAIN_OBJECT)
             if obj is None:
                 return None
-            sub_fields, defer_usages, _ = self.collect_subfields(obj.of_type, field_details_list)
+            sub_fields, defer_usages, _ = self.collect_subfields(
+                return_type=obj.of_type, field_details_list=field_details_list
+            )
             sub_plan = None if defer_usages else self._plan(obj.of_type, sub_fields)
             if sub_plan is None:
                 return None
@@ -267,15 +304,21 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if completed is not _SLOW:
                     return completed
         return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
+            parent_type=parent_type,
+            source=source,
+            field_details_list=field_details_list,
+            path=path,
+            position_context=position_context,
         )
 
 
 __all__ = [
     "PLAIN_LEAF",
     "PLAIN_OBJECT",
+    "TESTED_VERSIONS",
     "PlainFieldExecutionContext",
     "PlainLeaf",
     "PlainObject",
     "mark_plain_fields",
+    "untested_versions",
 ]

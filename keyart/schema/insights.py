@@ -15,7 +15,7 @@ from keyart.resolvers import insights as insight
 from keyart.resolvers.context import RequestContext
 from keyart.schema.enums import AppealVerdict, Direction, InsightMetric
 from keyart.schema.inputs import DateRange
-from keyart.schema.metrics import Estimate, Metrics, as_metrics
+from keyart.schema.metric_types import Estimate, Metrics, as_metrics
 
 
 def ir_metric(metric: InsightMetric | None) -> ir.InsightMetric:

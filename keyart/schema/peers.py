@@ -6,21 +6,18 @@ from typing import cast
 
 import strawberry
 
-from keyart.errors import NotFound
 from keyart.insights import peers
 from keyart.insights.compare import Comparison as Compared
 from keyart.query import MetricValues
+from keyart.resolvers import catalog
 from keyart.resolvers.context import RequestContext
 from keyart.schema.asset import Asset
 from keyart.schema.enums import Direction, InsightMetric
-from keyart.schema.metrics import Estimate, Metrics, as_metrics
+from keyart.schema.metric_types import Estimate, Metrics, as_metrics
 
 
 def _asset(ctx: RequestContext, asset_id: str) -> Asset:
-    record = ctx.snapshot.assets.get(asset_id)
-    if record is None:
-        raise NotFound(f"no asset {asset_id}")
-    return Asset.shared(ctx, record)
+    return Asset.shared(ctx, catalog.known_asset(ctx, asset_id))
 
 
 @strawberry.type(description="An asset whose metric stands out among its title's peers.")

@@ -1,31 +1,32 @@
 """The root `Query` type."""
 
+# strawberry.field used as a decorator is typed `Any` by strawberry-graphql 0.341
+# mypy: disable-error-code="untyped-decorator"
+
 from __future__ import annotations
 
 from datetime import date
 
 import strawberry
 
-from keyart.errors import BadUserInput
-from keyart.resolvers import args, rankings
+from keyart.resolvers import args, catalog, rankings
 from keyart.resolvers import insights as insight
 from keyart.resolvers.context import RequestContext
 from keyart.schema.admin import api_keys_field
 from keyart.schema.alerts import alert_rules_field, alerts_field
 from keyart.schema.asset import Asset
+from keyart.schema.entity import windowed
 from keyart.schema.enums import InsightMetric, TitleKind, TitleOrder
-from keyart.schema.inputs import DateRange, MetricFilter, to_filter
+from keyart.schema.inputs import DateRange, MetricFilter
 from keyart.schema.insights import ir_metric
 from keyart.schema.peers import Comparison, ComparisonEntry
 from keyart.schema.rankings import AssetRank
 from keyart.schema.rollout import routing_rules_field, shadow_mismatches_field
 from keyart.schema.title import Title, TitleConnection
 from keyart.store import queries
-from keyart.store.model import DataRange as DataRangeRecord
 
 Info = strawberry.Info[RequestContext, None]
 
-MAX_ASSET_IDS = 500
 MAX_TOP_ASSETS = 200  # the most assets one topAssets answer lists
 
 
@@ -62,7 +63,7 @@ class DataRange:
 class Query:
     @strawberry.field(description="One title by id; null when there is no such title.")
     def title(self, info: Info, id: strawberry.ID) -> Title | None:
-        record = info.context.snapshot.titles.get(str(id))
+        record = catalog.title(info.context, str(id))
         return None if record is None else Title.shared(info.context, record)
 
     @strawberry.field(
@@ -86,13 +87,12 @@ class Query:
         launched_before: date | None = strawberry.UNSET,
         order_by: TitleOrder | None = TitleOrder.NAME,
     ) -> TitleConnection:
-        criteria = title_criteria(kinds, genres, launched_after, launched_before)
-        page = queries.titles_page(
-            info.context.snapshot,
+        page = catalog.titles_page(
+            info.context,
             args.page_size(first),
             args.given(after),
             args.given(search),
-            None if criteria.unconstrained else criteria,
+            title_criteria(kinds, genres, launched_after, launched_before),
             (args.given(order_by) or TitleOrder.NAME).to_store(),
         )
         return TitleConnection.of(info.context, page)
@@ -119,12 +119,12 @@ class Query:
         first: int | None = 20,
     ) -> list[AssetRank]:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
+        interval, flt = windowed(ctx, window, filter)
         ranked = await rankings.top_assets(
             ctx,
             interval,
             ir_metric(metric),
-            to_filter(filter),
+            flt,
             title_criteria(title_kinds, genres, kinds_name="titleKinds"),
             args.bounded("minImpressions", min_impressions, 1000, 0, None),
             args.bounded("first", first, 20, 0, MAX_TOP_ASSETS),
@@ -133,19 +133,16 @@ class Query:
 
     @strawberry.field(description="One asset by id; null when there is no such asset.")
     def asset(self, info: Info, id: strawberry.ID) -> Asset | None:
-        record = info.context.snapshot.assets.get(str(id))
+        record = catalog.asset(info.context, str(id))
         return None if record is None else Asset.shared(info.context, record)
 
     @strawberry.field(description="Assets by id, in the order asked; null for unknown ids.")
     def assets(self, info: Info, ids: list[strawberry.ID]) -> list[Asset | None]:
-        if len(ids) > MAX_ASSET_IDS:
-            raise BadUserInput(f"assets(ids) takes at most {MAX_ASSET_IDS} ids, got {len(ids)}")
-        known = info.context.snapshot.assets
-        out: list[Asset | None] = []
-        for asset_id in ids:
-            record = known.get(str(asset_id))
-            out.append(None if record is None else Asset.shared(info.context, record))
-        return out
+        ctx = info.context
+        return [
+            None if record is None else Asset.shared(ctx, record)
+            for record in catalog.assets(ctx, [str(a) for a in ids])
+        ]
 
     @strawberry.field(
         description="Assets side by side over one window: each against the baseline "
@@ -160,17 +157,13 @@ class Query:
         baseline: strawberry.ID | None = strawberry.UNSET,
     ) -> Comparison:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
+        interval, flt = windowed(ctx, window, filter)
         base = args.given(baseline)
         found = await insight.compare_assets(
-            ctx,
-            [str(a) for a in assets],
-            None if base is None else str(base),
-            interval,
-            to_filter(filter),
+            ctx, [str(a) for a in assets], None if base is None else str(base), interval, flt
         )
         return Comparison(
-            baseline=Asset.shared(ctx, ctx.snapshot.assets[found.baseline]),
+            baseline=Asset.shared(ctx, catalog.known_asset(ctx, found.baseline)),
             entries=[
                 ComparisonEntry.of(ctx, a, v, c)
                 for a, v, c in zip(found.asset_ids, found.values, found.entries, strict=True)
@@ -179,14 +172,14 @@ class Query:
 
     @strawberry.field(description="Every audience affinity label in the data.")
     def affinities(self, info: Info) -> list[str]:
-        return list(info.context.snapshot.affinities)
+        return list(catalog.affinities(info.context))
 
     @strawberry.field(
         description="Which days the served data covers; null when it names none (a snapshot "
         "published before keyart recorded its days)."
     )
     def data_range(self, info: Info) -> DataRange | None:
-        covered = DataRangeRecord.of(info.context.snapshot)
+        covered = catalog.data_range(info.context)
         return (
             None
             if covered is None
@@ -195,11 +188,11 @@ class Query:
 
     @strawberry.field(description="The snapshot version being served.")
     def data_version(self, info: Info) -> str:
-        return info.context.snapshot.version
+        return catalog.data_version(info.context)
 
     @strawberry.field(description="The warehouse version the served snapshot was built from.")
     def warehouse_version(self, info: Info) -> str:
-        return info.context.snapshot.warehouse_version
+        return catalog.warehouse_version(info.context)
 
     api_keys = api_keys_field
     shadow_mismatches = shadow_mismatches_field

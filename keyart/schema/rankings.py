@@ -7,7 +7,7 @@ import strawberry
 from keyart.resolvers.context import RequestContext
 from keyart.resolvers.rankings import Ranked
 from keyart.schema.asset import Asset
-from keyart.schema.metrics import Metrics, as_metrics
+from keyart.schema.metric_types import Metrics, as_metrics
 
 
 @strawberry.type(

@@ -1,26 +1,27 @@
 """The `Title` type and the Relay-style `titles` connection."""
 
+# strawberry.field used as a decorator is typed `Any` by strawberry-graphql 0.341
+# mypy: disable-error-code="untyped-decorator"
+
 from __future__ import annotations
 
 from datetime import date
 
 import strawberry
 
-from keyart.access.permissions import AdminOnly
 from keyart.query import Dimension
+from keyart.resolvers import catalog
 from keyart.resolvers import insights as insight
-from keyart.resolvers import metrics as resolve
 from keyart.resolvers.context import RequestContext
-from keyart.resolvers.stackdiff import stack_diff
 from keyart.schema.asset import Asset
+from keyart.schema.entity import change_field, metrics_field, stack_diff_field, windowed
 from keyart.schema.enums import AssetType, InsightMetric, TitleKind
-from keyart.schema.inputs import DateRange, MetricFilter, to_filter
-from keyart.schema.insights import PeriodChange, change_windows, ir_metric
-from keyart.schema.metrics import Availability, FilterOptions, Metrics, as_metrics
+from keyart.schema.inputs import DateRange, MetricFilter
+from keyart.schema.insights import ir_metric
+from keyart.schema.metric_types import Availability, FilterOptions, Metrics, as_metrics
 from keyart.schema.peers import Outlier
-from keyart.schema.rollout import Backend, StackDiff
 from keyart.store import queries
-from keyart.store.model import Snapshot, TitleInfo
+from keyart.store.model import TitleInfo
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -35,9 +36,9 @@ class Title:
     record: strawberry.Private[TitleInfo]
 
     @classmethod
-    def of(cls, record: TitleInfo, snapshot: Snapshot) -> Title:
+    def of(cls, ctx: RequestContext, record: TitleInfo) -> Title:
         """The GraphQL view of a snapshot title, with its snapshot metrics and options."""
-        options = snapshot.title_filter_options.get(record.id)
+        options = catalog.title_filter_options(ctx, record.id)
         return cls(
             id=strawberry.ID(record.id),
             name=record.name,
@@ -45,8 +46,8 @@ class Title:
             genres=list(record.genres),
             launch_date=record.launch_date,
             record=record,
-            all_time=as_metrics(snapshot.title_alltime.get(record.id, resolve.EMPTY)),
-            availability=Availability.of(snapshot.title_countries.get(record.id, ())),
+            all_time=as_metrics(catalog.title_alltime(ctx, record.id)),
+            availability=Availability.of(catalog.title_availability(ctx, record.id)),
             filter_options=(
                 FilterOptions(countries=[], affinities=[])
                 if options is None
@@ -59,25 +60,19 @@ class Title:
     @classmethod
     def shared(cls, ctx: RequestContext, record: TitleInfo) -> Title:
         """The title's view, built once per snapshot and shared by its requests."""
-        return ctx.shared("title", record.id, lambda: cls.of(record, ctx.snapshot))
+        return ctx.shared("title", record.id, lambda: cls.of(ctx, record))
 
     @strawberry.field(description="The title's assets, optionally of one type.")
     def assets(self, info: Info, type: AssetType | None = strawberry.UNSET) -> list[Asset]:
-        snapshot = info.context.snapshot
         wanted = None if type is None or type is strawberry.UNSET else type.value
         return [
             Asset.shared(info.context, a)
-            for a in queries.title_assets(snapshot, self.record.id, wanted)
+            for a in catalog.title_assets(info.context, self.record.id, wanted)
         ]
 
-    @strawberry.field(description="Metrics over a window, distinct members across its assets.")
-    async def metrics(
-        self, info: Info, window: DateRange, filter: MetricFilter | None = strawberry.UNSET
-    ) -> Metrics:
-        ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        values = await resolve.title_metrics(ctx, self.record.id, interval, to_filter(filter))
-        return as_metrics(values)
+    metrics = metrics_field(
+        Dimension.TITLE, "Metrics over a window, distinct members across its assets."
+    )
 
     @strawberry.field(
         description="Assets whose metric stands out among this title's assets of the same "
@@ -91,14 +86,8 @@ class Title:
         metric: InsightMetric | None = InsightMetric.TAKE_RATE,
     ) -> list[Outlier]:
         ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        found = await insight.title_outliers(
-            ctx,
-            self.record.id,
-            interval,
-            to_filter(filter),
-            ir_metric(metric),
-        )
+        interval, flt = windowed(ctx, window, filter)
+        found = await insight.title_outliers(ctx, self.record.id, interval, flt, ir_metric(metric))
         return [Outlier.of(ctx, t) for t in found]
 
     @strawberry.field(description="The outliers over all days of data, from the snapshot.")
@@ -116,40 +105,8 @@ class Title:
             ],
         )
 
-    @strawberry.field(
-        description="Metrics of the window against a previous window (default: the equally "
-        "long one just before) and each insight metric's change, with significance."
-    )
-    async def change(
-        self,
-        info: Info,
-        window: DateRange,
-        previous: DateRange | None = strawberry.UNSET,
-        filter: MetricFilter | None = strawberry.UNSET,
-    ) -> PeriodChange:
-        ctx = info.context
-        interval, before = change_windows(ctx, window, previous)
-        found = await insight.title_change(ctx, self.record.id, interval, before, to_filter(filter))
-        return PeriodChange.of(interval, before, found)
-
-    @strawberry.field(
-        permission_classes=[AdminOnly],
-        description="The window's metrics from the stack serving this request and from "
-        "`against`, side by side with per-metric tolerance (admin keys only).",
-    )
-    async def stack_diff(
-        self,
-        info: Info,
-        window: DateRange,
-        against: Backend,
-        filter: MetricFilter | None = strawberry.UNSET,
-    ) -> StackDiff | None:
-        ctx = info.context
-        interval = window.to_interval(ctx.settings.max_window_days)
-        diff = await stack_diff(
-            ctx, Dimension.TITLE, self.record.id, interval, to_filter(filter), against.value
-        )
-        return StackDiff.of(diff)
+    change = change_field(Dimension.TITLE)
+    stack_diff = stack_diff_field(Dimension.TITLE)
 
     all_time: Metrics = strawberry.field(
         description="Metrics over all days of data, from the snapshot."

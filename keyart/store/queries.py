@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from keyart.errors import BadUserInput
 from keyart.query.results import MetricValues
-from keyart.store.model import AssetInfo, Snapshot, TitleInfo
+from keyart.store.model import AssetInfo, FilterOptions, Snapshot, TitleInfo
 
 _CURSOR_PREFIX = "title:"
 _LAUNCH_CURSOR_PREFIX = "title-launch:"
@@ -132,6 +132,11 @@ def title_availability(snapshot: Snapshot, title_id: str) -> tuple[str, ...]:
     return snapshot.title_countries.get(title_id, ())
 
 
+def title_filter_options(snapshot: Snapshot, title_id: str) -> FilterOptions | None:
+    """The countries and affinities present in a title's data; None without data."""
+    return snapshot.title_filter_options.get(title_id)
+
+
 @dataclass(frozen=True, slots=True)
 class TitleEdge:
     """One title of a page and the cursor pointing at it."""
@@ -245,6 +250,7 @@ __all__ = [
     "title_alltime",
     "title_assets",
     "title_availability",
+    "title_filter_options",
     "title_sort_key",
     "titles_page",
 ]

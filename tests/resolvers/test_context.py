@@ -31,9 +31,9 @@ def _snapshot(version: str) -> Snapshot:
 def _context(snapshot: Snapshot, memo: SnapshotMemo | None) -> RequestContext:
     return RequestContext(
         settings=ApiSettings(),
-        loader=None,
+        loader=None,  # type: ignore[arg-type]  # the memo needs no loader
         snapshot_or_none=snapshot,
-        memo=memo,  # type: ignore[arg-type]
+        memo=memo,
     )
 
 

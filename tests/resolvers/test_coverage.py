@@ -3,7 +3,8 @@ values without data, over HTTP against the real tiny warehouse, checked against 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -18,12 +19,12 @@ ASSET_METRICS = """query($id: ID!, $start: Date!, $end: Date!, $filter: MetricFi
 }"""
 
 
-def data_days(truth: Truth) -> list:
+def data_days(truth: Truth) -> list[date]:
     """Every day with a clean impression or play: what the warehouse holds."""
     return sorted({e.day for e in truth.impressions} | {e.day for e in truth.plays})
 
 
-def warnings(payload: dict) -> list[dict[str, str]]:
+def warnings(payload: dict[str, Any]) -> list[dict[str, str]]:
     assert not payload.get("errors"), payload.get("errors")
     return list((payload.get("extensions") or {}).get("warnings", []))
 

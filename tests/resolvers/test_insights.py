@@ -69,7 +69,9 @@ def _executor(client: httpx.AsyncClient) -> Any:
     return client.app.state.keyart.executor  # type: ignore[attr-defined]
 
 
-async def _outliers(client: httpx.AsyncClient, s: GenerateSummary, metric: str) -> list[dict]:
+async def _outliers(
+    client: httpx.AsyncClient, s: GenerateSummary, metric: str
+) -> list[dict[str, Any]]:
     found = await data(client, TITLES, {"w": everything(s), "m": metric})
     return [o for e in found["titles"]["edges"] for o in e["node"]["outliers"]]
 

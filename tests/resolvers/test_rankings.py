@@ -3,6 +3,7 @@ HTTP against the real tiny warehouse, checked against exact truth from the raw e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,8 @@ TOP = f"""query($w: DateRange!, $m: InsightMetric! = TAKE_RATE, $f: MetricFilter
   topAssets(window: $w, metric: $m, filter: $f, titleKinds: $k, genres: $g,
             minImpressions: $min, first: $first) {{
     value asset {{ id title {{ id }} }} metrics {{ {METRICS_FIELDS} }} }} }}"""
-METRIC_OF = {  # the API value a ranking reports, from the answer's own metrics
+# the API value a ranking reports, from the answer's own metrics
+METRIC_OF: dict[str, Callable[[dict[str, Any]], Any]] = {
     "TAKE_RATE": lambda m: None if m["takeRate"] is None else m["takeRate"]["value"],
     "AUTHENTICITY": lambda m: m["authenticity"],
     "UNIQUE_IMPRESSIONS": lambda m: m["uniqueImpressions"]["value"],
@@ -157,7 +159,7 @@ async def test_titles_filtered_and_ordered_by_launch(
     launches = sorted({t.launch_date for t in truth.titles.values() if t.launch_date})
     low, high = launches[len(launches) // 4], launches[3 * len(launches) // 4]
     genre = by_name[0].genres[0]
-    for variables, keep in [
+    cases: list[tuple[dict[str, Any], Callable[[Any], bool]]] = [
         ({"k": ["SERIES"]}, lambda t: t.kind == "series"),
         ({"k": ["FILM", "GAME"]}, lambda t: t.kind in ("film", "game")),
         ({"g": [genre, "no such genre"]}, lambda t: genre in t.genres),
@@ -168,7 +170,8 @@ async def test_titles_filtered_and_ordered_by_launch(
             lambda t: t.kind in ("series", "film") and low <= t.launch_date <= high,
         ),
         ({"a": "2100-01-01"}, lambda t: False),
-    ]:
+    ]
+    for variables, keep in cases:
         expected = [t.id for t in by_name if keep(t)]
         assert await all_pages(client, variables) == (expected, len(expected)), variables
         newest = sorted(

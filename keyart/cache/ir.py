@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from aiocache import RedisCache, SimpleMemoryCache
+from aiocache import SimpleMemoryCache
 from aiocache.base import BaseCache
-from aiocache.serializers import StringSerializer
 
-from keyart.errors import ConfigError
-from keyart.query import (
-    ALL_METRICS,
-    Dimension,
-    Estimate,
-    MetricQuery,
-    MetricValues,
-    QueryResult,
-    ResultRow,
-)
+from keyart.cache.codec import decode_result, encode_result
+from keyart.cache.redis_url import redis_cache
+from keyart.query import MetricQuery, QueryResult
 from keyart.telemetry import ApiMetrics
 
 log = logging.getLogger(__name__)
@@ -47,48 +35,6 @@ def result_key(query: MetricQuery, data_version: str, backend: str = "") -> str:
     text = f"{data_version}\n{query.cache_key()}" + (f"\n{backend}" if backend else "")
     digest = hashlib.sha256(text.encode()).hexdigest()
     return digest
-
-
-def _estimate(e: Estimate) -> list[float]:
-    return [e.value, e.lower, e.upper]
-
-
-def encode_result(result: QueryResult) -> str:
-    """A JSON text of a result made of plain lists (for caches outside the process)."""
-    rows = []
-    for row in result.rows:
-        # every metric in IR order: a count as a number, an estimate as [value, lo, hi]
-        values: list[Any] = [
-            _estimate(value) if metric.is_sketch else value
-            for metric in ALL_METRICS
-            for value in [getattr(row.metrics, metric.value)]
-        ]
-        rows.append(
-            [
-                None if row.bucket is None else row.bucket.isoformat(),
-                [[d.value, v] for d, v in row.dims],
-                values,
-            ]
-        )
-    return json.dumps(rows, separators=(",", ":"))
-
-
-def decode_result(text: str | bytes) -> QueryResult:
-    """The inverse of `encode_result`."""
-    rows = []
-    for bucket, dims, m in json.loads(text):
-        values: dict[str, Any] = {
-            metric.value: Estimate(*v) if metric.is_sketch else int(v)
-            for metric, v in zip(ALL_METRICS, m, strict=True)
-        }
-        rows.append(
-            ResultRow(
-                None if bucket is None else date.fromisoformat(bucket),
-                tuple((Dimension(d), v) for d, v in dims),
-                MetricValues(**values),
-            )
-        )
-    return QueryResult(tuple(rows))
 
 
 class ResultCache:
@@ -243,86 +189,4 @@ class ResultCache:
             await self._store.close()
 
 
-class ResponseCache:
-    """Whole GraphQL results of successful operations, keyed by document, variables,
-    operation name and data version: an identical request over the same data skips
-    execution entirely. In-process, LRU-bounded, with a TTL."""
-
-    def __init__(self, max_entries: int = 1024, ttl_s: float = 3600.0) -> None:
-        self._max_entries = max_entries
-        self._ttl = ttl_s
-        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    @staticmethod
-    def key(
-        query: str | None,
-        variables: dict[str, Any] | None,
-        operation: str | None,
-        data_version: str,
-    ) -> str | None:
-        """The key of one request, or None when it cannot be keyed (no query text or
-        variables that are not plain JSON)."""
-        if not query:
-            return None
-        try:
-            canonical = json.dumps(
-                [data_version, operation, query, variables], sort_keys=True, separators=(",", ":")
-            )
-        except (TypeError, ValueError):
-            return None
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-    def get(self, key: str) -> Any | None:
-        """The stored result, or None when absent or expired."""
-        entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            if entry is not None:
-                del self._entries[key]
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return entry[1]
-
-    def put(self, key: str, result: Any) -> None:
-        """Store a result, evicting the least recently used beyond the bound."""
-        self._entries[key] = (time.monotonic() + self._ttl, result)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-def redis_cache(url: str) -> RedisCache:
-    """An aiocache RedisCache for `redis://[:password@]host[:port][/db]`."""
-    parts = urlsplit(url)
-    if parts.scheme != "redis" or not parts.hostname:
-        raise ConfigError(f"cache_url must look like redis://host:port/db, got {url!r}")
-    path = parts.path.strip("/")
-    try:
-        db = int(path) if path else 0
-        port = parts.port or 6379
-    except ValueError as exc:
-        raise ConfigError(f"cache_url {url!r} has a bad port or db: {exc}") from exc
-    return RedisCache(
-        serializer=StringSerializer(),
-        endpoint=parts.hostname,
-        port=port,
-        db=db,
-        password=unquote(parts.password) if parts.password else None,
-        create_connection_timeout=2.0,
-    )
-
-
-__all__ = [
-    "ResponseCache",
-    "ResultCache",
-    "decode_result",
-    "encode_result",
-    "redis_cache",
-    "result_key",
-]
+__all__ = ["DEFAULT_MAX_ENTRIES", "ResultCache", "result_key"]

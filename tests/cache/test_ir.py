@@ -1,4 +1,4 @@
-"""The result cache: keys, single-flight, bounds, failures, and a real Redis server."""
+"""The IR result cache: keys, single-flight, bounds, failures, and a real Redis server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from keyart.cache import ResultCache, decode_result, encode_result, result_key
+from keyart.cache.codec import decode_result
+from keyart.cache.ir import ResultCache, result_key
 from keyart.query import (
     Dimension,
     Estimate,
@@ -55,10 +56,6 @@ class Computation:
         self.calls += 1
         await asyncio.sleep(self.delay)
         return self.result
-
-
-def test_encoding_round_trips_every_field() -> None:
-    assert decode_result(encode_result(RESULT)) == RESULT
 
 
 def test_key_depends_on_query_and_data_version() -> None:
@@ -175,13 +172,6 @@ async def test_zero_ttl_disables_storage() -> None:
     assert compute.calls == 2
 
 
-def test_bad_cache_url_is_a_config_error() -> None:
-    from keyart.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="redis://"):
-        ResultCache.from_settings("memcached://localhost", 60)
-
-
 @pytest.mark.redis
 async def test_redis_cache_is_shared_between_processes(redis_server: RedisServer) -> None:
     import redis.asyncio as aioredis
@@ -226,25 +216,3 @@ async def test_unreachable_redis_degrades_to_computing(tmp_path: Path) -> None:
     assert compute.calls == 2
     assert metrics.cache_errors._value.get() >= 2
     await cache.close()
-
-
-def test_response_cache_keys_bound_and_expiry() -> None:
-    from keyart.cache import ResponseCache
-
-    key = ResponseCache.key
-    base = key("{ a }", {"x": 1}, None, "v1")
-    assert base is not None
-    assert key("{ a }", {"x": 1}, None, "v1") == base
-    assert key("{ a }", {"x": 1}, None, "v2") != base
-    assert key("{ a }", {"x": 2}, None, "v1") != base
-    assert key("{ a }", {"x": 1}, "Op", "v1") != base
-    assert key("{ a }", {"x": object()}, None, "v1") is None
-    assert key(None, None, None, "v1") is None
-    cache = ResponseCache(max_entries=2, ttl_s=60)
-    for i in range(3):
-        cache.put(f"k{i}", f"r{i}".encode())
-    assert cache.get("k0") is None
-    assert cache.get("k2") == b"r2"
-    expired = ResponseCache(ttl_s=-1)
-    expired.put("k", b"r")
-    assert expired.get("k") is None
