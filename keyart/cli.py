@@ -427,6 +427,21 @@ def _serve_args(srv: argparse.ArgumentParser) -> None:
         help="Apollo persisted-query manifest: run only its operations (default: off; "
         "KEYART_SAFELIST)",
     )
+    procs = srv.add_argument_group("parallelism (docs/performance.md: Workers)")
+    procs.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes sharing the port, each with its own event loop "
+        "(default 1, KEYART_WORKERS)",
+    )
+    procs.add_argument(
+        "--backend-threads",
+        type=int,
+        default=None,
+        help="threads per worker running backend queries off the event loop "
+        "(default 4, KEYART_BACKEND_THREADS)",
+    )
     limits = srv.add_argument_group("limits per request (README: Limits)")
     limits.add_argument(
         "--max-query-cost",

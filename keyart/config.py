@@ -77,6 +77,11 @@ class ApiSettings:
     druid_timeout_s: float = 10.0
     host: str = "127.0.0.1"
     port: int = 8000
+    # server processes sharing the port (uvicorn's multi-process mode); each runs its own
+    # event loop, snapshot consumer, caches and backend (docs/performance.md "Workers")
+    workers: int = 1
+    # threads per worker that run backend queries off the event loop (DuckDB releases the GIL)
+    backend_threads: int = 4
     max_window_days: int = 366
     cache_url: str | None = None  # redis://host:port/db; in-memory when unset
     cache_ttl_s: int = 3600
@@ -157,7 +162,12 @@ _POSITIVE_LIMITS = (
     "max_body_bytes",
     "max_inflight",
     "queue_timeout_s",
+    "workers",
+    "backend_threads",
 )
+
+
+_MAX_PARALLEL = 64  # more workers or backend threads than this is a typo on any one host
 
 
 def validate_limits(settings: ApiSettings) -> None:
@@ -170,6 +180,12 @@ def validate_limits(settings: ApiSettings) -> None:
         value = getattr(settings, name)
         if value < 0:
             raise ConfigError(f"{name} (KEYART_{name.upper()}) must be >= 0, got {value}")
+    for name in ("workers", "backend_threads"):
+        value = getattr(settings, name)
+        if value > _MAX_PARALLEL:
+            raise ConfigError(
+                f"{name} (KEYART_{name.upper()}) must be <= {_MAX_PARALLEL}, got {value}"
+            )
 
 
 def _parse_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:

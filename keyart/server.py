@@ -113,7 +113,7 @@ def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
     if chosen == "embedded":
         from keyart.backends.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(settings.warehouse)
+        return EmbeddedBackend(settings.warehouse, workers=settings.backend_threads)
     if chosen == "druid":
         from keyart.backends.druid import DruidBackend
 
@@ -121,7 +121,7 @@ def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
     if chosen == "legacy":
         from keyart.backends.legacy import LegacyBackend
 
-        return LegacyBackend(settings.warehouse)
+        return LegacyBackend(settings.warehouse, workers=settings.backend_threads)
     raise ConfigError(f"unknown backend {chosen!r}: expected embedded, druid or legacy")
 
 
@@ -736,6 +736,8 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         max_response_bytes=getattr(args, "max_response_bytes", None),
         max_inflight=getattr(args, "max_inflight", None),
         max_queued=getattr(args, "max_queued", None),
+        workers=getattr(args, "workers", None),
+        backend_threads=getattr(args, "backend_threads", None),
     )
 
 
@@ -794,16 +796,27 @@ def await_data(
         sleep(DATA_POLL_S)
 
 
-def serve(settings: ApiSettings) -> None:
-    """Run the API with uvicorn (one worker) until interrupted; first make sure there is
-    published data to serve (see `await_data`)."""
-    import uvicorn
-
+def configure_logging() -> None:
+    """The server's log format and levels (in the main process and in each worker)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Alembic announces each of its plugins at INFO whenever the state store is opened
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def serve(settings: ApiSettings) -> None:
+    """Run the API with uvicorn until interrupted, in `settings.workers` processes; first
+    make sure there is published data to serve (see `await_data`)."""
+    import uvicorn
+
+    configure_logging()
+    validate_limits(settings)
     check_port_free(settings.host, settings.port)
     await_data(settings)
+    if settings.workers > 1:
+        from keyart.workers import serve_workers
+
+        serve_workers(settings)
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -826,6 +839,7 @@ __all__ = [
     "await_data",
     "build_backend",
     "check_port_free",
+    "configure_logging",
     "create_app",
     "main",
     "serve",
