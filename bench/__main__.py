@@ -18,6 +18,7 @@ SUITES = (
     "serving",
     "store",
     "http",
+    "throughput",
     "access",
     "abuse",
     "filtering",

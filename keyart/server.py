@@ -78,6 +78,7 @@ from keyart.schema.errors import coded_error
 from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.files import read_announcement
+from keyart.store.mapped import MAPPED_DIR
 from keyart.store.model import DataRange, Snapshot
 from keyart.web import dashboard
 from keyart.web.artwork import MEDIA_PATH, placeholder_svg, valid_asset_id
@@ -483,7 +484,11 @@ def create_app(
         consumer
         if consumer is not None
         else SnapshotConsumer(
-            settings.snapshots, poll_interval_s=settings.snapshot_poll_s, pin=settings.snapshot_pin
+            settings.snapshots,
+            poll_interval_s=settings.snapshot_poll_s,
+            pin=settings.snapshot_pin,
+            # mapped columns: every worker (and server) of the host shares one copy
+            map_dir=settings.snapshots / MAPPED_DIR,
         )
     )
     metrics.watch_snapshots(the_consumer.stats)

@@ -41,7 +41,8 @@ def encode_settings(settings: ApiSettings) -> str:
 def decode_settings(text: str) -> ApiSettings:
     """The settings SETTINGS_ENV holds; ConfigError when it holds anything else."""
     try:
-        settings = pickle.loads(base64.b64decode(text.encode("ascii"), validate=True))  # noqa: S301 - written by our own parent process
+        # written by this process's own parent (serve_workers), never by a client
+        settings = pickle.loads(base64.b64decode(text.encode("ascii"), validate=True))
     except Exception as exc:
         raise ConfigError(f"{SETTINGS_ENV} does not hold server settings: {exc}") from exc
     if not isinstance(settings, ApiSettings):
