@@ -80,40 +80,10 @@ def _memory_kib(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (its workers), from /proc."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _is_worker(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"resource_tracker" not in cmdline
-
-
-def memory(pid: int) -> dict[str, Any]:
+def memory(server: ServerProcess) -> dict[str, Any]:
     """Memory of the main process and each worker, with totals (MiB)."""
-    procs = [pid, *(p for p in descendants(pid) if _is_worker(p))]
     rows = []
-    for p in procs:
+    for p in [server.process.pid, *server.workers()]:
         try:
             rss, pss = _memory_kib(p)
         except OSError:
@@ -148,7 +118,7 @@ def measure(
         for question in ASKED:
             # every worker gets some: the OS cache, DuckDB and the memo warm up
             asyncio.run(warm(server.url, question, params[question][:16]))
-        info["memory_ready"] = memory(server.process.pid)
+        info["memory_ready"] = memory(server)
         for question in ASKED:
             for c in concurrencies:
                 load = os.getloadavg()[0]
@@ -171,7 +141,7 @@ def measure(
                         "load_1min": round(load, 2),
                     }
                 )
-        info["memory_after"] = memory(server.process.pid)
+        info["memory_after"] = memory(server)
         return rows, info
     finally:
         server.stop()

@@ -801,9 +801,13 @@ def await_data(
         sleep(DATA_POLL_S)
 
 
-def configure_logging() -> None:
-    """The server's log format and levels (in the main process and in each worker)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def configure_logging(workers: int = 1) -> None:
+    """The server's log format and levels (in the main process and in each worker); with
+    several workers each line names its process."""
+    process = " [%(process)d]" if workers > 1 else ""
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s{process} %(levelname)s %(name)s %(message)s"
+    )
     # Alembic announces each of its plugins at INFO whenever the state store is opened
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -813,7 +817,7 @@ def serve(settings: ApiSettings) -> None:
     make sure there is published data to serve (see `await_data`)."""
     import uvicorn
 
-    configure_logging()
+    configure_logging(settings.workers)
     validate_limits(settings)
     check_port_free(settings.host, settings.port)
     await_data(settings)

@@ -54,11 +54,11 @@ def worker_app() -> Starlette:
     """The app of one worker process (uvicorn's app factory, called in each worker)."""
     from keyart.server import configure_logging, create_app
 
-    configure_logging()
     text = os.environ.get(SETTINGS_ENV)
     if text is None:
         raise ConfigError(f"{SETTINGS_ENV} is not set: start workers with `keyart serve`")
     settings = decode_settings(text)
+    configure_logging(settings.workers)
     log.info("worker %d serving on %s:%d", os.getpid(), settings.host, settings.port)
     return create_app(settings)
 

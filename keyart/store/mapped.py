@@ -193,7 +193,9 @@ class _Column:
     """One Arrow column, read a value at a time."""
 
     def __init__(self, table: pa.Table, name: str) -> None:
-        self._array = table.column(name).combine_chunks()
+        column = table.column(name)
+        # one chunk (as written): its buffers are the mapped file's pages, not a copy
+        self._array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
     def __getitem__(self, row: int) -> Any:
         return self._array[row].as_py()
