@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -114,7 +115,9 @@ def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
     if chosen == "embedded":
         from keyart.backends.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(settings.warehouse, workers=settings.backend_threads)
+        return EmbeddedBackend(
+            settings.warehouse, threads=_duckdb_threads(settings), workers=settings.backend_threads
+        )
     if chosen == "druid":
         from keyart.backends.druid import DruidBackend
 
@@ -122,8 +125,18 @@ def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
     if chosen == "legacy":
         from keyart.backends.legacy import LegacyBackend
 
-        return LegacyBackend(settings.warehouse, workers=settings.backend_threads)
+        return LegacyBackend(
+            settings.warehouse, threads=_duckdb_threads(settings), workers=settings.backend_threads
+        )
     raise ConfigError(f"unknown backend {chosen!r}: expected embedded, druid or legacy")
+
+
+def _duckdb_threads(settings: ApiSettings) -> int | None:
+    """DuckDB's threads per worker: the cores shared out among the workers, so that N
+    workers do not each start a thread per core (None: DuckDB's default, one per core)."""
+    if settings.workers <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // settings.workers)
 
 
 def _warehouse_lg_k(settings: ApiSettings) -> int:
