@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -94,6 +97,58 @@ def memory(server: ServerProcess) -> dict[str, Any]:
         "total_rss_mb": round(sum(r["rss_mb"] for r in rows), 1),
         "total_pss_mb": round(sum(r["pss_mb"] for r in rows), 1),
     }
+
+
+_SNAPSHOT_PROBE = """
+import json, sys, tempfile
+from pathlib import Path
+from keyart.store import blob, files, mapped
+
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+folder = Path(sys.argv[1])
+how = sys.argv[2]
+ann = files.read_announcement(folder)
+data = (folder / ann.file).read_bytes()
+map_dir = Path(tempfile.mkdtemp())
+if how == "mapped":  # written by another process first, as with workers
+    mapped.load(map_dir, ann.version, ann.sha256, data, "blob")
+before = rss()
+if how == "mapped":
+    snap = mapped.load(map_dir, ann.version, ann.sha256, data, "blob")
+else:
+    snap = blob.decode(data)
+loaded = rss()
+for name in ("titles", "assets", "asset_alltime", "title_alltime", "asset_countries",
+             "title_countries", "title_filter_options", "title_outliers", "asset_appeal"):
+    for key in getattr(snap, name):
+        getattr(snap, name)[key]
+touched = rss()
+size = sum(p.stat().st_size for p in map_dir.rglob("*") if p.is_file()) / 2**20
+print(json.dumps({
+    "loaded_mb": round(loaded - before, 1),
+    "every_row_mb": round(touched - before, 1),
+    "mapped_files_mb": round(size, 1) if how == "mapped" else None,
+}))
+"""
+
+
+def snapshot_memory(snapshots: Path) -> dict[str, Any]:
+    """What one process holds of the served snapshot: decoded in process (today without a
+    map folder) against mapped, right after loading and after building every row."""
+    out: dict[str, Any] = {}
+    for how in ("decoded", "mapped"):
+        done = subprocess.run(
+            [sys.executable, "-c", _SNAPSHOT_PROBE, str(snapshots), how],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[how] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
 
 
 def measure(
@@ -249,6 +304,17 @@ def render(payload: dict[str, Any]) -> str:
                 ("load_1min", "load"),
             ],
         ),
+        "## The snapshot in one process (RSS growth, MiB)",
+        "",
+        markdown_table(
+            [{"how": how, **row} for how, row in payload["snapshot_memory"].items()],
+            [
+                "how",
+                ("loaded_mb", "after loading"),
+                ("every_row_mb", "after building every row"),
+                ("mapped_files_mb", "mapped files (shared)"),
+            ],
+        ),
         "## Server memory (MiB; main process first, then each worker)",
         "",
         markdown_table(
@@ -308,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += got
             servers.append({"server": config.name, "round": round_no, **info})
     payload = {
+        "snapshot_memory": snapshot_memory(snapshots),
         "profile": args.profile,
         "warehouse": str(warehouse),
         "measured_at": date.today().isoformat(),
