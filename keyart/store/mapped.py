@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
@@ -157,12 +158,19 @@ def remove_unused(map_dir: Path, keep: set[str]) -> None:
     still mapping one keep reading it (a mapping outlives the file's name)."""
     if not map_dir.is_dir():
         return
+    now = time.time()
     for path in map_dir.iterdir():
-        version = path.name.rsplit("-", 1)[0]
-        if path.name.startswith(".") or version in keep:
+        if path.name.startswith("."):
+            # a folder being written, or left by a process killed while writing it
+            try:
+                stale = now - path.stat().st_mtime > files.STALE_TMP_SECONDS
+            except FileNotFoundError:
+                continue
+            if stale and path.name.endswith(files.TMP_SUFFIX):
+                shutil.rmtree(path, ignore_errors=True)
             continue
-        shutil.rmtree(path, ignore_errors=True)
-    files.remove_stale_tmp(map_dir)
+        if path.name.rsplit("-", 1)[0] not in keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 class _Rows(Mapping[str, V]):

@@ -5,6 +5,8 @@ the consumer falling back to decoding when the map folder is unusable."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -123,6 +125,15 @@ def test_consumer_maps_by_default_from_its_map_dir_and_prunes_pruned_versions(
     assert consumer.refresh() is True
     assert consumer.current().version == newer and consumer.current().titles == first.titles
     assert [p.name.startswith(newer) for p in map_dir.iterdir()] == [True]
+    # a folder left half written by a killed process goes once it is old
+    left = map_dir / f".{newer}-0123.abc{files.TMP_SUFFIX}"
+    left.mkdir()
+    mapped.remove_unused(map_dir, {newer})
+    assert left.exists()  # it may still be being written
+    old = time.time() - files.STALE_TMP_SECONDS - 60
+    os.utime(left, (old, old))
+    mapped.remove_unused(map_dir, {newer})
+    assert not left.exists() and [p.name.startswith(newer) for p in map_dir.iterdir()] == [True]
 
 
 def test_consumer_decodes_when_the_map_dir_is_unusable(
