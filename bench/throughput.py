@@ -83,6 +83,19 @@ def _memory_kib(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def server_cpu_s(server: ServerProcess) -> float:
+    """CPU seconds (user + system) used so far by the main process and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in [server.process.pid, *server.workers()]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / tick
+
+
 def memory(server: ServerProcess) -> dict[str, Any]:
     """Memory of the main process and each worker, with totals (MiB)."""
     rows = []
@@ -177,21 +190,32 @@ def measure(
         for question in ASKED:
             for c in concurrencies:
                 load = os.getloadavg()[0]
+                cpu_before = server_cpu_s(server)
                 cell: Cell = run_cell(
                     server.url, config.name, question, params[question], c, requests, budget_s
                 )
+                cpu_s = server_cpu_s(server) - cpu_before
+                answered = cell.requests - cell.errors
                 print(
                     f"  r{round_no} {config.name:<10} {question:<13} c={c:<3} n={cell.requests:<5}"
                     f" p50={cell.p50_ms:8.2f} p95={cell.p95_ms:8.2f} p99={cell.p99_ms:8.2f} ms "
                     f"{cell.throughput_rps:8.1f} req/s errors={cell.errors} load={load:.1f}",
                     flush=True,
                 )
-                ok_rps = (cell.requests - cell.errors) / cell.elapsed_s if cell.elapsed_s else 0.0
+                ok_rps = answered / cell.elapsed_s if cell.elapsed_s else 0.0
                 rows.append(
                     {
                         **asdict(cell),
                         # refusals (503 OVERLOADED) are fast: only answers count as throughput
                         "ok_rps": round(ok_rps, 1),
+                        # the server's CPU per answer: what the load of other work cannot
+                        # inflate much, and what bounds req/s on the cores it may use
+                        "cpu_ms_per_answer": round(1000 * cpu_s / answered, 2)
+                        if answered
+                        else None,
+                        "server_cores_busy": round(cpu_s / cell.elapsed_s, 2)
+                        if cell.elapsed_s
+                        else None,
                         "round": round_no,
                         "load_1min": round(load, 2),
                     }
@@ -213,7 +237,10 @@ def summarise(rows: list[dict[str, Any]], configs: Sequence[Config]) -> list[dic
             got = [
                 r[field]
                 for r in rows
-                if r["server"] == server and r["question"] == q and r["concurrency"] == c
+                if r["server"] == server
+                and r["question"] == q
+                and r["concurrency"] == c
+                and r[field] is not None
             ]
             return round(statistics.median(got), 2) if got else float("nan")
 
@@ -229,6 +256,8 @@ def summarise(rows: list[dict[str, Any]], configs: Sequence[Config]) -> list[dic
                 f"{new}_p50": med(new, "p50_ms"),
                 f"{base}_p99": med(base, "p99_ms"),
                 f"{new}_p99": med(new, "p99_ms"),
+                f"{base}_cpu_ms": med(base, "cpu_ms_per_answer"),
+                f"{new}_cpu_ms": med(new, "cpu_ms_per_answer"),
                 f"{base}_errors": med(base, "errors"),
                 f"{new}_errors": med(new, "errors"),
             }
@@ -279,6 +308,8 @@ def render(payload: dict[str, Any]) -> str:
                 (f"{new}_p50", f"{new} p50"),
                 (f"{base}_p99", f"{base} p99"),
                 (f"{new}_p99", f"{new} p99"),
+                (f"{base}_cpu_ms", f"{base} CPU ms/answer"),
+                (f"{new}_cpu_ms", f"{new} CPU ms/answer"),
                 (f"{base}_errors", f"{base} refused"),
                 (f"{new}_errors", f"{new} refused"),
             ],
@@ -301,6 +332,8 @@ def render(payload: dict[str, Any]) -> str:
                 ("p95_ms", "p95"),
                 ("p99_ms", "p99"),
                 ("ok_rps", "answered req/s"),
+                ("cpu_ms_per_answer", "CPU ms/answer"),
+                ("server_cores_busy", "server cores busy"),
                 ("load_1min", "load"),
             ],
         ),
