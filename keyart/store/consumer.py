@@ -1,5 +1,7 @@
 """The snapshot consumer: loads the announced snapshot, polls for newer ones and swaps them
-in atomically, keeping the last good version whenever a new one is broken."""
+in atomically, keeping the last good version whenever a new one is broken. With a map
+folder, a verified blob is served over memory-mapped columns that every process of the
+host shares (keyart.store.mapped) instead of being decoded into each process."""
 
 from __future__ import annotations
 
