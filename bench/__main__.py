@@ -19,6 +19,7 @@ SUITES = (
     "store",
     "http",
     "execution",
+    "throughput",
     "access",
     "abuse",
     "filtering",

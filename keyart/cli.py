@@ -443,6 +443,21 @@ def _serve_args(srv: argparse.ArgumentParser, api: ApiSettings) -> None:
         help="Apollo persisted-query manifest: run only its operations (default: off; "
         "KEYART_SAFELIST)",
     )
+    procs = srv.add_argument_group("parallelism (docs/performance.md: Workers)")
+    procs.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes sharing the port, each with its own event loop "
+        f"(default {api.workers}, KEYART_WORKERS)",
+    )
+    procs.add_argument(
+        "--backend-threads",
+        type=int,
+        default=None,
+        help="threads per worker running backend queries off the event loop "
+        f"(default {api.backend_threads}, KEYART_BACKEND_THREADS)",
+    )
     limits = srv.add_argument_group("limits per request (README: Limits)")
     limits.add_argument(
         "--max-query-cost",
@@ -687,6 +702,8 @@ def settings_from_args(args: argparse.Namespace) -> ApiSettings:
         max_response_bytes=getattr(args, "max_response_bytes", None),
         max_inflight=getattr(args, "max_inflight", None),
         max_queued=getattr(args, "max_queued", None),
+        workers=getattr(args, "workers", None),
+        backend_threads=getattr(args, "backend_threads", None),
     )
 
 

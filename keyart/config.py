@@ -269,6 +269,11 @@ class ApiSettings(_Settings):
     druid_timeout_s: Positive = 10.0
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000  # 0: any free port
+    # server processes sharing the port (uvicorn's multi-process mode); each runs its own
+    # event loop, snapshot consumer, caches and backend (docs/performance.md "Workers")
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    # threads per worker that run backend queries off the event loop (DuckDB releases the GIL)
+    backend_threads: Annotated[int, Field(ge=1, le=64)] = 4
     max_window_days: PositiveInt = 366
     cache_url: RedisUrl = None  # redis://host:port/db; in-memory when unset
     cache_ttl_s: NonNegativeInt = 3600  # 0: no HTTP response cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -77,6 +78,7 @@ from keyart.schema.errors import coded_error
 from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
 from keyart.store.files import read_announcement
+from keyart.store.mapped import MAPPED_DIR
 from keyart.store.model import DataRange, Snapshot
 from keyart.telemetry import ApiMetrics
 from keyart.web import dashboard
@@ -106,7 +108,9 @@ def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
     if chosen == "embedded":
         from keyart.backends.embedded import EmbeddedBackend
 
-        return EmbeddedBackend(settings.warehouse)
+        return EmbeddedBackend(
+            settings.warehouse, threads=_duckdb_threads(settings), workers=settings.backend_threads
+        )
     if chosen == "druid":
         from keyart.backends.druid import DruidBackend
 
@@ -114,8 +118,18 @@ def build_backend(settings: ApiSettings, name: str | None = None) -> Backend:
     if chosen == "legacy":
         from keyart.backends.legacy import LegacyBackend
 
-        return LegacyBackend(settings.warehouse)
+        return LegacyBackend(
+            settings.warehouse, threads=_duckdb_threads(settings), workers=settings.backend_threads
+        )
     raise ConfigError(f"unknown backend {chosen!r}: expected embedded, druid or legacy")
+
+
+def _duckdb_threads(settings: ApiSettings) -> int | None:
+    """DuckDB's threads per worker: the cores shared out among the workers, so that N
+    workers do not each start a thread per core (None: DuckDB's default, one per core)."""
+    if settings.workers <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // settings.workers)
 
 
 def _warehouse_lg_k(settings: ApiSettings) -> int:
@@ -492,7 +506,11 @@ def create_app(
         consumer
         if consumer is not None
         else SnapshotConsumer(
-            settings.snapshots, poll_interval_s=settings.snapshot_poll_s, pin=settings.snapshot_pin
+            settings.snapshots,
+            poll_interval_s=settings.snapshot_poll_s,
+            pin=settings.snapshot_pin,
+            # mapped columns: every worker (and server) of the host shares one copy
+            map_dir=settings.snapshots / MAPPED_DIR,
         )
     )
     metrics.watch_snapshots(the_consumer.stats)
@@ -774,16 +792,31 @@ def await_data(
         sleep(DATA_POLL_S)
 
 
-def serve(settings: ApiSettings) -> None:
-    """Run the API with uvicorn (one worker) until interrupted; first make sure there is
-    published data to serve (see `await_data`)."""
-    import uvicorn
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def configure_logging(workers: int = 1) -> None:
+    """The server's log format and levels (in the main process and in each worker); with
+    several workers each line names its process."""
+    process = " [%(process)d]" if workers > 1 else ""
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s{process} %(levelname)s %(name)s %(message)s"
+    )
     # Alembic announces each of its plugins at INFO whenever the state store is opened
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def serve(settings: ApiSettings) -> None:
+    """Run the API with uvicorn until interrupted, in `settings.workers` processes; first
+    make sure there is published data to serve (see `await_data`)."""
+    import uvicorn
+
+    configure_logging(settings.workers)
+    validate_limits(settings)
     check_port_free(settings.host, settings.port)
     await_data(settings)
+    if settings.workers > 1:
+        from keyart.workers import serve_workers
+
+        serve_workers(settings)
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -800,6 +833,7 @@ __all__ = [
     "await_data",
     "build_backend",
     "check_port_free",
+    "configure_logging",
     "create_app",
     "serve",
 ]

@@ -1,5 +1,7 @@
 """The snapshot consumer: loads the announced snapshot, polls for newer ones and swaps them
-in atomically, keeping the last good version whenever a new one is broken."""
+in atomically, keeping the last good version whenever a new one is broken. With a map
+folder, a verified blob is served over memory-mapped columns that every process of the
+host shares (keyart.store.mapped) instead of being decoded into each process."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from keyart.errors import ConfigError, SnapshotError
-from keyart.store import blob, files
+from keyart.store import blob, files, mapped
 from keyart.store.model import Snapshot
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,16 @@ class SnapshotConsumer:
     """Serves the newest valid snapshot of a blob directory, or exactly `pin` when set."""
 
     def __init__(
-        self, blob_dir: Path, *, poll_interval_s: float = 5.0, pin: str | None = None
+        self,
+        blob_dir: Path,
+        *,
+        poll_interval_s: float = 5.0,
+        pin: str | None = None,
+        map_dir: Path | None = None,
     ) -> None:
+        """`map_dir`: where snapshots are kept as memory-mapped columns shared by every
+        process of the host that loads them (keyart.store.mapped); None decodes each
+        snapshot into this process's memory."""
         if poll_interval_s <= 0:
             raise ConfigError(f"poll_interval_s must be > 0, got {poll_interval_s}")
         if pin is not None:
@@ -58,6 +68,7 @@ class SnapshotConsumer:
         self.blob_dir = Path(blob_dir)
         self.poll_interval_s = poll_interval_s
         self.pin = pin
+        self.map_dir = map_dir
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()  # one refresh at a time; readers never take it
         self._loads = 0
@@ -213,8 +224,9 @@ class SnapshotConsumer:
         path = self.blob_dir / files.blob_name(version)
         data = _read_bytes(path)
         checksum = self.blob_dir / files.checksum_name(version)
-        _verify(path, data, files.parse_checksum_file(checksum), str(checksum))
-        return _decode(path, data, version)
+        digest = files.parse_checksum_file(checksum)
+        _verify(path, data, digest, str(checksum))
+        return self._open(path, data, version, digest)
 
     def _load_announced(self, announcement: files.Announcement) -> bool:
         loaded = self._loaded
@@ -235,8 +247,24 @@ class SnapshotConsumer:
                 "half written or truncated"
             )
         _verify(path, data, announcement.sha256, "announce.json")
-        self._swap(_decode(path, data, announcement.version))
+        self._swap(self._open(path, data, announcement.version, announcement.sha256))
         return True
+
+    def _open(self, path: Path, data: bytes, version: str, sha256: str) -> Snapshot:
+        """The snapshot of verified blob bytes: over shared mapped columns when a map
+        folder is set and usable, else decoded in this process."""
+        if self.map_dir is not None:
+            try:
+                snapshot = mapped.load(self.map_dir, version, sha256, data, str(path))
+            except OSError as exc:
+                log.warning(
+                    "cannot map snapshot %s in %s, decoding it: %s", version, self.map_dir, exc
+                )
+            else:
+                if snapshot.version != version:
+                    raise SnapshotError(f"{path} holds snapshot {snapshot.version}, not {version}")
+                return snapshot
+        return _decode(path, data, version)
 
     def _refresh_pinned(self) -> bool:
         assert self.pin is not None
@@ -250,6 +278,11 @@ class SnapshotConsumer:
         self._loaded = _Loaded(snapshot, files.version_seq(snapshot.version), datetime.now(UTC))
         self._loads += 1
         log.info("serving snapshot %s (warehouse %s)", snapshot.version, snapshot.warehouse_version)
+        if self.map_dir is not None:
+            try:
+                mapped.remove_unused(self.map_dir, set(files.list_blob_versions(self.blob_dir)))
+            except OSError as exc:
+                log.warning("cannot prune mapped snapshots in %s: %s", self.map_dir, exc)
 
     def _record_failure(self, message: str) -> None:
         self._failures += 1

@@ -69,6 +69,23 @@ class ServerProcess:
             time.sleep(0.1)
         raise RuntimeError(f"server not ready in {timeout_s}s:\n{self.output()}")
 
+    def workers(self) -> list[int]:
+        """Process ids of the server's worker processes (`--workers N`), from /proc;
+        empty for a single-process server."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue  # ended meanwhile
+            if b"multiprocessing.spawn" in cmdline:
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+        return sorted(children.get(self.process.pid, []))
+
     def stop(self) -> int:
         """Interrupt the process (graceful shutdown) and return its exit code."""
         if self.process.poll() is None:

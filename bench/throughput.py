@@ -1,0 +1,430 @@
+"""Uncached throughput over real HTTP: one worker (today's settings) against N workers.
+
+    python -m bench.throughput                          # bench profile, 2 workers, A/B/A/B
+    python -m bench.throughput --workers 2 --rounds 2 --concurrency 8,32
+    python -m bench.throughput --profile demo --requests 200
+
+The title page and the affinity breakdown (bench/http.py's questions) with every cache
+off (`KEYART_CACHE_TTL_S=0`, each request drawing one of a pool of distinct variable
+sets), so every request reaches the backend. The two configurations run one at a time,
+interleaved A/B/A/B (`--rounds`), because the machine is shared and its load drifts;
+each cell records the load average it ran under. For each server the resident (RSS) and
+proportional (PSS: shared pages divided among the processes mapping them) memory of the
+main process and of every worker, once ready and after the load.
+Results: bench/results/throughput.json and throughput.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bench.common import markdown_table, write_results
+from bench.http import (
+    QUESTIONS,
+    Cell,
+    ensure_snapshot,
+    ensure_warehouse,
+    pick_parameters,
+    run_cell,
+    warm,
+)
+from tests.e2e.server_process import ServerProcess
+
+SUITE = "throughput"
+ASKED = ("title_page", "affinity_90d")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One way to run the server: how many workers, and its name in the tables."""
+
+    name: str
+    workers: int
+
+
+def start(warehouse: Path, snapshots: Path, config: Config, log: Path) -> ServerProcess:
+    """`keyart serve` with every cache off, answering from the serving copy."""
+    env = {
+        "KEYART_CACHE_TTL_S": "0",
+        "KEYART_SNAPSHOT_DIR": str(snapshots),
+        "KEYART_READY_REQUIRES_SERVING_COPY": "1",
+        "KEYART_RATE_LIMIT": "off",
+        "KEYART_ALERTS": "0",
+    }
+    args = ["serve", "--warehouse", str(warehouse), "--workers", str(config.workers)]
+    return ServerProcess(args, log, env)
+
+
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in KiB; PSS from smaps_rollup counts shared pages once overall."""
+    rss = pss = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1])
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        pss = 0
+    return rss, pss
+
+
+def server_cpu_s(server: ServerProcess) -> float:
+    """CPU seconds (user + system) used so far by the main process and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in [server.process.pid, *server.workers()]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / tick
+
+
+def memory(server: ServerProcess) -> dict[str, Any]:
+    """Memory of the main process and each worker, with totals (MiB)."""
+    rows = []
+    for p in [server.process.pid, *server.workers()]:
+        try:
+            rss, pss = _memory_kib(p)
+        except OSError:
+            continue
+        rows.append({"pid": p, "rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1)})
+    return {
+        "processes": rows,
+        "total_rss_mb": round(sum(r["rss_mb"] for r in rows), 1),
+        "total_pss_mb": round(sum(r["pss_mb"] for r in rows), 1),
+    }
+
+
+_SNAPSHOT_PROBE = """
+import json, sys, tempfile
+from pathlib import Path
+from keyart.store import blob, files, mapped
+
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+folder = Path(sys.argv[1])
+how = sys.argv[2]
+ann = files.read_announcement(folder)
+data = (folder / ann.file).read_bytes()
+map_dir = Path(tempfile.mkdtemp())
+if how == "mapped":  # written by another process first, as with workers
+    mapped.load(map_dir, ann.version, ann.sha256, data, "blob")
+before = rss()
+if how == "mapped":
+    snap = mapped.load(map_dir, ann.version, ann.sha256, data, "blob")
+else:
+    snap = blob.decode(data)
+loaded = rss()
+for name in ("titles", "assets", "asset_alltime", "title_alltime", "asset_countries",
+             "title_countries", "title_filter_options", "title_outliers", "asset_appeal"):
+    for key in getattr(snap, name):
+        getattr(snap, name)[key]
+touched = rss()
+size = sum(p.stat().st_size for p in map_dir.rglob("*") if p.is_file()) / 2**20
+print(json.dumps({
+    "loaded_mb": round(loaded - before, 1),
+    "every_row_mb": round(touched - before, 1),
+    "mapped_files_mb": round(size, 1) if how == "mapped" else None,
+}))
+"""
+
+
+def snapshot_memory(snapshots: Path) -> dict[str, Any]:
+    """What one process holds of the served snapshot: decoded in process (today without a
+    map folder) against mapped, right after loading and after building every row."""
+    out: dict[str, Any] = {}
+    for how in ("decoded", "mapped"):
+        done = subprocess.run(
+            [sys.executable, "-c", _SNAPSHOT_PROBE, str(snapshots), how],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[how] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def measure(
+    warehouse: Path,
+    snapshots: Path,
+    config: Config,
+    params: dict[str, Any],
+    concurrencies: list[int],
+    requests: int,
+    budget_s: float,
+    round_no: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Start one server, run every question at every concurrency, stop it."""
+    logs = Path(tempfile.gettempdir()) / "keyart-bench-throughput-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    server = start(warehouse, snapshots, config, logs / f"{config.name}-{round_no}.log")
+    rows: list[dict[str, Any]] = []
+    try:
+        t0 = time.perf_counter()
+        server.wait_ready(timeout_s=300)
+        info: dict[str, Any] = {"startup_s": round(time.perf_counter() - t0, 2)}
+        for question in ASKED:
+            # every worker gets some: the OS cache, DuckDB and the memo warm up
+            asyncio.run(warm(server.url, question, params[question][:16]))
+        info["memory_ready"] = memory(server)
+        for question in ASKED:
+            for c in concurrencies:
+                load = os.getloadavg()[0]
+                cpu_before = server_cpu_s(server)
+                cell: Cell = run_cell(
+                    server.url, config.name, question, params[question], c, requests, budget_s
+                )
+                cpu_s = server_cpu_s(server) - cpu_before
+                answered = cell.requests - cell.errors
+                print(
+                    f"  r{round_no} {config.name:<10} {question:<13} c={c:<3} n={cell.requests:<5}"
+                    f" p50={cell.p50_ms:8.2f} p95={cell.p95_ms:8.2f} p99={cell.p99_ms:8.2f} ms "
+                    f"{cell.throughput_rps:8.1f} req/s errors={cell.errors} load={load:.1f}",
+                    flush=True,
+                )
+                ok_rps = answered / cell.elapsed_s if cell.elapsed_s else 0.0
+                rows.append(
+                    {
+                        **asdict(cell),
+                        # refusals (503 OVERLOADED) are fast: only answers count as throughput
+                        "ok_rps": round(ok_rps, 1),
+                        # the server's CPU per answer: what the load of other work cannot
+                        # inflate much, and what bounds req/s on the cores it may use
+                        "cpu_ms_per_answer": round(1000 * cpu_s / answered, 2)
+                        if answered
+                        else None,
+                        "server_cores_busy": round(cpu_s / cell.elapsed_s, 2)
+                        if cell.elapsed_s
+                        else None,
+                        "round": round_no,
+                        "load_1min": round(load, 2),
+                    }
+                )
+        info["memory_after"] = memory(server)
+        return rows, info
+    finally:
+        server.stop()
+
+
+def summarise(rows: list[dict[str, Any]], configs: Sequence[Config]) -> list[dict[str, Any]]:
+    """Per question and concurrency: each configuration's median over rounds, and the ratio."""
+    base, new = configs[0].name, configs[-1].name
+    out = []
+    keys = sorted({(r["question"], r["concurrency"]) for r in rows}, key=lambda k: (k[0], k[1]))
+    for question, conc in keys:
+
+        def med(server: str, field: str, q: str = question, c: int = conc) -> float:
+            got = [
+                r[field]
+                for r in rows
+                if r["server"] == server
+                and r["question"] == q
+                and r["concurrency"] == c
+                and r[field] is not None
+            ]
+            return round(statistics.median(got), 2) if got else float("nan")
+
+        rps_a, rps_b = med(base, "ok_rps"), med(new, "ok_rps")
+        out.append(
+            {
+                "question": question,
+                "concurrency": conc,
+                f"{base}_rps": rps_a,
+                f"{new}_rps": rps_b,
+                "speedup": round(rps_b / rps_a, 2) if rps_a > 0 else float("nan"),
+                f"{base}_p50": med(base, "p50_ms"),
+                f"{new}_p50": med(new, "p50_ms"),
+                f"{base}_p99": med(base, "p99_ms"),
+                f"{new}_p99": med(new, "p99_ms"),
+                f"{base}_cpu_ms": med(base, "cpu_ms_per_answer"),
+                f"{new}_cpu_ms": med(new, "cpu_ms_per_answer"),
+                f"{base}_errors": med(base, "errors"),
+                f"{new}_errors": med(new, "errors"),
+            }
+        )
+    return out
+
+
+def render(payload: dict[str, Any]) -> str:
+    """The markdown report."""
+    base, new = payload["configs"][0]["name"], payload["configs"][-1]["name"]
+    memory_rows = []
+    for entry in payload["servers"]:
+        for when in ("memory_ready", "memory_after"):
+            mem = entry[when]
+            memory_rows.append(
+                {
+                    "server": entry["server"],
+                    "round": entry["round"],
+                    "when": when.removeprefix("memory_"),
+                    "processes": len(mem["processes"]),
+                    "per process RSS": " / ".join(f"{p['rss_mb']:.0f}" for p in mem["processes"]),
+                    "total_rss_mb": mem["total_rss_mb"],
+                    "total_pss_mb": mem["total_pss_mb"],
+                }
+            )
+    lines = [
+        "# Uncached throughput: one worker against several",
+        "",
+        f"profile `{payload['profile']}`: {payload['data']['titles']} titles, "
+        f"{payload['data']['assets']} assets. Every cache off; each request draws one of "
+        f"{payload['pool']} distinct variable sets. Configurations interleaved over "
+        f"{payload['rounds']} rounds; load average (1 min) before "
+        f"{payload['load_average']['before'][0]:.1f}, after "
+        f"{payload['load_average']['after'][0]:.1f} on {os.cpu_count()} cores, the load "
+        "generator included (one process per 4 connections, on the same cores).",
+        "",
+        "## Medians over rounds",
+        "",
+        markdown_table(
+            payload["summary"],
+            [
+                "question",
+                ("concurrency", "conc"),
+                (f"{base}_rps", f"{base} req/s"),
+                (f"{new}_rps", f"{new} req/s"),
+                ("speedup", "×"),
+                (f"{base}_p50", f"{base} p50"),
+                (f"{new}_p50", f"{new} p50"),
+                (f"{base}_p99", f"{base} p99"),
+                (f"{new}_p99", f"{new} p99"),
+                (f"{base}_cpu_ms", f"{base} CPU ms/answer"),
+                (f"{new}_cpu_ms", f"{new} CPU ms/answer"),
+                (f"{base}_errors", f"{base} refused"),
+                (f"{new}_errors", f"{new} refused"),
+            ],
+        ),
+        "req/s counts answered requests only (refusals, 503 OVERLOADED, are counted as "
+        "refused); p50/p99 are of every request.",
+        "",
+        "## Every cell (ms, req/s)",
+        "",
+        markdown_table(
+            payload["cells"],
+            [
+                "round",
+                "server",
+                "question",
+                ("concurrency", "conc"),
+                ("requests", "n"),
+                ("errors", "err"),
+                ("p50_ms", "p50"),
+                ("p95_ms", "p95"),
+                ("p99_ms", "p99"),
+                ("ok_rps", "answered req/s"),
+                ("cpu_ms_per_answer", "CPU ms/answer"),
+                ("server_cores_busy", "server cores busy"),
+                ("load_1min", "load"),
+            ],
+        ),
+        "## The snapshot in one process (RSS growth, MiB)",
+        "",
+        markdown_table(
+            [{"how": how, **row} for how, row in payload["snapshot_memory"].items()],
+            [
+                "how",
+                ("loaded_mb", "after loading"),
+                ("every_row_mb", "after building every row"),
+                ("mapped_files_mb", "mapped files (shared)"),
+            ],
+        ),
+        "## Server memory (MiB; main process first, then each worker)",
+        "",
+        markdown_table(
+            memory_rows,
+            [
+                "server",
+                "round",
+                "when",
+                "processes",
+                "per process RSS",
+                ("total_rss_mb", "total RSS"),
+                ("total_pss_mb", "total PSS"),
+            ],
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the comparison and write bench/results/throughput.{json,md}."""
+    parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("/tmp/keyart-bench"))
+    parser.add_argument("--profile", choices=["tiny", "demo", "bench"], default="bench")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2, help="workers of the new configuration")
+    parser.add_argument("--rounds", type=int, default=2, help="A/B rounds (default 2)")
+    parser.add_argument("--concurrency", default="8,32")
+    parser.add_argument("--requests", type=int, default=300, help="per cell")
+    parser.add_argument("--budget", type=float, default=20.0, help="max seconds per cell")
+    parser.add_argument("--pool", type=int, default=64, help="distinct variable sets")
+    parser.add_argument("--warehouse", type=Path, default=None, help="use this warehouse")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+
+    warehouse = args.warehouse or ensure_warehouse(
+        args.data / args.profile, args.profile, args.seed, 1.0
+    )
+    snapshots = ensure_snapshot(warehouse, None)
+    params = pick_parameters(warehouse, snapshots, args.pool)
+    concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    configs = (Config("1-worker", 1), Config(f"{args.workers}-workers", args.workers))
+    rows: list[dict[str, Any]] = []
+    servers: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
+    for round_no in range(1, args.rounds + 1):
+        for config in configs:
+            print(f"== round {round_no}: {config.name}", flush=True)
+            got, info = measure(
+                warehouse,
+                snapshots,
+                config,
+                params,
+                concurrencies,
+                args.requests,
+                args.budget,
+                round_no,
+            )
+            rows += got
+            servers.append({"server": config.name, "round": round_no, **info})
+    payload = {
+        "snapshot_memory": snapshot_memory(snapshots),
+        "profile": args.profile,
+        "warehouse": str(warehouse),
+        "measured_at": date.today().isoformat(),
+        "data": {k: params[k] for k in ("days", "titles", "assets")},
+        "pool": args.pool,
+        "rounds": args.rounds,
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+        "questions": {k: QUESTIONS[k][0] for k in ASKED},
+        "configs": [asdict(c) for c in configs],
+        "servers": servers,
+        "cells": rows,
+        "summary": summarise(rows, configs),
+    }
+    write_results(SUITE, payload, render(payload))
+    print(render(payload))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
