@@ -34,6 +34,7 @@ from keyart.etl import contract, rules
 from keyart.etl.alltime import AlltimeTotals, build_alltime
 from keyart.etl.attribution import attribution_sql
 from keyart.etl.hll import coupon_table
+from keyart.etl.layout_writer import embedded_layout
 from keyart.etl.report import IngestReport
 from keyart.etl.rollups import Coding, DayFacts, RollupBuilder
 from keyart.etl.runs import (
@@ -58,7 +59,16 @@ BATCH_EVENTS = 4_000_000  # facts fetched from DuckDB at a time (whole days): bo
 WRITE_THREADS = 2  # Parquet files encoded in parallel (pyarrow releases the GIL)
 WRITE_PENDING = 16  # tables queued for writing at most: bounds memory
 HOLD_ENV = "KEYART_INGEST_HOLD"  # "<step>=<marker file>": pause there (tests only)
-_STEPS = ("dims", "events", "attribute", "codes", "write days", "all-time", "commit")
+_STEPS = (
+    "dims",
+    "events",
+    "attribute",
+    "codes",
+    "write days",
+    "all-time",
+    "serving layout",
+    "commit",
+)
 # Written without the Arrow schema, dictionary-encoded string columns read back as strings.
 _PARQUET: dict[str, Any] = {
     # lz4: about 30% less encoding CPU than zstd on the rollups, files about 35% larger
@@ -530,8 +540,14 @@ class _Run(IngestRun):
                 play_engaged=p.get("engaged", empty),
             )
 
-    def write_days(self, staging: Staging, coding: Coding) -> dict[str, int]:
-        """Build and write every day's rollups and event tables; rows written per rollup."""
+    def write_days(
+        self,
+        staging: Staging,
+        coding: Coding,
+        on_day: Callable[[date, dict[str, pa.Table]], None] | None = None,
+    ) -> dict[str, int]:
+        """Build and write every day's rollups and event tables (handing each day's
+        rollups to `on_day` too); rows written per rollup."""
         builder = RollupBuilder(coding, self.settings.lg_k, list_mode=self.list_mode)
         self.sketcher = builder.sketcher
         self.totals = AlltimeTotals(coding)
@@ -549,6 +565,8 @@ class _Run(IngestRun):
                     tables, summary = builder.build(facts)
                     for name, table in tables.items():
                         writer.submit(name, table, view.rollup_dir(name) / part / "part.parquet")
+                    if on_day is not None:
+                        on_day(EPOCH + timedelta(days=facts.day), tables)
                     if summary is not None:
                         self.totals.add(summary)
                     for name, table in builder.events(facts).items():
@@ -663,12 +681,14 @@ def _build(run: _Run, started: float, gates: GateSettings) -> tuple[Version, Ing
     attribution = Attribution(qualified, attributed, run.without_profile())
     run.check_gates(gates, accounting, attribution, run.day_volumes())
     lap("attribute")
-    with run.wh.stage(run.writer) as staging:
+    # the serving layout is written beside the day files and published with them
+    with run.wh.stage(run.writer) as staging, embedded_layout(staging, run.settings.lg_k) as layout:
         tmp = staging.root / "_duckdb_tmp"
         run.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
         coding = run.coding()
         lap("codes")
-        written = run.write_days(staging, coding)
+        layout.open(run.parent, new_days, kept)
+        written = run.write_days(staging, coding, layout.add)
         run.write_dims(staging)
         link_parent_days(staging, run.parent, kept)
         lap("write days")
@@ -685,6 +705,8 @@ def _build(run: _Run, started: float, gates: GateSettings) -> tuple[Version, Ing
         pq.write_table(alltime_assets, view.alltime_path("assets"))
         pq.write_table(alltime_titles, view.alltime_path("titles"))
         lap("all-time")
+        layout.finish(run.run_id)  # what the writer thread has left after the days
+        lap("serving layout")
         sketcher = run.sketcher
         quarantine = run.write_quarantine(accounting.quarantined)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -695,6 +717,7 @@ def _build(run: _Run, started: float, gates: GateSettings) -> tuple[Version, Ing
             quarantine,
             extra={
                 "stage_s": run.steps.timings,
+                "serving_layout": layout.summary(),
                 "sketches": {
                     "list_mode": run.list_mode,
                     "library_sketches": sketcher.library_sketches,

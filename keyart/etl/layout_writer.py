@@ -1,0 +1,274 @@
+"""Writes the serving layout of a version during its ingest (see keyart.warehouse.serving_layout
+for what the layout is and why): one background thread appends each day as the ingest builds
+it, while the ingest goes on with the next day."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from keyart.backends.embedded.backend import EmbeddedBackend
+from keyart.backends.embedded.merge import group_sketches
+from keyart.backends.embedded.serving import CopiedTable, MergedTable, day_files, sql_string
+from keyart.warehouse.layout import Staging, Version
+from keyart.warehouse.serving_layout import (
+    DAY_ORDER,
+    INFO_TABLE,
+    LAYOUT_FORMAT,
+    ROW_GROUP_ROWS,
+    layout_path,
+    published_layout,
+)
+
+log = logging.getLogger(__name__)
+
+PENDING_DAYS = 4  # days queued for the writer thread at most: bounds memory
+MEMORY_LIMIT = "1GB"  # of the writer's DuckDB (it spills beyond)
+ORDER = ", ".join(DAY_ORDER)
+
+
+def _merged_select(spec: MergedTable) -> str:
+    """SQL merging a day's rows of `spec.base` (registered as `_day`) over the columns left
+    out of `spec.keys`, in day order; sketches still as lists, united by the caller."""
+    select = [
+        ", ".join(spec.keys),
+        *(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in spec.counts),
+        *(f"list({c}) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in spec.sketches),
+    ]
+    return f"SELECT {', '.join(select)} FROM _day GROUP BY ALL ORDER BY {ORDER}"
+
+
+class LayoutWriter:
+    """Writes one version's serving layout on a background thread while the ingest builds
+    its days: start with `open`, hand over each built day with `add`, then `finish` before
+    the version is committed (or `abort`)."""
+
+    def __init__(
+        self,
+        staging: Staging,
+        label: str,
+        tables: Mapping[str, CopiedTable],
+        merged: Mapping[str, MergedTable],
+        lg_k: int,
+    ) -> None:
+        self.staging = staging
+        self.tables = dict(tables)
+        self.merged = dict(merged)
+        self.lg_k = lg_k
+        self.path = layout_path(staging.root, label)
+        self.label = label
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="keyart-layout")
+        self._pending: deque[Future[None]] = deque()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self.days_written = 0
+        self.days_carried = 0
+        self.seeded_from: str | None = None  # "parent layout", "parent day files" or None
+        self._finished = False
+
+    # -- the caller's side -----------------------------------------------------------
+
+    def __enter__(self) -> LayoutWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._finished:
+            self.abort()
+
+    def open(self, parent: Version | None, rebuilt: list[date], kept: list[date]) -> None:
+        """Start the layout (on the writer thread): a copy of the parent's layout without
+        the `rebuilt` days, or the `kept` days of the parent's day files."""
+        self._submit(self._seed, parent, rebuilt, kept)
+
+    def add(self, day: date, tables: Mapping[str, pa.Table]) -> None:
+        """Append one built day (its table of every name in `tables`; others are ignored)."""
+        wanted = {name: t for name, t in tables.items() if name in self.tables}
+        self._submit(self._append, day, wanted)
+
+    def finish(self, run_id: str) -> Path:
+        """Wait for every day, seal the file and move it into place (in the staging
+        folder, published by its commit); the layout's path."""
+        self._submit(self._seal, run_id)
+        try:
+            self._drain()
+        finally:
+            self._pool.shutdown(wait=True)
+        os.replace(self.tmp, self.path)
+        shutil.rmtree(self.path.parent / ".spill", ignore_errors=True)
+        self.staging.record_checksum(self.path)
+        self._finished = True
+        return self.path
+
+    def abort(self) -> None:
+        """Stop writing and remove the partial file (the staging folder goes anyway)."""
+        with self._lock:
+            con = self._con
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):  # already closed
+                con.interrupt()
+        for job in self._pending:
+            job.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._close()
+        self.tmp.unlink(missing_ok=True)
+        self.tmp.with_name(self.tmp.name + ".wal").unlink(missing_ok=True)
+
+    def summary(self) -> dict[str, Any]:
+        """What was written, for the run's report."""
+        return {
+            "seeded_from": self.seeded_from,
+            "days_written": self.days_written,
+            "days_carried": self.days_carried,
+            "bytes": self.path.stat().st_size if self.path.exists() else None,
+        }
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > PENDING_DAYS:
+            self._pending.popleft().result()
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    # -- the writer thread -------------------------------------------------------------
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(config={"threads": 1, "memory_limit": MEMORY_LIMIT})
+        con.execute(f"SET temp_directory = {sql_string(str(self.tmp.parent / '.spill'))}")
+        con.execute(
+            f"ATTACH {sql_string(str(self.tmp))} AS layout (ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+        )
+        con.execute("USE layout")
+        with self._lock:
+            self._con = con
+        return con
+
+    def _close(self) -> None:
+        with self._lock:
+            con, self._con = self._con, None
+        if con is not None:
+            con.close()
+
+    def _seed(self, parent: Version | None, rebuilt: list[date], kept: list[date]) -> None:
+        self.tmp.parent.mkdir(parents=True, exist_ok=True)
+        source = None if parent is None else published_layout(parent, self.label)
+        if source is not None and kept and self._copy_parent(source, parent, rebuilt):
+            self.days_carried = len(kept)
+            self.seeded_from = "parent layout"
+            return
+        con = self._connect()
+        for name, table in self.tables.items():
+            con.register("_empty", table.schema.empty_table())
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _empty")
+            con.unregister("_empty")
+        for name, spec in self.merged.items():
+            columns = [
+                ", ".join(spec.keys),
+                *(f"CAST(NULL AS BIGINT) AS {c}" for c in spec.counts),
+                *(f"CAST(NULL AS BLOB) AS {c}" for c in spec.sketches),
+            ]
+            con.register("_day", self.tables[spec.base].schema.empty_table())
+            con.execute(f"CREATE TABLE {name} AS SELECT {', '.join(columns)} FROM _day LIMIT 0")
+            con.unregister("_day")
+        if parent is None or not kept:
+            return
+        wanted = {d: None for d in kept}
+        parts = {name: day_files(parent, table) for name, table in self.tables.items()}
+        for day in sorted(wanted):
+            tables = {}
+            for name in self.tables:
+                files = parts[name].get(day)
+                if files is not None:
+                    tables[name] = con.sql(
+                        "SELECT * FROM read_parquet(?, hive_partitioning = false)",
+                        params=[list(files.files)],
+                    ).to_arrow_table()
+            self._append(day, tables, counted=False)
+        self.days_carried = len(kept)
+        self.seeded_from = "parent day files"
+
+    def _copy_parent(self, source: Path, parent: Version | None, rebuilt: list[date]) -> bool:
+        """Start from a copy of the parent's layout without the rebuilt days; False (and
+        nothing copied) when the file is not one of this format for the parent's run."""
+        assert parent is not None
+        try:
+            shutil.copyfile(source, self.tmp)
+            con = self._connect()
+            info = dict(con.execute(f"SELECT key, value FROM {INFO_TABLE}").fetchall())
+        except (OSError, duckdb.Error) as exc:
+            log.info("layout of %s not reused: %s", parent.name, exc)
+            self._close()
+            self.tmp.unlink(missing_ok=True)
+            return False
+        if info.get("run_id") != parent.manifest.get("run_id") or info.get("format") != str(
+            LAYOUT_FORMAT
+        ):
+            self._close()
+            self.tmp.unlink(missing_ok=True)
+            return False
+        if rebuilt:
+            for name in [*self.tables, *self.merged]:
+                con.execute(f"DELETE FROM {name} WHERE list_contains(?, day)", [rebuilt])
+        return True
+
+    def _append(self, day: date, tables: Mapping[str, pa.Table], counted: bool = True) -> None:
+        con = self._con if self._con is not None else self._connect()
+        for name, table in tables.items():
+            if table.num_rows == 0:
+                continue
+            con.register("_day", table)
+            # by name: the builder's column order and dictionary encodings do not matter
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _day ORDER BY {ORDER}")
+            for merged, spec in self.merged.items():
+                if spec.base == name:
+                    self._append_merged(con, merged, spec)
+            con.unregister("_day")
+        if counted:
+            self.days_written += 1
+
+    def _append_merged(self, con: duckdb.DuckDBPyConnection, name: str, spec: MergedTable) -> None:
+        batch = con.sql(_merged_select(spec)).to_arrow_table()
+        for column in spec.sketches:
+            united = pa.array(group_sketches(batch.column(column), self.lg_k), pa.binary())
+            batch = batch.set_column(batch.schema.get_field_index(column), column, united)
+        con.register("_merged", batch)
+        con.execute(f"INSERT INTO {name} SELECT * FROM _merged")
+        con.unregister("_merged")
+
+    def _seal(self, run_id: str) -> None:
+        con = self._con if self._con is not None else self._connect()
+        con.execute(f"CREATE OR REPLACE TABLE {INFO_TABLE} (key VARCHAR, value VARCHAR)")
+        con.executemany(
+            f"INSERT INTO {INFO_TABLE} VALUES (?, ?)",
+            [
+                ("format", str(LAYOUT_FORMAT)),
+                ("run_id", run_id),
+                ("order", "day, title_id, asset_id"),
+            ],
+        )
+        con.execute("CHECKPOINT")
+        self._close()
+
+
+def embedded_layout(staging: Staging, lg_k: int) -> LayoutWriter:
+    """A writer of the embedded backend's serving layout into `staging`."""
+    return LayoutWriter(
+        staging, EmbeddedBackend.name, EmbeddedBackend.tables, EmbeddedBackend.merged, lg_k
+    )
+
+
+__all__ = ["LayoutWriter", "embedded_layout"]
