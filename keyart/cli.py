@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         "within this many hours before the playback starts",
     )
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
+    ing.add_argument(
+        "--no-serving-layout",
+        action="store_true",
+        help="embedded engine: publish the version without its serving layout (servers then"
+        " build their own serving copy; default: write it)",
+    )
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ing.add_argument(
         "--max-without-profile-share",

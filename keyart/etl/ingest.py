@@ -644,13 +644,15 @@ def ingest(
     list_mode: bool = True,
     wait_s: float = DEFAULT_WAIT_S,
     gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
+    serving_layout: bool = True,
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
     A schema problem raises ContractError before anything is written. The run holds the
     warehouse's writer lock throughout (waiting up to `wait_s` seconds for another run;
     WarehouseBusy after). Quality `gates` refuse a run with anomalies before anything is
     written (QualityGateError). `list_mode=False` builds every sketch through the library
-    (benchmark comparison; same results)."""
+    (benchmark comparison; same results). `serving_layout=False` publishes the version
+    without its serving layout (servers then build their own serving copy)."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
@@ -658,7 +660,7 @@ def ingest(
         _checkpoint("locked")
         run = _Run(raw_input, wh, settings, bar, list_mode=list_mode, writer=writer)
         try:
-            version, report = _build(run, started, gates)
+            version, report = _build(run, started, gates, serving_layout)
         except duckdb.Error as exc:
             raise IngestError(f"ingest of {raw} failed: {exc}") from exc
         finally:
@@ -667,7 +669,9 @@ def ingest(
         return publish(wh, version, report, started, publish_snapshot)
 
 
-def _build(run: _Run, started: float, gates: GateSettings) -> tuple[Version, IngestReport]:
+def _build(
+    run: _Run, started: float, gates: GateSettings, serving_layout: bool
+) -> tuple[Version, IngestReport]:
     lap = run.steps.lap
     run.dims()
     lap("dims")
@@ -682,7 +686,10 @@ def _build(run: _Run, started: float, gates: GateSettings) -> tuple[Version, Ing
     run.check_gates(gates, accounting, attribution, run.day_volumes())
     lap("attribute")
     # the serving layout is written beside the day files and published with them
-    with run.wh.stage(run.writer) as staging, embedded_layout(staging, run.settings.lg_k) as layout:
+    with (
+        run.wh.stage(run.writer) as staging,
+        embedded_layout(staging, run.settings.lg_k, enabled=serving_layout) as layout,
+    ):
         tmp = staging.root / "_duckdb_tmp"
         run.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
         coding = run.coding()
@@ -767,6 +774,7 @@ def main(args: argparse.Namespace) -> int:
             publish_snapshot=publish,
             wait_s=args.wait,
             gates=gates,
+            serving_layout=not args.no_serving_layout,
         )
     print(report.render())
     return 0

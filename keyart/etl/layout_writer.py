@@ -62,7 +62,10 @@ class LayoutWriter:
         tables: Mapping[str, CopiedTable],
         merged: Mapping[str, MergedTable],
         lg_k: int,
+        *,
+        enabled: bool = True,
     ) -> None:
+        self.enabled = enabled
         self.staging = staging
         self.tables = dict(tables)
         self.merged = dict(merged)
@@ -91,16 +94,24 @@ class LayoutWriter:
     def open(self, parent: Version | None, rebuilt: list[date], kept: list[date]) -> None:
         """Start the layout (on the writer thread): a copy of the parent's layout without
         the `rebuilt` days, or the `kept` days of the parent's day files."""
+        if not self.enabled:
+            return
         self._submit(self._seed, parent, rebuilt, kept)
 
     def add(self, day: date, tables: Mapping[str, pa.Table]) -> None:
         """Append one built day (its table of every name in `tables`; others are ignored)."""
+        if not self.enabled:
+            return
         wanted = {name: t for name, t in tables.items() if name in self.tables}
         self._submit(self._append, day, wanted)
 
-    def finish(self, run_id: str) -> Path:
+    def finish(self, run_id: str) -> Path | None:
         """Wait for every day, seal the file and move it into place (in the staging
-        folder, published by its commit); the layout's path."""
+        folder, published by its commit); the layout's path (None when not enabled)."""
+        if not self.enabled:
+            self._finished = True
+            self._pool.shutdown()
+            return None
         self._submit(self._seal, run_id)
         try:
             self._drain()
@@ -129,6 +140,7 @@ class LayoutWriter:
     def summary(self) -> dict[str, Any]:
         """What was written, for the run's report."""
         return {
+            "written": self.enabled,
             "seeded_from": self.seeded_from,
             "days_written": self.days_written,
             "days_carried": self.days_carried,
@@ -264,10 +276,16 @@ class LayoutWriter:
         self._close()
 
 
-def embedded_layout(staging: Staging, lg_k: int) -> LayoutWriter:
-    """A writer of the embedded backend's serving layout into `staging`."""
+def embedded_layout(staging: Staging, lg_k: int, *, enabled: bool = True) -> LayoutWriter:
+    """A writer of the embedded backend's serving layout into `staging` (one that writes
+    nothing unless `enabled`)."""
     return LayoutWriter(
-        staging, EmbeddedBackend.name, EmbeddedBackend.tables, EmbeddedBackend.merged, lg_k
+        staging,
+        EmbeddedBackend.name,
+        EmbeddedBackend.tables,
+        EmbeddedBackend.merged,
+        lg_k,
+        enabled=enabled,
     )
 
 
