@@ -125,7 +125,7 @@ def run(
 ) -> dict[str, Any]:
     """The variants over fresh warehouses of one profile at one scale."""
     raw = raw_dir(data, profile, seed, scale)
-    work = data / f"ready-work-{profile}-x{scale:g}"
+    work = data / f"ready-work-{profile}-x{scale:g}-lgk{lg_k}"
     out: dict[str, Any] = {"profile": profile, "scale": scale, "lg_k": lg_k, "variants": {}}
     for variant in variants:
         folder = work / variant
@@ -250,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         " (machine shared by seven engineers)",
         "result": result,
     }
-    name = f"{SUITE}-{args.profile}-x{args.scale:g}" + (
+    name = f"{SUITE}-{args.profile}-x{args.scale:g}"
+    if args.lg_k != 14 or variants != list(VARIANTS):
+        name += f"-lgk{args.lg_k}-{'+'.join(variants)}"
         f"-lgk{args.lg_k}" if args.lg_k != 14 else ""
     )
     json_path, md_path = write_results(name, report, _markdown(report))
