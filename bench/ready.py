@@ -253,8 +253,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     name = f"{SUITE}-{args.profile}-x{args.scale:g}"
     if args.lg_k != 14 or variants != list(VARIANTS):
         name += f"-lgk{args.lg_k}-{'+'.join(variants)}"
-        f"-lgk{args.lg_k}" if args.lg_k != 14 else ""
-    )
     json_path, md_path = write_results(name, report, _markdown(report))
     print(f"wrote {json_path} and {md_path}", flush=True)
 
