@@ -24,7 +24,8 @@ from keyart.backends.embedded.merge import group_sketches
 from keyart.backends.embedded.serving import CopiedTable, MergedTable, day_files, sql_string
 from keyart.warehouse.layout import Staging, Version
 from keyart.warehouse.serving_layout import (
-    DAY_ORDER,
+    BLOCK_KEY,
+    BLOCK_ROWS,
     INFO_TABLE,
     LAYOUT_FORMAT,
     ROW_GROUP_ROWS,
@@ -35,19 +36,19 @@ from keyart.warehouse.serving_layout import (
 log = logging.getLogger(__name__)
 
 PENDING_DAYS = 4  # days queued for the writer thread at most: bounds memory
-MEMORY_LIMIT = "1GB"  # of the writer's DuckDB (it spills beyond)
-ORDER = ", ".join(DAY_ORDER)
+MEMORY_LIMIT = "2GB"  # of the writer's DuckDB (it spills beyond)
+BLOCK_ORDER = ", ".join(BLOCK_KEY)
 
 
 def _merged_select(spec: MergedTable) -> str:
     """SQL merging a day's rows of `spec.base` (registered as `_day`) over the columns left
-    out of `spec.keys`, in day order; sketches still as lists, united by the caller."""
+    out of `spec.keys`; sketches still as lists (in storage order), united by the caller."""
     select = [
         ", ".join(spec.keys),
         *(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in spec.counts),
         *(f"list({c}) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in spec.sketches),
     ]
-    return f"SELECT {', '.join(select)} FROM _day GROUP BY ALL ORDER BY {ORDER}"
+    return f"SELECT {', '.join(select)} FROM _day GROUP BY ALL"
 
 
 class LayoutWriter:
@@ -81,6 +82,9 @@ class LayoutWriter:
         self.days_carried = 0
         self.seeded_from: str | None = None  # "parent layout", "parent day files" or None
         self._finished = False
+        self._buffer: dict[str, list[pa.Table]] = {}  # the block being gathered, per table
+        self._buffered = 0  # rows of the rollups in it
+        self.blocks = 0
 
     # -- the caller's side -----------------------------------------------------------
 
@@ -144,6 +148,7 @@ class LayoutWriter:
             "seeded_from": self.seeded_from,
             "days_written": self.days_written,
             "days_carried": self.days_carried,
+            "blocks": self.blocks,
             "bytes": self.path.stat().st_size if self.path.exists() else None,
         }
 
@@ -238,30 +243,50 @@ class LayoutWriter:
         return True
 
     def _append(self, day: date, tables: Mapping[str, pa.Table], counted: bool = True) -> None:
+        """Buffer one day's rows and its rows merged over countries; written with the rest
+        of their block once the block is full."""
         con = self._con if self._con is not None else self._connect()
         for name, table in tables.items():
             if table.num_rows == 0:
                 continue
+            schema = self.tables[name].schema
+            # one type per column across the block's days (the builder's dictionaries vary)
+            table = table.select(schema.names).cast(schema)
+            self._buffer.setdefault(name, []).append(table)
+            self._buffered += table.num_rows
             con.register("_day", table)
-            # by name: the builder's column order and dictionary encodings do not matter
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _day ORDER BY {ORDER}")
             for merged, spec in self.merged.items():
                 if spec.base == name:
-                    self._append_merged(con, merged, spec)
+                    self._buffer.setdefault(merged, []).append(self._merge(con, spec))
             con.unregister("_day")
         if counted:
             self.days_written += 1
+        if self._buffered >= BLOCK_ROWS:
+            self._flush()
 
-    def _append_merged(self, con: duckdb.DuckDBPyConnection, name: str, spec: MergedTable) -> None:
+    def _merge(self, con: duckdb.DuckDBPyConnection, spec: MergedTable) -> pa.Table:
+        """The day registered as `_day` merged over countries (sketches united)."""
         batch = con.sql(_merged_select(spec)).to_arrow_table()
         for column in spec.sketches:
             united = pa.array(group_sketches(batch.column(column), self.lg_k), pa.binary())
             batch = batch.set_column(batch.schema.get_field_index(column), column, united)
-        con.register("_merged", batch)
-        con.execute(f"INSERT INTO {name} SELECT * FROM _merged")
-        con.unregister("_merged")
+        return batch
+
+    def _flush(self) -> None:
+        """Write the buffered days as one block of each table, sorted by (title_id,
+        asset_id, day)."""
+        con = self._con if self._con is not None else self._connect()
+        for name, parts in self._buffer.items():
+            con.register("_block", pa.concat_tables(parts))
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _block ORDER BY {BLOCK_ORDER}")
+            con.unregister("_block")
+        self._buffer = {}
+        self._buffered = 0
+        self.blocks += 1
 
     def _seal(self, run_id: str) -> None:
+        if self._buffer:
+            self._flush()
         con = self._con if self._con is not None else self._connect()
         con.execute(f"CREATE OR REPLACE TABLE {INFO_TABLE} (key VARCHAR, value VARCHAR)")
         con.executemany(
@@ -269,7 +294,7 @@ class LayoutWriter:
             [
                 ("format", str(LAYOUT_FORMAT)),
                 ("run_id", run_id),
-                ("order", "day, title_id, asset_id"),
+                ("order", "blocks of days, each sorted by title_id, asset_id, day"),
             ],
         )
         con.execute("CHECKPOINT")

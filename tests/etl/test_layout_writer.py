@@ -20,7 +20,7 @@ from keyart.query.ir import Dimension, Filter, Granularity, Interval, MetricQuer
 from keyart.query.results import QueryResult
 from keyart.warehouse import integrity
 from keyart.warehouse.layout import Version, Warehouse
-from keyart.warehouse.serving_layout import layout_path, published_layout
+from keyart.warehouse.serving_layout import BLOCK_ROWS, layout_path, published_layout
 from tests.etl.conftest import ACCEPT
 from tests.etl.rawdata import Raw, at, random_world, split
 from tests.truth import Exact, Truth
@@ -99,18 +99,30 @@ async def test_an_ingest_is_served_from_its_layout_at_once(tmp_path: Path) -> No
     # published with the version: in its file table, with its checksum
     rel = str(path.relative_to(version.root))
     assert version.manifest[integrity.FILES][rel][1] == integrity.sha256_file(path)
+    con = duckdb.connect(str(path), read_only=True)
+    try:  # one block: every table's rows in (title, asset, day) order as stored
+        for table in TABLES:
+            keys = con.execute(f"SELECT title_id, asset_id, day FROM {table}").fetchall()
+            assert keys == sorted(keys) and len(keys) > 20
+    finally:
+        con.close()
     await _answers_match_truth(tmp_path / "wh", raw.truth(), tmp_path / "cache")
 
 
+@pytest.mark.parametrize("block_rows", [BLOCK_ROWS, 40])
 async def test_a_daily_ingest_appends_to_the_parent_layout_as_a_full_run_would(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_rows: int
 ) -> None:
+    """Also with blocks of a few rows (several blocks per run, each sorted on its own)."""
+    monkeypatch.setattr("keyart.etl.layout_writer.BLOCK_ROWS", block_rows)
     raw = random_world(22, days=DAYS, n_imps=800, n_plays=300)
     whole = _ingest(raw, tmp_path / "all", tmp_path / "wh-all")
     # day by day: the first days, then the last day plus a re-ingest of the second
     _ingest(split(raw, set(range(DAYS - 1))), tmp_path / "first", tmp_path / "wh")
     daily = _ingest(split(raw, {1, DAYS - 1}), tmp_path / "last", tmp_path / "wh")
-    assert daily.manifest["report"]["extra"]["serving_layout"]["seeded_from"] == "parent layout"
+    written = daily.manifest["report"]["extra"]["serving_layout"]
+    assert written["seeded_from"] == "parent layout"
+    assert written["blocks"] == (1 if block_rows > 1000 else 2)  # the two days re-ingested
     assert _rows(daily) == _rows(whole)
     await _answers_match_truth(tmp_path / "wh", raw.truth(), tmp_path / "cache")
 
