@@ -125,7 +125,7 @@ def run(
 ) -> dict[str, Any]:
     """The variants over fresh warehouses of one profile at one scale."""
     raw = raw_dir(data, profile, seed, scale)
-    work = data / f"ready-work-{profile}-x{scale:g}-lgk{lg_k}"
+    work = data / f"ready-work-{profile}-x{scale:g}-lgk{lg_k}-{'+'.join(variants)}"
     out: dict[str, Any] = {"profile": profile, "scale": scale, "lg_k": lg_k, "variants": {}}
     for variant in variants:
         folder = work / variant
