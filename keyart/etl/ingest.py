@@ -544,7 +544,7 @@ class _Run(IngestRun):
         self,
         staging: Staging,
         coding: Coding,
-        on_day: Callable[[date, dict[str, pa.Table]], None] | None = None,
+        on_day: Callable[[date, dict[str, pa.Table], DayFacts], None] | None = None,
     ) -> dict[str, int]:
         """Build and write every day's rollups and event tables (handing each day's
         rollups to `on_day` too); rows written per rollup."""
@@ -566,7 +566,7 @@ class _Run(IngestRun):
                     for name, table in tables.items():
                         writer.submit(name, table, view.rollup_dir(name) / part / "part.parquet")
                     if on_day is not None:
-                        on_day(EPOCH + timedelta(days=facts.day), tables)
+                        on_day(EPOCH + timedelta(days=facts.day), tables, facts)
                     if summary is not None:
                         self.totals.add(summary)
                     for name, table in builder.events(facts).items():
@@ -694,7 +694,7 @@ def _build(
         run.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
         coding = run.coding()
         lap("codes")
-        layout.open(run.parent, new_days, kept)
+        layout.open(run.parent, new_days, kept, coding, list_mode=run.list_mode)
         written = run.write_days(staging, coding, layout.add)
         run.write_dims(staging)
         link_parent_days(staging, run.parent, kept)

@@ -5,6 +5,7 @@ it, while the ingest goes on with the next day."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from keyart.backends.embedded.backend import EmbeddedBackend
 from keyart.backends.embedded.merge import group_sketches
 from keyart.backends.embedded.serving import CopiedTable, MergedTable, day_files, sql_string
+from keyart.etl.rollups import Coding, DayFacts, RollupBuilder
 from keyart.warehouse.layout import Staging, Version
 from keyart.warehouse.serving_layout import (
     BLOCK_KEY,
@@ -85,6 +88,7 @@ class LayoutWriter:
         self._buffer: dict[str, list[pa.Table]] = {}  # the block being gathered, per table
         self._buffered = 0  # rows of the rollups in it
         self.blocks = 0
+        self._builder: RollupBuilder | None = None
 
     # -- the caller's side -----------------------------------------------------------
 
@@ -95,19 +99,32 @@ class LayoutWriter:
         if not self._finished:
             self.abort()
 
-    def open(self, parent: Version | None, rebuilt: list[date], kept: list[date]) -> None:
+    def open(
+        self,
+        parent: Version | None,
+        rebuilt: list[date],
+        kept: list[date],
+        coding: Coding | None = None,
+        *,
+        list_mode: bool = True,
+    ) -> None:
         """Start the layout (on the writer thread): a copy of the parent's layout without
-        the `rebuilt` days, or the `kept` days of the parent's day files."""
+        the `rebuilt` days, or the `kept` days of the parent's day files. With the run's
+        `coding`, days handed over with their facts get their rollups merged over
+        countries built from the facts (see _append)."""
         if not self.enabled:
             return
+        if coding is not None:
+            self._builder = RollupBuilder(coding, self.lg_k, list_mode=list_mode)
         self._submit(self._seed, parent, rebuilt, kept)
 
-    def add(self, day: date, tables: Mapping[str, pa.Table]) -> None:
-        """Append one built day (its table of every name in `tables`; others are ignored)."""
+    def add(self, day: date, tables: Mapping[str, pa.Table], facts: DayFacts | None = None) -> None:
+        """Append one built day (its table of every name in `tables`; others are ignored),
+        with the day's coded facts when there are."""
         if not self.enabled:
             return
         wanted = {name: t for name, t in tables.items() if name in self.tables}
-        self._submit(self._append, day, wanted)
+        self._submit(self._append, day, wanted, facts)
 
     def finish(self, run_id: str) -> Path | None:
         """Wait for every day, seal the file and move it into place (in the staging
@@ -242,10 +259,19 @@ class LayoutWriter:
                 con.execute(f"DELETE FROM {name} WHERE list_contains(?, day)", [rebuilt])
         return True
 
-    def _append(self, day: date, tables: Mapping[str, pa.Table], counted: bool = True) -> None:
+    def _append(
+        self,
+        day: date,
+        tables: Mapping[str, pa.Table],
+        facts: DayFacts | None = None,
+        counted: bool = True,
+    ) -> None:
         """Buffer one day's rows and its rows merged over countries; written with the rest
         of their block once the block is full."""
         con = self._con if self._con is not None else self._connect()
+        merged = self._merged_from_facts(facts)
+        for name, table in merged.items():
+            self._buffer.setdefault(name, []).append(table)
         for name, table in tables.items():
             if table.num_rows == 0:
                 continue
@@ -255,14 +281,39 @@ class LayoutWriter:
             self._buffer.setdefault(name, []).append(table)
             self._buffered += table.num_rows
             con.register("_day", table)
-            for merged, spec in self.merged.items():
-                if spec.base == name:
-                    self._buffer.setdefault(merged, []).append(self._merge(con, spec))
+            for target, spec in self.merged.items():
+                if spec.base == name and target not in merged:
+                    self._buffer.setdefault(target, []).append(self._merge(con, spec))
             con.unregister("_day")
         if counted:
             self.days_written += 1
         if self._buffered >= BLOCK_ROWS:
             self._flush()
+
+    def _merged_from_facts(self, facts: DayFacts | None) -> dict[str, pa.Table]:
+        """The merged tables of a day built straight from its facts, as if every event
+        had happened in one country: the rollup builder's cells are then (asset) and
+        (asset, label), their sketches built from the members' coupons at once — far
+        cheaper than uniting each country's sketches (same counts; distinct estimates of
+        the same member sets). Empty without facts or coding."""
+        if facts is None or self._builder is None:
+            return {}
+        one = dataclasses.replace(
+            facts,
+            imp_country=np.zeros_like(facts.imp_country),
+            play_country=np.zeros_like(facts.play_country),
+        )
+        built, _summary = self._builder.build(one)
+        out: dict[str, pa.Table] = {}
+        for name, spec in self.merged.items():
+            table = built.get(spec.base)
+            if table is None:
+                continue
+            columns = [*spec.keys, *spec.counts, *spec.sketches]
+            # the builder's own column types (dictionary keys); cast like the rollups
+            schema = pa.schema([self.tables[spec.base].schema.field(c) for c in columns])
+            out[name] = table.select(columns).cast(schema)
+        return out
 
     def _merge(self, con: duckdb.DuckDBPyConnection, spec: MergedTable) -> pa.Table:
         """The day registered as `_day` merged over countries (sketches united)."""
