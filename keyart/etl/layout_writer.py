@@ -336,9 +336,11 @@ class LayoutWriter:
         self.blocks += 1
 
     def _seal(self, run_id: str) -> None:
+        con = self._con if self._con is not None else self._connect()
+        # the ingest waits for this last block with nothing else to do: use every core
+        con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
         if self._buffer:
             self._flush()
-        con = self._con if self._con is not None else self._connect()
         con.execute(f"CREATE OR REPLACE TABLE {INFO_TABLE} (key VARCHAR, value VARCHAR)")
         con.executemany(
             f"INSERT INTO {INFO_TABLE} VALUES (?, ?)",
