@@ -91,10 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
     ing.add_argument(
-        "--no-serving-layout",
+        "--serving-layout",
         action="store_true",
-        help="embedded engine: publish the version without its serving layout (servers then"
-        " build their own serving copy; default: write it)",
+        help="embedded engine: also write the version's serving layout, so that servers"
+        " serve it at interactive latency as soon as it is published (costs ingest CPU;"
+        " default: off, servers build their own serving copy)",
     )
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ing.add_argument(

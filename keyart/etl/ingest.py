@@ -644,15 +644,16 @@ def ingest(
     list_mode: bool = True,
     wait_s: float = DEFAULT_WAIT_S,
     gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
-    serving_layout: bool = True,
+    serving_layout: bool = False,
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
     A schema problem raises ContractError before anything is written. The run holds the
     warehouse's writer lock throughout (waiting up to `wait_s` seconds for another run;
     WarehouseBusy after). Quality `gates` refuse a run with anomalies before anything is
     written (QualityGateError). `list_mode=False` builds every sketch through the library
-    (benchmark comparison; same results). `serving_layout=False` publishes the version
-    without its serving layout (servers then build their own serving copy)."""
+    (benchmark comparison; same results). `serving_layout=True` also writes the version's
+    serving layout, so that servers serve it at once (docs/serving-layout.md; it costs
+    ingest CPU), else servers build their own serving copy."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
@@ -774,7 +775,7 @@ def main(args: argparse.Namespace) -> int:
             publish_snapshot=publish,
             wait_s=args.wait,
             gates=gates,
-            serving_layout=not args.no_serving_layout,
+            serving_layout=args.serving_layout,
         )
     print(report.render())
     return 0

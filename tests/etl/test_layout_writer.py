@@ -32,7 +32,14 @@ DAYS = 4
 
 
 def _ingest(raw: Raw, folder: Path, wh: Path) -> Version:
-    ingest(raw.write(folder), wh, EtlSettings(), publish_snapshot=False, gates=ACCEPT)
+    ingest(
+        raw.write(folder),
+        wh,
+        EtlSettings(),
+        publish_snapshot=False,
+        gates=ACCEPT,
+        serving_layout=True,
+    )
     return Warehouse(wh).current()
 
 
@@ -174,7 +181,7 @@ async def test_a_killed_ingest_leaves_the_previous_version_served(
         "import sys; from pathlib import Path; from keyart.config import EtlSettings, GateSettings;"
         " from keyart.etl.ingest import ingest;"
         " ingest(Path(sys.argv[1]), Path(sys.argv[2]), EtlSettings(), publish_snapshot=False,"
-        " gates=GateSettings(accept_anomalies=True))"
+        " gates=GateSettings(accept_anomalies=True), serving_layout=True)"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(later), str(tmp_path / "wh")],
