@@ -4,9 +4,10 @@ behaviour before the layout: the server builds its own serving copy), measured i
 
 For each profile and scale, two fresh warehouses get the same raw data:
 
-- `layout`: `ingest(...)` writes the serving layout into the version; a server opened
-  right after the ingest's end serves from it at once;
-- `baseline`: `ingest(..., serving_layout=False)`; the server builds its serving copy
+- `layout`: `ingest(..., serving_layout=True)` (`keyart ingest --serving-layout`) writes
+  the serving layout into the version; a server opened right after the ingest's end
+  serves from it at once;
+- `baseline`: `ingest(...)` without it (the default); the server builds its serving copy
   (in full on a first ingest) and reads day files until it is ready.
 
 Recorded per variant: the ingest's wall time and raw events/s, the time from the ingest's
