@@ -16,6 +16,7 @@ SUITES = (
     "ingest",
     "query",
     "serving",
+    "ready",
     "store",
     "http",
     "execution",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import shutil
 import sys
@@ -102,7 +103,7 @@ async def _time_questions(
             for label, backend in backends.items():
                 answers.append(await backend.execute(q.query))
                 samples = await time_async(
-                    lambda b=backend, query=q.query: b.execute(query), runs, warmup
+                    functools.partial(backend.execute, q.query), runs, warmup
                 )
                 row[label] = percentiles(samples)
             row.update(_compare(answers[0], answers[1]))
@@ -198,7 +199,7 @@ def _markdown(report: dict[str, Any]) -> str:
         }
         for row in r["latency"]
     ]
-    columns = [
+    columns: list[str | tuple[str, str]] = [
         "question",
         ("full_p50", "full file p50"),
         ("full_p95", "p95"),

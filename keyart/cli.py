@@ -102,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
         "within this many hours before the playback starts",
     )
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
+    ing.add_argument(
+        "--serving-layout",
+        action="store_true",
+        help="embedded engine: also write the version's serving layout, so that servers"
+        " serve it at interactive latency as soon as it is published (costs ingest CPU;"
+        " default: off, servers build their own serving copy)",
+    )
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ing.add_argument(
         "--max-without-profile-share",
@@ -627,6 +634,7 @@ def _ingest(args: argparse.Namespace) -> int:
             publish_snapshot=not args.no_snapshot,
             wait_s=args.wait,
             gates=gates,
+            serving_layout=args.serving_layout,
         )
     print(report.render())
     return 0

@@ -19,12 +19,14 @@ from typing import Any
 from keyart.errors import WarehouseError
 
 FILES = "files"  # manifest key of the file table
-_DATA_DIRS = ("dims", "alltime", "rollups", "events")
+_DATA_DIRS = ("dims", "alltime", "rollups", "events", "serving")
+_DATA_SUFFIXES = (".parquet", ".duckdb")  # Parquet tables; the serving layout's database
 _HASH_THREADS = 2  # hashlib releases the GIL while hashing
 
 
 def data_files(root: Path) -> list[str]:
-    """Relative paths of every Parquet data file of a version folder, sorted."""
+    """Relative paths of every data file (Parquet, the serving layout) of a version folder,
+    sorted."""
     found: list[str] = []
     for top in _DATA_DIRS:
         base = root / top
@@ -35,7 +37,7 @@ def data_files(root: Path) -> list[str]:
             found.extend(
                 os.path.relpath(os.path.join(dirpath, f), root)
                 for f in filenames
-                if f.endswith(".parquet") and not f.startswith((".", "_"))
+                if f.endswith(_DATA_SUFFIXES) and not f.startswith((".", "_"))
             )
     return sorted(found)
 

@@ -1,7 +1,8 @@
 """Runs one embedded ingest that pauses at a named step until a marker file is deleted, so
 that a test can kill the process at a known point or let it go on:
 
-    python tests/etl/hold.py STEP MARKER RAW WAREHOUSE [--no-snapshot]
+    python tests/etl/hold.py STEP MARKER RAW WAREHOUSE \
+        [--no-snapshot] [--serving-layout] [--accept-anomalies]
 
 At STEP (one of keyart.etl.embedded.checkpoints.STEPS) it finishes the writes under way,
 writes MARKER and waits (at most 600 s) for it to disappear.
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from keyart.config import GateSettings
 from keyart.etl.embedded import ingest
 from keyart.etl.embedded.checkpoints import STEPS, Checkpoint
 
@@ -48,6 +50,8 @@ def main(argv: Sequence[str]) -> int:
         Path(raw),
         Path(warehouse),
         publish_snapshot="--no-snapshot" not in flags,
+        serving_layout="--serving-layout" in flags,
+        gates=GateSettings(accept_anomalies="--accept-anomalies" in flags),
         checkpoint=hold_at(step, Path(marker)),
     )
     return 0

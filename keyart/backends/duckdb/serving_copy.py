@@ -33,6 +33,7 @@ from filelock import FileLock, Timeout
 from keyart.backends.base import ServingState
 from keyart.backends.duckdb.sql import safe_identifier, sql_string
 from keyart.warehouse.layout import Version
+from keyart.warehouse.serving_layout import published_layout
 from keyart.warehouse.tables import COUNT_MEASURES, SKETCH_MEASURES
 
 log = logging.getLogger(__name__)
@@ -383,6 +384,7 @@ class ServingCache:
         self.merged = dict(merged or {})
         # backends share a folder, each with its own files
         self.suffix = f".{label}.f{FORMAT}{_SUFFIX}"
+        self.label = label
         self.build = build and folder is not None
         self.memory_limit = memory_limit
         self._lock = threading.Lock()
@@ -397,10 +399,14 @@ class ServingCache:
 
     def lookup(self, version: Version) -> Path | None:
         """The version's serving file when it is ready; otherwise start building it (once)
-        and return None so that the caller reads the Parquet files meanwhile."""
+        and return None so that the caller reads the Parquet files meanwhile. The serving
+        layout the ETL published with the version, when it has one, is ready at once."""
         path = self.path_for(version)
         if path is None or version.name in self._failed:
             return None
+        published = published_layout(version, self.label)
+        if published is not None:
+            return published
         if path.exists():
             return path
         if self.build:

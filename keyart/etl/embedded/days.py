@@ -3,15 +3,18 @@ coded facts and written into the staged version, a batch of days at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
+import pyarrow as pa
 
 from keyart.etl.embedded.alltime import AlltimeTotals
 from keyart.etl.embedded.checkpoints import Checkpoint
 from keyart.etl.embedded.duck import day_of
 from keyart.etl.embedded.facts import batches, days_of
-from keyart.etl.embedded.rollups import Coding, RollupBuilder
+from keyart.etl.embedded.rollups import Coding, DayFacts, RollupBuilder
 from keyart.etl.embedded.write import ParquetWriter
 from keyart.etl.runs import StepTimer
 from keyart.warehouse.layout import Staging, day_partition
@@ -37,8 +40,10 @@ def write_days(
     checkpoint: Checkpoint,
     *,
     list_mode: bool = True,
+    on_day: Callable[[date, Mapping[str, pa.Table], DayFacts], None] | None = None,
 ) -> DaysWritten:
-    """Build and write every day's rollups and event tables of `imp` and `play`."""
+    """Build and write every day's rollups and event tables of `imp` and `play` (handing
+    each day's rollups and facts to `on_day` too: the serving layout's writer)."""
     builder = RollupBuilder(coding, lg_k, list_mode=list_mode)
     totals = AlltimeTotals(coding)
     ranges = batches(con)
@@ -55,6 +60,8 @@ def write_days(
                 tables, summary = builder.build(facts)
                 for name, table in tables.items():
                     writer.submit(name, table, view.rollup_dir(name) / part / "part.parquet")
+                if on_day is not None:
+                    on_day(day_of(facts.day), tables, facts)
                 if summary is not None:
                     totals.add(summary)
                 for name, table in builder.events(facts).items():

@@ -11,7 +11,8 @@ The run is a pipeline of steps, one module each, working in one DuckDB connectio
 (`duck`): `dimensions` (titles, assets, their numbers, member profiles) → `clean`
 (classify and dedupe the events; the accounting) → `attribute` (members as numbers,
 attributed plays) → quality gates → `coding` (the dictionaries as arrays) → `days` (daily
-rollups and event tables, via `facts`, `rollups` and `write`) → `alltime` → commit. Each
+rollups and event tables, via `facts`, `rollups` and `write`) → `alltime` → (`layout`, the
+serving layout, when asked for: docs/serving-layout.md) → commit. Each
 step's DuckDB relations are named in its module; what a step hands on is a value.
 """
 
@@ -35,6 +36,7 @@ from keyart.etl.embedded.checkpoints import Checkpoint, go_on, nothing_to_settle
 from keyart.etl.embedded.coding import coding
 from keyart.etl.embedded.days import write_days
 from keyart.etl.embedded.dimensions import build_dimensions, write_dimensions
+from keyart.etl.embedded.layout import embedded_layout
 from keyart.etl.report import IngestReport
 from keyart.etl.runs import (
     IngestRun,
@@ -48,7 +50,16 @@ from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 
 # the steps the progress bar and the report's stage timings name
-_STEPS = ("dims", "events", "attribute", "codes", "write days", "all-time", "commit")
+_STEPS = (
+    "dims",
+    "events",
+    "attribute",
+    "codes",
+    "write days",
+    "all-time",
+    "serving layout",
+    "commit",
+)
 
 
 class _EmbeddedRun(IngestRun):
@@ -82,6 +93,7 @@ def ingest(
     wait_s: float = DEFAULT_WAIT_S,
     gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
     checkpoint: Checkpoint = go_on,
+    serving_layout: bool = False,
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
     A schema problem raises ContractError before anything is written. The run holds the
@@ -89,7 +101,9 @@ def ingest(
     WarehouseBusy after). Quality `gates` refuse a run with anomalies before anything is
     written (QualityGateError). `list_mode=False` builds every sketch through the library
     (benchmark comparison; same results). `checkpoint` is called at the named points of
-    `keyart.etl.embedded.checkpoints.STEPS` (tests pause or kill the run there)."""
+    `keyart.etl.embedded.checkpoints.STEPS` (tests pause or kill the run there).
+    `serving_layout=True` also writes the version's serving layout, so that servers serve
+    it at once (docs/serving-layout.md; it costs ingest time)."""
     started = time.perf_counter()
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
@@ -98,7 +112,9 @@ def ingest(
         con = duck.connect()
         try:
             run = _EmbeddedRun(con, wh, settings, bar, writer)
-            version, report = _build(run, raw_input, started, gates, list_mode, checkpoint)
+            version, report = _build(
+                run, raw_input, started, gates, list_mode, checkpoint, serving_layout
+            )
         except duckdb.Error as exc:
             raise IngestError(f"ingest of {raw} failed: {exc}") from exc
         finally:
@@ -114,6 +130,7 @@ def _build(
     gates: GateSettings,
     list_mode: bool,
     checkpoint: Checkpoint,
+    serving_layout: bool,
 ) -> tuple[Version, IngestReport]:
     con, lap, lg_k = run.con, run.steps.lap, run.settings.lg_k
     build_dimensions(con, raw, run.parent)
@@ -127,17 +144,33 @@ def _build(
     attribution = attribute(con, run.settings, run.parent, new_days)
     run.check_gates(gates, accounting, attribution, day_volumes(con))
     lap("attribute")
-    with run.wh.stage(run.writer) as staging:
+    # the serving layout is written beside the day files and published with them
+    with (
+        run.wh.stage(run.writer) as staging,
+        embedded_layout(staging, lg_k, enabled=serving_layout) as layout,
+    ):
         spill = staging.root / "_duckdb_tmp"
         duck.spill_to(con, spill)
         codes = coding(con, lg_k)
         lap("codes")
-        days = write_days(con, staging, codes, lg_k, run.steps, checkpoint, list_mode=list_mode)
+        layout.open(run.parent, new_days, kept, codes, list_mode=list_mode)
+        days = write_days(
+            con,
+            staging,
+            codes,
+            lg_k,
+            run.steps,
+            checkpoint,
+            list_mode=list_mode,
+            on_day=layout.add,
+        )
         write_dimensions(con, staging.version_view())
         link_parent_days(staging, run.parent, kept)
         lap("write days")
         write_alltime(con, lg_k, days.totals, run.parent, kept, staging.version_view())
         lap("all-time")
+        layout.finish(run.run_id)  # what the writer thread has left after the days
+        lap("serving layout")
         quarantine = run.write_quarantine(accounting.quarantined)
         shutil.rmtree(spill, ignore_errors=True)
         version, report = run.commit(
@@ -147,6 +180,7 @@ def _build(
             quarantine,
             extra={
                 "stage_s": run.steps.timings,
+                "serving_layout": layout.summary(),
                 "sketches": {
                     "list_mode": list_mode,
                     "library_sketches": days.library_sketches,
