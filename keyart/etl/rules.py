@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from keyart.backends.duckdb.sql import sql_string
 from keyart.etl.schemas import ASSET_TYPES, RAW_TABLES, TITLE_KINDS
 
 DUPLICATE = "duplicate"  # a repeated event id: dropped and counted, not quarantined
@@ -69,7 +70,7 @@ def _not_country(column: str) -> str:
 
 
 def _not_in(column: str, values: tuple[str, ...]) -> str:
-    listed = ", ".join(f"'{v}'" for v in values)
+    listed = ", ".join(sql_string(v) for v in values)
     return f"{column} NOT IN ({listed})"
 
 

@@ -24,7 +24,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
     con.execute("SET preserve_insertion_order = false")
-    codes = ", ".join(f"'{c}'" for c in COUNTRIES.to_pylist())
+    codes = ", ".join(sql_string(c) for c in COUNTRIES.to_pylist())
     con.execute(f"CREATE TYPE {_COUNTRY_TYPE} AS ENUM ({codes})")
     return con
 
