@@ -6,7 +6,6 @@ no console errors. Screenshots of each view go to .data/artifacts/."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from tests.e2e.server_process import ServerProcess
 from tests.truth import truth_of
-from tests.web.browser import ARTIFACTS, CHROMIUM_ARGS, Watch, chromium_or_skip
+from tests.web.browser import ARTIFACTS, CHROMIUM_ARGS, Watch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -23,21 +22,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 METRICS = "impressions uniqueImpressions { value } takeRate { value } authenticity"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    return chromium_or_skip()
-
-
-@pytest.fixture
-def server(tiny_warehouse: Path, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(["serve", "--warehouse", str(tiny_warehouse)], tmp_path / "s.log")
-    try:
-        process.wait_ready()
-        yield process
-    finally:
-        assert process.stop() == 0, process.output()
 
 
 def graphql(server: ServerProcess, query: str, **variables: Any) -> dict[str, Any]:

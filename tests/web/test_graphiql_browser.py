@@ -5,7 +5,6 @@ result pane shows its data. Skips without /usr/bin/chromium unless KEYART_REQUIR
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,24 +12,9 @@ import pytest
 
 from tests.e2e.server_process import ServerProcess
 from tests.truth import truth_of
-from tests.web.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip
+from tests.web.browser import ARTIFACTS, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    return chromium_or_skip()
-
-
-@pytest.fixture
-def server(tiny_warehouse: Path, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(["serve", "--warehouse", str(tiny_warehouse)], tmp_path / "s.log")
-    try:
-        process.wait_ready()
-        yield process
-    finally:
-        assert process.stop() == 0, process.output()
 
 
 def test_graphiql_runs_the_example_offline(

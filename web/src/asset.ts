@@ -3,13 +3,13 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { createAlertLink } from "./alerts";
-import { query } from "./api";
-import { filterPicker, toolbar, windowPicker } from "./controls";
+import { filterPicker, paramPicker, toolbar, windowPicker } from "./controls";
 import { h, notice } from "./dom";
 import { count, type Estimate, estimateCount, estimatePercent, percent, ratio } from "./format";
-import { currentRun, isCurrent, navigate } from "./router";
-import { dataInfo, failure, seenVersion, show, warnings } from "./shell";
-import { carried, filterOf, windowOf, withParams } from "./state";
+import { loadWindowed, subjectOf } from "./load";
+import { currentRun } from "./router";
+import { show, warnings } from "./shell";
+import { carried, filterOf } from "./state";
 import { table } from "./table";
 import { PALETTE } from "./palette";
 
@@ -148,43 +148,18 @@ export async function assetView(match: RegExpMatchArray, params: URLSearchParams
   const run = currentRun();
   const id = decodeURIComponent(match[1]);
   const granularity = GRANULARITIES.includes(params.get("g") ?? "") ? (params.get("g") as string) : "DAY";
-  let data: AssetData;
-  let answerWarnings;
-  let win;
-  let range;
-  try {
-    range = (await dataInfo()).dataRange;
-    if (!range) {
-      if (isCurrent(run)) show(notice("empty", "The served data names no days yet. Publish a snapshot, then reload."));
-      return;
-    }
-    win = windowOf(params, range);
-    const answer = await query<AssetData>(ASSET, { id, window: win, filter: filterOf(params), granularity });
-    data = answer.data;
-    answerWarnings = answer.warnings;
-  } catch (error) {
-    if (isCurrent(run)) failure(error);
-    return;
-  }
-  if (!isCurrent(run)) return;
-  seenVersion(data.dataVersion);
-  const asset = data.asset;
-  if (!asset) {
-    show(notice("empty", `There is no asset ${id}.`, h("a", { href: "/" }, "Search for a title")));
-    return;
-  }
-  document.title = `${asset.name} — keyart`;
+  const loaded = await loadWindowed<AssetData>(run, params, ASSET, (win) => ({ id, window: win, filter: filterOf(params), granularity }));
+  if (!loaded) return;
+  const { data, warnings: answerWarnings, range, win } = loaded;
+  const asset = subjectOf(data.asset, "asset", id);
+  if (!asset) return;
   const points = asset.timeseries;
   const hasData = points.some((p) => p.metrics.impressions > 0);
-  const granularityPicker = h(
-    "div",
-    { class: "control" },
-    h("label", { for: "granularity" }, "Granularity"),
-    h(
-      "select",
-      { id: "granularity", onchange: (e: Event) => navigate(withParams({ g: (e.target as HTMLSelectElement).value })) },
-      ...GRANULARITIES.map((g) => h("option", { value: g, selected: g === granularity }, g.toLowerCase())),
-    ),
+  const granularityPicker = paramPicker(
+    "g",
+    "Granularity",
+    GRANULARITIES.map((g) => ({ value: g, label: g.toLowerCase(), selected: g === granularity })),
+    "granularity",
   );
   show(
     h(

@@ -1,12 +1,12 @@
 // Compare 2–4 assets side by side over one window: metrics, lift with its interval, the
 // probability of being better and the significance in words.
-import { query } from "./api";
-import { filterPicker, toolbar, windowPicker } from "./controls";
+import { filterPicker, paramPicker, toolbar, windowPicker } from "./controls";
 import { h, notice } from "./dom";
 import { count, type Estimate, estimateCount, estimatePercent, estimateRatio, percent, ratio } from "./format";
-import { currentRun, isCurrent, navigate } from "./router";
-import { dataInfo, failure, seenVersion, show, warnings } from "./shell";
-import { filterOf, idsOf, windowOf, withParams } from "./state";
+import { loadWindowed } from "./load";
+import { currentRun } from "./router";
+import { show, warnings } from "./shell";
+import { filterOf, idsOf } from "./state";
 import { table } from "./table";
 
 interface Entry {
@@ -64,41 +64,19 @@ export async function compareView(_match: RegExpMatchArray, params: URLSearchPar
     );
     return;
   }
-  let data: CompareData;
-  let answerWarnings;
-  let win;
-  let range;
-  try {
-    range = (await dataInfo()).dataRange;
-    if (!range) {
-      if (isCurrent(run)) show(notice("empty", "The served data names no days yet. Publish a snapshot, then reload."));
-      return;
-    }
-    win = windowOf(params, range);
-    const answer = await query<CompareData>(COMPARE, {
-      ids,
-      window: win,
-      filter: filterOf(params),
-      baseline: params.get("baseline") || null,
-    });
-    data = answer.data;
-    answerWarnings = answer.warnings;
-  } catch (error) {
-    if (isCurrent(run)) failure(error);
-    return;
-  }
-  if (!isCurrent(run)) return;
-  seenVersion(data.dataVersion);
+  const loaded = await loadWindowed<CompareData>(run, params, COMPARE, (win) => ({
+    ids,
+    window: win,
+    filter: filterOf(params),
+    baseline: params.get("baseline") || null,
+  }));
+  if (!loaded) return;
+  const { data, warnings: answerWarnings, range, win } = loaded;
   const { baseline, entries } = data.compare;
-  const baselinePicker = h(
-    "div",
-    { class: "control" },
-    h("label", { for: "baseline" }, "Baseline"),
-    h(
-      "select",
-      { id: "baseline", onchange: (e: Event) => navigate(withParams({ baseline: (e.target as HTMLSelectElement).value })) },
-      ...entries.map((e) => h("option", { value: e.asset.id, selected: e.asset.id === baseline.id }, e.asset.name)),
-    ),
+  const baselinePicker = paramPicker(
+    "baseline",
+    "Baseline",
+    entries.map((e) => ({ value: e.asset.id, label: e.asset.name, selected: e.asset.id === baseline.id })),
   );
   show(
     h("p", { class: "crumbs" }, h("a", { href: "/" }, "Search"), " › Compare"),

@@ -43,11 +43,15 @@ export function windowPicker(range: DataRange, current: Window): HTMLElement {
   return h("div", { class: "control" }, ...parts);
 }
 
-/** A single-choice picker of one filter field ("" = all), kept in the URL parameter `name`. */
-export function filterPicker(name: string, label: string, options: string[]): HTMLElement {
-  const params = new URLSearchParams(window.location.search);
-  const current = params.get(name) ?? "";
-  const id = `filter-${name}`;
+/** One option of a picker: the URL parameter's value, its label, and whether it is the current one. */
+export interface Choice {
+  value: string;
+  label: string;
+  selected: boolean;
+}
+
+/** A single-choice picker kept in the URL parameter `name` (element id `id`); each change is a new URL. */
+export function paramPicker(name: string, label: string, choices: Choice[], id: string = name, testId?: string): HTMLElement {
   return h(
     "div",
     { class: "control" },
@@ -56,12 +60,24 @@ export function filterPicker(name: string, label: string, options: string[]): HT
       "select",
       {
         id,
-        "data-testid": id,
+        "data-testid": testId,
         onchange: (event: Event) => navigate(withParams({ [name]: (event.target as HTMLSelectElement).value })),
       },
-      h("option", { value: "" }, "All"),
-      ...options.map((o) => h("option", { value: o, selected: o === current }, o)),
+      ...choices.map((c) => h("option", { value: c.value, selected: c.selected }, c.label)),
     ),
+  );
+}
+
+/** A single-choice picker of one filter field ("" = all), kept in the URL parameter `name`. */
+export function filterPicker(name: string, label: string, options: string[]): HTMLElement {
+  const current = new URLSearchParams(window.location.search).get(name) ?? "";
+  const id = `filter-${name}`;
+  return paramPicker(
+    name,
+    label,
+    [{ value: "", label: "All", selected: false }, ...options.map((o) => ({ value: o, label: o, selected: o === current }))],
+    id,
+    id,
   );
 }
 

@@ -1,14 +1,14 @@
 // A title's page: its assets with artwork and metrics over a window and filter, the outliers
 // and appeal badges, asset type tabs, and a selection to compare.
 import { createAlertLink } from "./alerts";
-import { query } from "./api";
 import { errorBar } from "./bars";
 import { filterPicker, toolbar, windowPicker } from "./controls";
 import { h, notice } from "./dom";
 import { count, type Estimate, estimateCount, estimatePercent, percent } from "./format";
-import { currentRun, isCurrent, navigate } from "./router";
-import { dataInfo, failure, seenVersion, show, warnings } from "./shell";
-import { carried, describe, filterOf, windowOf, withParams } from "./state";
+import { loadWindowed, subjectOf } from "./load";
+import { currentRun, navigate } from "./router";
+import { show, warnings } from "./shell";
+import { carried, describe, filterOf, withParams } from "./state";
 import { table } from "./table";
 
 interface AssetRow {
@@ -147,32 +147,17 @@ function card(
 export async function titleView(match: RegExpMatchArray, params: URLSearchParams): Promise<void> {
   const run = currentRun();
   const id = decodeURIComponent(match[1]);
-  let data: TitleData;
-  let answerWarnings;
-  let win;
-  let range;
-  try {
-    range = (await dataInfo()).dataRange;
-    if (!range) {
-      if (isCurrent(run)) show(notice("empty", "The served data names no days yet. Publish a snapshot (keyart ingest / keyart publish), then reload."));
-      return;
-    }
-    win = windowOf(params, range);
-    const answer = await query<TitleData>(TITLE, { id, window: win, filter: filterOf(params), type: params.get("type") || null });
-    data = answer.data;
-    answerWarnings = answer.warnings;
-  } catch (error) {
-    if (isCurrent(run)) failure(error);
-    return;
-  }
-  if (!isCurrent(run)) return;
-  seenVersion(data.dataVersion);
-  const title = data.title;
-  if (!title) {
-    show(notice("empty", `There is no title ${id}.`, h("a", { href: "/" }, "Search for a title")));
-    return;
-  }
-  document.title = `${title.name} — keyart`;
+  const loaded = await loadWindowed<TitleData>(
+    run,
+    params,
+    TITLE,
+    (win) => ({ id, window: win, filter: filterOf(params), type: params.get("type") || null }),
+    "The served data names no days yet. Publish a snapshot (keyart ingest / keyart publish), then reload.",
+  );
+  if (!loaded) return;
+  const { data, warnings: answerWarnings, range, win } = loaded;
+  const title = subjectOf(data.title, "title", id);
+  if (!title) return;
   const outliers = new Map(title.outliers.map((o) => [o.asset.id, o]));
   const chosen = picked(params);
   const maxUnique = Math.max(0, ...title.assets.map((a) => a.metrics.uniqueImpressions.upper));
