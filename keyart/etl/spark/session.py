@@ -32,7 +32,7 @@ def _driver_address(master: str) -> dict[str, str]:
     host = os.environ.get("KEYART_SPARK_DRIVER_HOST")
     if not host:
         return {}
-    return {"spark.driver.host": host, "spark.driver.bindAddress": "0.0.0.0"}  # noqa: S104
+    return {"spark.driver.host": host, "spark.driver.bindAddress": "0.0.0.0"}
 
 
 def spark_conf(master: str, shuffle_partitions: int = 8) -> dict[str, str]:
@@ -107,7 +107,7 @@ def start_session(master: str = "local[2]", shuffle_partitions: int = 8) -> Spar
 def executor_count(spark: SparkSession) -> int:
     """Executor processes apart from the driver that have joined the application (0 in
     `local[n]` mode, where tasks run in the driver's JVM)."""
-    status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus()  # noqa: SLF001 - no public API
+    status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus()  # no public API
     return max(int(status.size()) - 1, 0)
 
 

@@ -59,9 +59,7 @@ def test_counts_match_the_embedded_engine(cluster_built: Built, embedded_full: B
         assert getattr(spark, field) == getattr(embedded, field), field
 
 
-def test_warehouse_matches_the_embedded_engine(
-    cluster_built: Built, embedded_full: Built
-) -> None:
+def test_warehouse_matches_the_embedded_engine(cluster_built: Built, embedded_full: Built) -> None:
     spark_v = Warehouse(cluster_built.root).current()
     embedded_v = Warehouse(embedded_full.root).current()
     assert spark_v.days == embedded_v.days
