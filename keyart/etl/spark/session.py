@@ -50,7 +50,13 @@ def spark_conf(master: str, shuffle_partitions: int = 8) -> dict[str, str]:
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         # the ETL is batch work on one machine: the driver holds the collected dims
         "spark.driver.memory": os.environ.get("KEYART_SPARK_DRIVER_MEMORY", "4g"),
-        "spark.sql.adaptive.enabled": "true",
+        # adaptive execution re-plans the cached facts, which then no longer report their
+        # partitioning by day: every rollup became a partial aggregation, a shuffle of
+        # partial sketches, a final merge of them and a second shuffle by day. Without
+        # it a rollup is one sort and one aggregation per task, and the rows come out in
+        # the order they are written (the plans are laid out by hand: nothing to adapt)
+        "spark.sql.adaptive.enabled": "false",
+        "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "false",
         # hll_sketch_agg keeps a sketch object per group, and a rollup has about as many
         # groups as rows: sorting the rows and keeping one group's sketches at a time is
         # faster than a hash map holding them all (which mostly keeps the GC busy)
