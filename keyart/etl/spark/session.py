@@ -117,13 +117,31 @@ def executor_count(spark: SparkSession) -> int:
     return max(int(status.size()) - 1, 0)
 
 
+# SQL settings of `spark_conf` the run's plans depend on for their speed; applied to a
+# session the engine did not start (a notebook's) for the run's duration, then restored
+RUN_SQL_CONF = (
+    "spark.sql.adaptive.enabled",
+    "spark.sql.execution.useObjectHashAggregateExec",
+)
+
+
 @contextmanager
 def spark_session(master: str = "local[2]") -> Iterator[SparkSession]:
     """The session for one ingest run; stopped afterwards only if this call started it."""
     owned = active_session() is None
     session = start_session(master)
+    wanted = spark_conf(master)
+    before = {key: session.conf.get(key, None) for key in RUN_SQL_CONF}
+    for key in RUN_SQL_CONF:
+        session.conf.set(key, wanted[key])
     try:
         yield session
     finally:
         if owned:
             session.stop()
+        else:
+            for key, value in before.items():
+                if value is None:
+                    session.conf.unset(key)
+                else:
+                    session.conf.set(key, value)
