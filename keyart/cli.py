@@ -75,7 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         help="ETL engine: embedded (DuckDB, in-process) or spark (Apache Spark; needs the "
         "spark extra and Java 17)",
     )
-    ing.add_argument("--spark-master", default="local[2]", help="Spark master URL (spark)")
+    ing.add_argument(
+        "--spark-master",
+        default="local[2]",
+        help="Spark master URL for --engine spark: local[N], local-cluster[W,C,MB] (separate "
+        "executor JVMs on this machine) or a cluster, e.g. spark://spark-master:7077",
+    )
     ing.add_argument(
         "--lg-k",
         type=int,

@@ -38,7 +38,7 @@ from keyart.etl.spark.clean import DIM_SCHEMAS, Cleaner
 from keyart.etl.spark.output import DayWriter, write_table
 from keyart.etl.spark.read import load_raw
 from keyart.etl.spark.rollups import ROLLUP_ORDER, rollup_sql
-from keyart.etl.spark.session import spark_session
+from keyart.etl.spark.session import executor_count, spark_session
 from keyart.warehouse.layout import Staging, Version, Warehouse
 from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 from keyart.warehouse.tables import (
@@ -195,6 +195,7 @@ def _build(
             extra={
                 "spark_version": run.spark.version,
                 "master": master,
+                "executors": executor_count(run.spark),
                 "alltime": {
                     "mode": how.mode,
                     "reason": how.reason,

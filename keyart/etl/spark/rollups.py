@@ -17,6 +17,12 @@ from keyart.warehouse.tables import (
 )
 
 KEY = ("day", "title_id", "asset_id", "asset_type", "country")
+# the order of a rollup's rows within a day (after `day`)
+ROLLUP_ORDER: dict[str, tuple[str, ...]] = {
+    ASSET_COUNTRY_DAY.name: ("asset_id", "country"),
+    ASSET_AFFINITY_DAY.name: ("asset_id", "country", "affinity"),
+    ASSET_AUDIENCE_DAY.name: ("asset_id", "country", "affinities"),
+}
 
 
 def facts_sql(imps: str = "imp_events", plays: str = "play_events") -> str:
@@ -32,17 +38,19 @@ def facts_sql(imps: str = "imp_events", plays: str = "play_events") -> str:
 
 
 def _source(rollup: Rollup, facts: str) -> tuple[str, list[str]]:
-    """The relation a rollup aggregates and its group key columns."""
+    """The relation a rollup aggregates and its group key columns, in the order the rows
+    are written (`ROLLUP_ORDER` within a day): the sort-based aggregation sorts by the
+    group key, so its output needs no further sort; title and asset type, which follow
+    from the asset, come last."""
+    rest = [k for k in KEY if k not in ("day", "asset_id", "country")]
     if rollup.affinity == "exploded":
         # explode_outer: a member without labels keeps one row with affinity NULL
         return (
             f"(SELECT f.*, a.affinity FROM {facts} f"
             " LATERAL VIEW OUTER explode(f.affinities) a AS affinity)",
-            [*KEY, "affinity"],
+            ["day", *ROLLUP_ORDER[rollup.name], *rest],
         )
-    if rollup.affinity == "multi":
-        return facts, [*KEY, "affinities"]
-    return facts, list(KEY)
+    return facts, ["day", *ROLLUP_ORDER[rollup.name], *rest]
 
 
 def rollup_sql(rollup: Rollup, facts: str, lg_k: int) -> str:
@@ -68,11 +76,5 @@ def rollup_sql(rollup: Rollup, facts: str, lg_k: int) -> str:
     ) _g
     """
 
-
-ROLLUP_ORDER: dict[str, tuple[str, ...]] = {
-    ASSET_COUNTRY_DAY.name: ("asset_id", "country"),
-    ASSET_AFFINITY_DAY.name: ("asset_id", "country", "affinity"),
-    ASSET_AUDIENCE_DAY.name: ("asset_id", "country", "affinities"),
-}
 
 __all__ = ["KEY", "ROLLUP_ORDER", "facts_sql", "rollup_sql"]

@@ -22,6 +22,13 @@ SKETCHES = ("imp_sketch", "play_sketch")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
+def _arrow(query: str) -> pa.Table:
+    """The rows of a DuckDB query as an Arrow table."""
+    relation = duckdb.sql(query)
+    assert relation is not None, query
+    return relation.to_arrow_table()
+
+
 def rollup_rows(version: Version, rollup: str, days: Iterable[date] | None = None) -> pa.Table:
     """Every row of one rollup of a version, in key order."""
     keys = {
@@ -32,17 +39,17 @@ def rollup_rows(version: Version, rollup: str, days: Iterable[date] | None = Non
     where = ""
     if days is not None:
         where = "WHERE day IN (" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + ")"
-    return duckdb.sql(
+    return _arrow(
         f"SELECT * FROM read_parquet('{version.rollup_glob(rollup)}', hive_partitioning = false)"
         f" {where} ORDER BY {keys}"
-    ).to_arrow_table()
+    )
 
 
 def table_rows(path: Path | str, order: str) -> pa.Table:
     """A Parquet file or glob, in the given order."""
-    return duckdb.sql(
+    return _arrow(
         f"SELECT * FROM read_parquet('{path}', hive_partitioning = false) ORDER BY {order}"
-    ).to_arrow_table()
+    )
 
 
 def sketch(blob: bytes | None) -> ds.hll_sketch | None:
