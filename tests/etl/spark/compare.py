@@ -111,6 +111,24 @@ class Truth:
     per_day: dict[date, int]
 
 
+def assert_same_tables(spark: Version, embedded: Version) -> None:
+    """The event tables, dimensions and all-time tables of two versions hold the same rows
+    (all-time sketches compared as estimates)."""
+    for name in ("impressions", "plays"):
+        order = "day, event_time, member_id, asset_id"
+        left = table_rows(spark.events_glob(name), order)
+        assert left.equals(table_rows(embedded.events_glob(name), order)), name
+    for name, key in (("titles", "title_id"), ("assets", "asset_id")):
+        assert table_rows(spark.dim_path(name), key).equals(
+            table_rows(embedded.dim_path(name), key)
+        )
+        assert_same_rows(
+            table_rows(spark.alltime_path(name), key),
+            table_rows(embedded.alltime_path(name), key),
+            f"alltime {name}",
+        )
+
+
 def impression_truth(tables: list[dict[str, pa.Table]]) -> Truth:
     """Valid impressions (dated, with a member, a known asset and an ISO country), one per
     impression_id, from the given raw directories read in order (later days replace

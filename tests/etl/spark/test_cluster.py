@@ -19,7 +19,7 @@ import pytest
 from keyart.etl.report import IngestReport
 from keyart.warehouse import Warehouse
 from keyart.warehouse.tables import ROLLUPS
-from tests.etl.spark.compare import assert_same_rows, rollup_rows, table_rows
+from tests.etl.spark.compare import assert_same_rows, assert_same_tables, rollup_rows
 from tests.etl.spark.conftest import Built, Tiny
 
 pytestmark = pytest.mark.spark
@@ -67,19 +67,7 @@ def test_warehouse_matches_the_embedded_engine(cluster_built: Built, embedded_fu
         left, right = rollup_rows(spark_v, rollup.name), rollup_rows(embedded_v, rollup.name)
         assert left.num_rows > 0
         assert_same_rows(left, right, rollup.name)
-    for name in ("impressions", "plays"):
-        order = "day, event_time, member_id, asset_id"
-        left = table_rows(spark_v.events_glob(name), order)
-        assert left.equals(table_rows(embedded_v.events_glob(name), order)), name
-    for name, key in (("titles", "title_id"), ("assets", "asset_id")):
-        assert table_rows(spark_v.dim_path(name), key).equals(
-            table_rows(embedded_v.dim_path(name), key)
-        )
-        assert_same_rows(
-            table_rows(spark_v.alltime_path(name), key),
-            table_rows(embedded_v.alltime_path(name), key),
-            f"alltime {name}",
-        )
+    assert_same_tables(spark_v, embedded_v)
 
 
 def test_no_scratch_files_are_left_in_the_version(cluster_built: Built) -> None:

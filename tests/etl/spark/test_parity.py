@@ -20,6 +20,7 @@ from keyart.warehouse import Warehouse
 from keyart.warehouse.tables import ALLTIME_ASSETS, ROLLUPS
 from tests.etl.spark.compare import (
     assert_same_rows,
+    assert_same_tables,
     impression_truth,
     registers,
     rollup_rows,
@@ -80,20 +81,7 @@ def test_events_dims_and_alltime_match_the_embedded_engine(
 ) -> None:
     spark_v = Warehouse(spark_appended.root).current()
     embedded_v = Warehouse(embedded_full.root).current()
-    for name in ("impressions", "plays"):
-        order = "day, event_time, member_id, asset_id"
-        left = table_rows(spark_v.events_glob(name), order)
-        right = table_rows(embedded_v.events_glob(name), order)
-        assert left.equals(right), name
-    for name, key in (("titles", "title_id"), ("assets", "asset_id")):
-        assert table_rows(spark_v.dim_path(name), key).equals(
-            table_rows(embedded_v.dim_path(name), key)
-        )
-        assert_same_rows(
-            table_rows(spark_v.alltime_path(name), key),
-            table_rows(embedded_v.alltime_path(name), key),
-            f"alltime {name}",
-        )
+    assert_same_tables(spark_v, embedded_v)
 
 
 def test_sketches_are_compact_hll4_of_the_configured_lg_k(spark_appended: Built) -> None:
