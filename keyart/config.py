@@ -339,27 +339,11 @@ class ApiSettings(_Settings):
         return self.snapshot_dir if self.snapshot_dir is not None else self.warehouse / "snapshots"
 
 
-_POSITIVE_LIMITS = (
-    "max_query_cost",
-    "execution_timeout_s",
-    "max_response_bytes",
-    "max_body_bytes",
-    "max_inflight",
-    "queue_timeout_s",
-)
-
-
 def validate_limits(settings: ApiSettings) -> None:
-    """ConfigError naming the first request limit that is out of range (settings are
-    checked when built; this guards objects made around the constructor)."""
-    for name in _POSITIVE_LIMITS:
-        value = getattr(settings, name)
-        if value <= 0:
-            raise ConfigError(f"{name} (KEYART_{name.upper()}) must be > 0, got {value}")
-    for name in ("max_queued", "parser_cache_max_chars"):
-        value = getattr(settings, name)
-        if value < 0:
-            raise ConfigError(f"{name} (KEYART_{name.upper()}) must be >= 0, got {value}")
+    """ConfigError naming the first setting that is out of range. Settings are checked when
+    built; this checks again, with the same field validators, an object that did not come
+    through the constructor (e.g. unpickled in a worker process)."""
+    dataclasses.replace(settings)
 
 
 __all__ = [
