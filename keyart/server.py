@@ -809,7 +809,6 @@ def serve(settings: ApiSettings) -> None:
     import uvicorn
 
     configure_logging(settings.workers)
-    validate_limits(settings)
     check_port_free(settings.host, settings.port)
     await_data(settings)
     if settings.workers > 1:
