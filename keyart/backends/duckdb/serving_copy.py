@@ -73,6 +73,23 @@ class MergedTable:
     counts: tuple[str, ...] = COUNT_MEASURES
     sketches: tuple[str, ...] = SKETCH_MEASURES
 
+    def select(self, source: str, where: str = "") -> str:
+        """SQL merging the rows of `source` over the columns left out of `keys`: counts
+        summed, each sketch column's sketches gathered into a list (see `united`)."""
+        columns = [
+            ", ".join(self.keys),
+            *(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in self.counts),
+            *(f"list({c}) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in self.sketches),
+        ]
+        return f"SELECT {', '.join(columns)} FROM {source}{where} GROUP BY ALL"
+
+    def united(self, batch: pa.Table, lg_k: int) -> pa.Table:
+        """`batch` of `select` with each list of sketches united into one sketch."""
+        for column in self.sketches:
+            merged = pa.array(self.unite(batch.column(column), lg_k), pa.binary())
+            batch = batch.set_column(batch.schema.get_field_index(column), column, merged)
+        return batch
+
 
 MERGE_DAYS = 14  # days merged per batch: bounds the memory a build needs
 # An incremental build appends the changed days' rows after the sorted ones; these bound how
@@ -328,23 +345,12 @@ def _merge_days(
 ) -> None:
     """Insert into `target` the rows of `spec.base` on `days` merged over the columns left
     out of `spec.keys`, a few days at a time."""
-    keys = ", ".join(spec.keys)
-    select = [
-        keys,
-        *(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in spec.counts),
-        *(f"list({c}) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in spec.sketches),
-    ]
+    select = spec.select(spec.base, " WHERE list_contains(?, day)")
     for at in range(0, len(days), MERGE_DAYS):
         if stopped():
             return
         window = days[at : at + MERGE_DAYS]
-        batch = con.sql(
-            f"SELECT {', '.join(select)} FROM {spec.base} WHERE list_contains(?, day) GROUP BY ALL",
-            params=[window],
-        ).to_arrow_table()
-        for column in spec.sketches:
-            merged = pa.array(spec.unite(batch.column(column), lg_k), pa.binary())
-            batch = batch.set_column(batch.schema.get_field_index(column), column, merged)
+        batch = spec.united(con.sql(select, params=[window]).to_arrow_table(), lg_k)
         con.register("_batch", batch)
         con.execute(f"INSERT INTO {target} SELECT * FROM _batch")
         con.unregister("_batch")

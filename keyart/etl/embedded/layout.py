@@ -24,7 +24,6 @@ import pyarrow as pa
 from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable, day_files
 from keyart.backends.duckdb.sql import sql_string
 from keyart.backends.embedded.backend import EmbeddedBackend
-from keyart.backends.embedded.merge import group_sketches
 from keyart.etl.embedded.rollups import Coding, DayFacts, RollupBuilder
 from keyart.warehouse.layout import Staging, Version
 from keyart.warehouse.serving_layout import (
@@ -42,17 +41,6 @@ log = logging.getLogger(__name__)
 PENDING_DAYS = 4  # days queued for the writer thread at most: bounds memory
 MEMORY_LIMIT = "2GB"  # of the writer's DuckDB (it spills beyond)
 BLOCK_ORDER = ", ".join(BLOCK_KEY)
-
-
-def _merged_select(spec: MergedTable) -> str:
-    """SQL merging a day's rows of `spec.base` (registered as `_day`) over the columns left
-    out of `spec.keys`; sketches still as lists (in storage order), united by the caller."""
-    select = [
-        ", ".join(spec.keys),
-        *(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in spec.counts),
-        *(f"list({c}) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in spec.sketches),
-    ]
-    return f"SELECT {', '.join(select)} FROM _day GROUP BY ALL"
 
 
 class LayoutWriter:
@@ -316,11 +304,7 @@ class LayoutWriter:
 
     def _merge(self, con: duckdb.DuckDBPyConnection, spec: MergedTable) -> pa.Table:
         """The day registered as `_day` merged over countries (sketches united)."""
-        batch = con.sql(_merged_select(spec)).to_arrow_table()
-        for column in spec.sketches:
-            united = pa.array(group_sketches(batch.column(column), self.lg_k), pa.binary())
-            batch = batch.set_column(batch.schema.get_field_index(column), column, united)
-        return batch
+        return spec.united(con.sql(spec.select("_day")).to_arrow_table(), self.lg_k)
 
     def _flush(self) -> None:
         """Write the buffered days as one block of each table, sorted by (title_id,
