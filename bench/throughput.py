@@ -53,6 +53,13 @@ SUITE = "throughput"
 ASKED = ("title_page", "affinity_90d")
 
 
+# imported first by the baseline's interpreter (sitecustomize on PYTHONPATH): the
+# packages this code added for speed are unimportable there, as they were not installed
+_WITHOUT_SPEEDUPS = """import sys
+sys.modules.update({"uvloop": None, "httptools": None})
+"""
+
+
 @dataclass(frozen=True)
 class Config:
     """One way to run the server: its name in the tables, how many workers (None: the
@@ -456,6 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs: list[Config] = []
         if args.baseline:
             tree = export_tree(args.baseline, Path(tmp) / "baseline")
+            # as installed then: uvicorn on asyncio's loop and h11, not uvloop and httptools
+            (tree / "sitecustomize.py").write_text(_WITHOUT_SPEEDUPS)
             configs.append(Config("baseline", 1, str(tree)))
         if args.one_worker or not configs:
             configs.append(Config("1-worker", 1))

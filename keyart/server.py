@@ -38,6 +38,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from keyart import gc_tuning
 from keyart.access.gate import KEY_NAME, KEY_SCOPE, AccessGate
 from keyart.access.persisted import (
     Manifest,
@@ -566,6 +567,8 @@ def create_app(
         except SnapshotError as exc:
             log.warning("starting without a snapshot (/readyz answers 503): %s", exc)
         state.consumer.start()
+        # the app and the snapshot are built: keep them out of every later collection
+        unsettle_gc = gc_tuning.settle(settings.gc_threshold)
         worker = None
         if settings.alerts:
             worker = asyncio.create_task(state.alerts.run(lambda: state.snapshot()[0]))
@@ -584,6 +587,7 @@ def create_app(
                 # closes the server's backend when it owns it, and those routing opened
                 await _closing(rollout.aclose())
                 await asyncio.to_thread(state.state_store.close)
+                unsettle_gc()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
