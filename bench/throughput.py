@@ -1,16 +1,17 @@
 """Uncached throughput over real HTTP: a baseline server against this code's.
 
-    python -m bench.throughput --baseline c98df3f       # bench profile, A/B/A/B
-    python -m bench.throughput --workers 2 --rounds 2 --concurrency 8,32
+    python -m bench.throughput                          # bench profile, A/B/C/A/B/C
+    python -m bench.throughput --baseline c98df3f --workers 2 --rounds 2 --concurrency 8,32
     python -m bench.throughput --profile demo --requests 200
 
 The title page and the affinity breakdown (bench/http.py's questions) with every cache
 off (`KEYART_CACHE_TTL_S=0`, each request drawing one of a pool of distinct variable
-sets), so every request reaches the backend. Configurations: with `--baseline REF`, the
-server of git commit REF (its files exported by `git archive`, run with one worker and
-its default settings, as shipped then); this code with one worker (`--one-worker`); and
-this code with `--workers` workers (default: `keyart serve`'s own default). They run one at
-a time, interleaved A/B/A/B (`--rounds`), because the machine is shared and its load
+sets), so every request reaches the backend. Configurations: the baseline, the server of
+git commit `--baseline` (default c98df3f, the code before this work; its files exported by
+`git archive`, run with one worker and its default settings, as installed then: without
+uvloop and httptools); this code with one worker (`--one-worker`, default on); and this
+code with `--workers` workers (default: the host's cores). They run one at a time,
+interleaved A/B/C/A/B/C (`--rounds`), because the machine is shared and its load
 drifts; each cell records the load average it ran under. The load generator
 (bench/loadgen.py: raw HTTP/1.1 keep-alive, pre-encoded requests) runs on the same cores,
 and its own CPU per request is reported. For each server the resident (RSS) and
@@ -50,6 +51,7 @@ from bench.spark import export_tree
 from tests.e2e.server_process import ServerProcess
 
 SUITE = "throughput"
+BASELINE = "c98df3f"  # main before the throughput work of issue 18 (item 3)
 ASKED = ("title_page", "affinity_90d")
 
 
@@ -431,19 +433,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=None,
-        help="workers of this code's server (default: `keyart serve`'s own default)",
+        default=os.cpu_count() or 1,
+        help="workers of this code's multi-worker server (default: the host's cores, "
+        f"{os.cpu_count() or 1})",
     )
     parser.add_argument(
         "--baseline",
-        default=None,
+        default=BASELINE,
         metavar="REF",
-        help="also run the server of git commit REF, one worker, as the first configuration",
+        help="the server of git commit REF, one worker, as the first configuration "
+        f"(default {BASELINE}, the code before issue 18's throughput work; '' for none)",
     )
     parser.add_argument(
         "--one-worker",
-        action="store_true",
-        help="also run this code with one worker (default: off)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run this code with one worker (default: on)",
     )
     parser.add_argument("--rounds", type=int, default=2, help="A/B rounds (default 2)")
     parser.add_argument("--concurrency", default="8,32")
@@ -468,8 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             configs.append(Config("baseline", 1, str(tree)))
         if args.one_worker or not configs:
             configs.append(Config("1-worker", 1))
-        workers = "default-workers" if args.workers is None else f"{args.workers}-workers"
-        configs.append(Config(workers, args.workers))
+        configs.append(Config(f"{args.workers}-workers", args.workers))
         return _run(args, warehouse, snapshots, params, concurrencies, configs)
 
 
