@@ -1,14 +1,20 @@
-"""Uncached throughput over real HTTP: one worker (today's settings) against N workers.
+"""Uncached throughput over real HTTP: a baseline server against this code's.
 
-    python -m bench.throughput                          # bench profile, 2 workers, A/B/A/B
-    python -m bench.throughput --workers 2 --rounds 2 --concurrency 8,32
+    python -m bench.throughput                          # bench profile, A/B/C/A/B/C
+    python -m bench.throughput --baseline c98df3f --workers 2 --rounds 2 --concurrency 8,32
     python -m bench.throughput --profile demo --requests 200
 
 The title page and the affinity breakdown (bench/http.py's questions) with every cache
 off (`KEYART_CACHE_TTL_S=0`, each request drawing one of a pool of distinct variable
-sets), so every request reaches the backend. The two configurations run one at a time,
-interleaved A/B/A/B (`--rounds`), because the machine is shared and its load drifts;
-each cell records the load average it ran under. For each server the resident (RSS) and
+sets), so every request reaches the backend. Configurations: the baseline, the server of
+git commit `--baseline` (default c98df3f, the code before this work; its files exported by
+`git archive`, run with one worker and its default settings, as installed then: without
+uvloop and httptools); this code with one worker (`--one-worker`, default on); and this
+code with `--workers` workers (default: the host's cores). They run one at a time,
+interleaved A/B/C/A/B/C (`--rounds`), because the machine is shared and its load
+drifts; each cell records the load average it ran under. The load generator
+(bench/loadgen.py: raw HTTP/1.1 keep-alive, pre-encoded requests) runs on the same cores,
+and its own CPU per request is reported. For each server the resident (RSS) and
 proportional (PSS: shared pages divided among the processes mapping them) memory of the
 main process and of every worker, once ready and after the load.
 Results: bench/results/throughput.json and throughput.md.
@@ -31,28 +37,39 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import markdown_table, write_results
+from bench import loadgen
+from bench.common import markdown_table, percentiles, write_results
 from bench.http import (
     QUESTIONS,
     Cell,
     ensure_snapshot,
     ensure_warehouse,
     pick_parameters,
-    run_cell,
     warm,
 )
+from bench.spark import export_tree
 from tests.e2e.server_process import ServerProcess
 
 SUITE = "throughput"
+BASELINE = "c98df3f"  # main before the throughput work of issue 18 (item 3)
 ASKED = ("title_page", "affinity_90d")
+
+
+# imported first by the baseline's interpreter (sitecustomize on PYTHONPATH): the
+# packages this code added for speed are unimportable there, as they were not installed
+_WITHOUT_SPEEDUPS = """import sys
+sys.modules.update({"uvloop": None, "httptools": None})
+"""
 
 
 @dataclass(frozen=True)
 class Config:
-    """One way to run the server: how many workers, and its name in the tables."""
+    """One way to run the server: its name in the tables, how many workers (None: the
+    code's default) and, for a baseline, the exported tree of an older commit."""
 
     name: str
-    workers: int
+    workers: int | None
+    tree: str | None = None
 
 
 def start(warehouse: Path, snapshots: Path, config: Config, log: Path) -> ServerProcess:
@@ -64,8 +81,46 @@ def start(warehouse: Path, snapshots: Path, config: Config, log: Path) -> Server
         "KEYART_RATE_LIMIT": "off",
         "KEYART_ALERTS": "0",
     }
-    args = ["serve", "--warehouse", str(warehouse), "--workers", str(config.workers)]
+    if config.tree is not None:
+        # the baseline's package first on sys.path, and not this checkout (the current
+        # directory) ahead of it
+        env |= {"PYTHONPATH": config.tree, "PYTHONSAFEPATH": "1"}
+    args = ["serve", "--warehouse", str(warehouse)]
+    if config.workers is not None:
+        args += ["--workers", str(config.workers)]
     return ServerProcess(args, log, env)
+
+
+def run_cell(
+    url: str,
+    server: str,
+    question: str,
+    variables: list[dict[str, Any]],
+    concurrency: int,
+    requests: int,
+    budget_s: float,
+) -> tuple[Cell, float]:
+    """One cell by the cheap load generator; with its CPU seconds."""
+    parts = loadgen.run(url, QUESTIONS[question][1], variables, concurrency, requests, budget_s)
+    ms = [x * 1000 for part in parts for x in part.latencies]
+    errors = [e for part in parts for e in part.errors]
+    elapsed = max(p.ended for p in parts) - min(p.started for p in parts)
+    p = percentiles(ms)
+    cell = Cell(
+        server=server,
+        question=question,
+        concurrency=concurrency,
+        requests=len(ms),
+        errors=len(errors),
+        p50_ms=round(p["p50"], 2),
+        p95_ms=round(p["p95"], 2),
+        p99_ms=round(p["p99"], 2),
+        mean_ms=round(statistics.fmean(ms), 2),
+        throughput_rps=round(len(ms) / elapsed, 1),
+        elapsed_s=round(elapsed, 2),
+        error_samples=errors[:3],
+    )
+    return cell, sum(p.cpu_s for p in parts)
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
@@ -191,7 +246,7 @@ def measure(
             for c in concurrencies:
                 load = os.getloadavg()[0]
                 cpu_before = server_cpu_s(server)
-                cell: Cell = run_cell(
+                cell, client_cpu_s = run_cell(
                     server.url, config.name, question, params[question], c, requests, budget_s
                 )
                 cpu_s = server_cpu_s(server) - cpu_before
@@ -216,6 +271,7 @@ def measure(
                         "server_cores_busy": round(cpu_s / cell.elapsed_s, 2)
                         if cell.elapsed_s
                         else None,
+                        "client_cpu_ms_per_request": round(1000 * client_cpu_s / cell.requests, 2),
                         "round": round_no,
                         "load_1min": round(load, 2),
                     }
@@ -227,8 +283,9 @@ def measure(
 
 
 def summarise(rows: list[dict[str, Any]], configs: Sequence[Config]) -> list[dict[str, Any]]:
-    """Per question and concurrency: each configuration's median over rounds, and the ratio."""
-    base, new = configs[0].name, configs[-1].name
+    """Per question and concurrency: each configuration's medians over rounds, and each
+    one's answered req/s as a multiple of the first configuration's (the baseline)."""
+    base = configs[0].name
     out = []
     keys = sorted({(r["question"], r["concurrency"]) for r in rows}, key=lambda k: (k[0], k[1]))
     for question, conc in keys:
@@ -240,34 +297,31 @@ def summarise(rows: list[dict[str, Any]], configs: Sequence[Config]) -> list[dic
                 if r["server"] == server
                 and r["question"] == q
                 and r["concurrency"] == c
-                and r[field] is not None
+                and r.get(field) is not None
             ]
             return round(statistics.median(got), 2) if got else float("nan")
 
-        rps_a, rps_b = med(base, "ok_rps"), med(new, "ok_rps")
-        out.append(
-            {
-                "question": question,
-                "concurrency": conc,
-                f"{base}_rps": rps_a,
-                f"{new}_rps": rps_b,
-                "speedup": round(rps_b / rps_a, 2) if rps_a > 0 else float("nan"),
-                f"{base}_p50": med(base, "p50_ms"),
-                f"{new}_p50": med(new, "p50_ms"),
-                f"{base}_p99": med(base, "p99_ms"),
-                f"{new}_p99": med(new, "p99_ms"),
-                f"{base}_cpu_ms": med(base, "cpu_ms_per_answer"),
-                f"{new}_cpu_ms": med(new, "cpu_ms_per_answer"),
-                f"{base}_errors": med(base, "errors"),
-                f"{new}_errors": med(new, "errors"),
-            }
-        )
+        row: dict[str, Any] = {"question": question, "concurrency": conc}
+        for config in configs:
+            name = config.name
+            row[f"{name}_rps"] = med(name, "ok_rps")
+            rps_a = med(base, "ok_rps")
+            row[f"{name}_x"] = round(row[f"{name}_rps"] / rps_a, 2) if rps_a > 0 else float("nan")
+            for field, label in (
+                ("p50_ms", "p50"),
+                ("p99_ms", "p99"),
+                ("cpu_ms_per_answer", "cpu_ms"),
+                ("errors", "errors"),
+                ("client_cpu_ms_per_request", "client_cpu_ms"),
+            ):
+                row[f"{name}_{label}"] = med(name, field)
+        out.append(row)
     return out
 
 
 def render(payload: dict[str, Any]) -> str:
     """The markdown report."""
-    base, new = payload["configs"][0]["name"], payload["configs"][-1]["name"]
+    names = [c["name"] for c in payload["configs"]]
     memory_rows = []
     for entry in payload["servers"]:
         for when in ("memory_ready", "memory_after"):
@@ -283,8 +337,25 @@ def render(payload: dict[str, Any]) -> str:
                     "total_pss_mb": mem["total_pss_mb"],
                 }
             )
+    summary_columns: list[str | tuple[str, str]] = ["question", ("concurrency", "conc")]
+    for label, title in (
+        ("rps", "req/s"),
+        ("x", "×"),
+        ("p50", "p50"),
+        ("p99", "p99"),
+        ("cpu_ms", "CPU ms/answer"),
+        ("errors", "refused"),
+    ):
+        summary_columns += [(f"{name}_{label}", f"{name} {title}") for name in names]
+    baseline = (
+        f" `{names[0]}` is the server of commit `{payload['baseline']}` (one worker, its "
+        "default settings)."
+        if payload.get("baseline")
+        else ""
+    )
+    client = [r["client_cpu_ms_per_request"] for r in payload["cells"]]
     lines = [
-        "# Uncached throughput: one worker against several",
+        "# Uncached throughput: the baseline server against this code's",
         "",
         f"profile `{payload['profile']}`: {payload['data']['titles']} titles, "
         f"{payload['data']['assets']} assets. Every cache off; each request draws one of "
@@ -292,30 +363,16 @@ def render(payload: dict[str, Any]) -> str:
         f"{payload['rounds']} rounds; load average (1 min) before "
         f"{payload['load_average']['before'][0]:.1f}, after "
         f"{payload['load_average']['after'][0]:.1f} on {os.cpu_count()} cores, the load "
-        "generator included (one process per 4 connections, on the same cores).",
+        "generator included (bench/loadgen.py, one process per "
+        f"{loadgen.CONNECTIONS_PER_PROCESS} connections, on the same cores; it used "
+        f"{min(client):.2f}–{max(client):.2f} ms of CPU per request).{baseline}",
         "",
         "## Medians over rounds",
         "",
-        markdown_table(
-            payload["summary"],
-            [
-                "question",
-                ("concurrency", "conc"),
-                (f"{base}_rps", f"{base} req/s"),
-                (f"{new}_rps", f"{new} req/s"),
-                ("speedup", "×"),
-                (f"{base}_p50", f"{base} p50"),
-                (f"{new}_p50", f"{new} p50"),
-                (f"{base}_p99", f"{base} p99"),
-                (f"{new}_p99", f"{new} p99"),
-                (f"{base}_cpu_ms", f"{base} CPU ms/answer"),
-                (f"{new}_cpu_ms", f"{new} CPU ms/answer"),
-                (f"{base}_errors", f"{base} refused"),
-                (f"{new}_errors", f"{new} refused"),
-            ],
-        ),
+        markdown_table(payload["summary"], summary_columns),
         "req/s counts answered requests only (refusals, 503 OVERLOADED, are counted as "
-        "refused); p50/p99 are of every request.",
+        "refused); × is answered req/s against the first configuration's; p50/p99 (ms) are "
+        "of every request; CPU is the server's (every process) per answer.",
         "",
         "## Every cell (ms, req/s)",
         "",
@@ -334,6 +391,7 @@ def render(payload: dict[str, Any]) -> str:
                 ("ok_rps", "answered req/s"),
                 ("cpu_ms_per_answer", "CPU ms/answer"),
                 ("server_cores_busy", "server cores busy"),
+                ("client_cpu_ms_per_request", "client CPU ms/request"),
                 ("load_1min", "load"),
             ],
         ),
@@ -372,7 +430,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("/tmp/keyart-bench"))
     parser.add_argument("--profile", choices=["tiny", "demo", "bench"], default="bench")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, default=2, help="workers of the new configuration")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="workers of this code's multi-worker server (default: the host's cores, "
+        f"{os.cpu_count() or 1})",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE,
+        metavar="REF",
+        help="the server of git commit REF, one worker, as the first configuration "
+        f"(default {BASELINE}, the code before issue 18's throughput work; '' for none)",
+    )
+    parser.add_argument(
+        "--one-worker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run this code with one worker (default: on)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="A/B rounds (default 2)")
     parser.add_argument("--concurrency", default="8,32")
     parser.add_argument("--requests", type=int, default=300, help="per cell")
@@ -387,7 +464,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     snapshots = ensure_snapshot(warehouse, None)
     params = pick_parameters(warehouse, snapshots, args.pool)
     concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
-    configs = (Config("1-worker", 1), Config(f"{args.workers}-workers", args.workers))
+    with tempfile.TemporaryDirectory(prefix="keyart-bench-throughput-") as tmp:
+        configs: list[Config] = []
+        if args.baseline:
+            tree = export_tree(args.baseline, Path(tmp) / "baseline")
+            # as installed then: uvicorn on asyncio's loop and h11, not uvloop and httptools
+            (tree / "sitecustomize.py").write_text(_WITHOUT_SPEEDUPS)
+            configs.append(Config("baseline", 1, str(tree)))
+        if args.one_worker or not configs:
+            configs.append(Config("1-worker", 1))
+        configs.append(Config(f"{args.workers}-workers", args.workers))
+        return _run(args, warehouse, snapshots, params, concurrencies, configs)
+
+
+def _run(
+    args: argparse.Namespace,
+    warehouse: Path,
+    snapshots: Path,
+    params: dict[str, Any],
+    concurrencies: list[int],
+    configs: Sequence[Config],
+) -> int:
+    """Every round of every configuration, then the results files."""
     rows: list[dict[str, Any]] = []
     servers: list[dict[str, Any]] = []
     load_before = os.getloadavg()
@@ -414,6 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "data": {k: params[k] for k in ("days", "titles", "assets")},
         "pool": args.pool,
         "rounds": args.rounds,
+        "baseline": args.baseline,
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "questions": {k: QUESTIONS[k][0] for k in ASKED},
         "configs": [asdict(c) for c in configs],

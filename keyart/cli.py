@@ -554,7 +554,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "publish":
         return _publish(args)
     if args.command == "serve":
-        from keyart.server import serve
+        # not keyart.server: with --workers N this process only supervises
+        from keyart.launch import serve
 
         serve(settings_from_args(args))
         return 0

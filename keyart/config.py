@@ -274,6 +274,9 @@ class ApiSettings(_Settings):
     workers: Annotated[int, Field(ge=1, le=64)] = 1
     # threads per worker that run backend queries off the event loop (DuckDB releases the GIL)
     backend_threads: Annotated[int, Field(ge=1, le=64)] = 4
+    # gen-0 threshold of Python's cyclic garbage collector in a serving process (0: the
+    # interpreter's own, 700); what exists at start is frozen out of collections either way
+    gc_threshold: Annotated[int, Field(ge=0, le=10_000_000)] = 50_000
     max_window_days: PositiveInt = 366
     cache_url: RedisUrl = None  # redis://host:port/db; in-memory when unset
     cache_ttl_s: NonNegativeInt = 3600  # 0: no HTTP response cache

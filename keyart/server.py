@@ -7,9 +7,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +37,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from keyart import gc_tuning
 from keyart.access.gate import KEY_NAME, KEY_SCOPE, AccessGate
 from keyart.access.persisted import (
     Manifest,
@@ -66,6 +66,16 @@ from keyart.errors import (
     WarehouseError,
 )
 from keyart.http_errors import error_body, error_response, keyart_error_response
+
+# `keyart serve`'s start, re-exported: it lives apart so that a supervisor stays small
+from keyart.launch import (
+    DATA_POLL_S,
+    DATA_WAIT_LOG_S,
+    await_data,
+    check_port_free,
+    configure_logging,
+    serve,
+)
 from keyart.loaders import MetricLoader, QueryExecutor
 from keyart.media import GRAPHQL_RESPONSE_MEDIA, wants_graphql_response
 from keyart.request_id import RequestIdMiddleware, request_id_of
@@ -77,7 +87,6 @@ from keyart.schema.alerts import WS_ACTIVE
 from keyart.schema.errors import coded_error
 from keyart.state import KeyStore, StateStore, state_url
 from keyart.store.consumer import SnapshotConsumer
-from keyart.store.files import read_announcement
 from keyart.store.mapped import MAPPED_DIR
 from keyart.store.model import DataRange, Snapshot
 from keyart.telemetry import ApiMetrics
@@ -566,6 +575,8 @@ def create_app(
         except SnapshotError as exc:
             log.warning("starting without a snapshot (/readyz answers 503): %s", exc)
         state.consumer.start()
+        # the app and the snapshot are built: keep them out of every later collection
+        unsettle_gc = gc_tuning.settle(settings.gc_threshold)
         worker = None
         if settings.alerts:
             worker = asyncio.create_task(state.alerts.run(lambda: state.snapshot()[0]))
@@ -584,6 +595,7 @@ def create_app(
                 # closes the server's backend when it owns it, and those routing opened
                 await _closing(rollout.aclose())
                 await asyncio.to_thread(state.state_store.close)
+                unsettle_gc()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -737,96 +749,9 @@ async def _closing(step: Awaitable[None]) -> None:
         log.exception("shutdown step failed")
 
 
-def check_port_free(host: str, port: int) -> None:
-    """ConfigError naming the address when nothing could listen on host:port (another
-    server holds it), so that a busy port is reported before anything else happens."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from exc
-    family, kind, proto, _name, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        # as uvicorn binds: a port in TIME_WAIT after a previous run is free
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc}; is another server "
-                "running there? Stop it or choose another port (--port N, make demo PORT=N)"
-            ) from exc
-
-
-DATA_POLL_S = 1.0
-DATA_WAIT_LOG_S = 30.0
-
-
-def await_data(
-    settings: ApiSettings,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> None:
-    """Return once a snapshot is published; SnapshotError naming the warehouse at once, or
-    with `wait_for_data` when none appears within `wait_for_data_timeout_s` (0: no limit)."""
-    started = next_note = clock()
-    while True:
-        try:
-            read_announcement(settings.snapshots)
-            return
-        except SnapshotError as exc:
-            problem = exc
-        waited = clock() - started
-        timeout = settings.wait_for_data_timeout_s
-        if not settings.wait_for_data or (timeout > 0 and waited >= timeout):
-            ingest = f"keyart ingest --raw RAW_DIR --warehouse {settings.warehouse}"
-            raise SnapshotError(
-                f"warehouse {settings.warehouse} has no published data ({problem})"
-                + (f" after waiting {waited:.0f}s" if settings.wait_for_data else "")
-                + f"; run `{ingest}` first"
-                + ("" if settings.wait_for_data else ", or serve with --wait-for-data")
-            ) from problem
-        if clock() >= next_note:
-            log.info("waiting for published data in %s (%s)", settings.snapshots, problem)
-            next_note = clock() + DATA_WAIT_LOG_S
-        sleep(DATA_POLL_S)
-
-
-def configure_logging(workers: int = 1) -> None:
-    """The server's log format and levels (in the main process and in each worker); with
-    several workers each line names its process."""
-    process = " [%(process)d]" if workers > 1 else ""
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s{process} %(levelname)s %(name)s %(message)s"
-    )
-    # Alembic announces each of its plugins at INFO whenever the state store is opened
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def serve(settings: ApiSettings) -> None:
-    """Run the API with uvicorn until interrupted, in `settings.workers` processes; first
-    make sure there is published data to serve (see `await_data`)."""
-    import uvicorn
-
-    configure_logging(settings.workers)
-    check_port_free(settings.host, settings.port)
-    await_data(settings)
-    if settings.workers > 1:
-        from keyart.workers import serve_workers
-
-        serve_workers(settings)
-        return
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=False,
-        lifespan="on",
-    )
-
-
 __all__ = [
+    "DATA_POLL_S",
+    "DATA_WAIT_LOG_S",
     "AppState",
     "KeyartGraphQL",
     "await_data",

@@ -52,7 +52,8 @@ def decode_settings(text: str) -> ApiSettings:
 
 def worker_app() -> Starlette:
     """The app of one worker process (uvicorn's app factory, called in each worker)."""
-    from keyart.server import configure_logging, create_app
+    from keyart.launch import configure_logging
+    from keyart.server import create_app
 
     text = os.environ.get(SETTINGS_ENV)
     if text is None:

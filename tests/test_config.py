@@ -79,6 +79,7 @@ BAD_VALUES: dict[type[Any], dict[str, tuple[str, str]]] = {
         "port": ("-1", "-1"),
         "workers": ("0", "0"),
         "backend_threads": ("65", "65"),
+        "gc_threshold": ("-1", "-1"),
         "max_window_days": ("-5", "-5"),
         "cache_url": ("memcached://cache:11211", "memcached://cache:11211"),
         "cache_ttl_s": ("-1", "-1"),

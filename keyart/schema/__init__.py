@@ -30,6 +30,7 @@ from keyart.schema.extensions import (
     OperationMetrics,
     ResponseWarnings,
 )
+from keyart.schema.names import MemoNameConverter
 from keyart.schema.query import Query
 from keyart.schema.rollout import RoutingMutation
 from keyart.schema.scalars import SCALAR_MAP
@@ -70,7 +71,7 @@ def _schema(s: ApiSettings, plain_fields: bool) -> KeyartSchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=MemoNameConverter()),
         extensions=[
             OperationMetrics,
             ResponseWarnings,
