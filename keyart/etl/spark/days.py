@@ -28,7 +28,7 @@ from keyart.errors import IngestError
 from keyart.etl.embedded.duck import COUNTRIES
 from keyart.etl.embedded.rollups import Coding, DayFacts, RollupBuilder
 from keyart.etl.embedded.write import write_parquet
-from keyart.sketches.groups import coupon_table
+from keyart.etl.spark.coupons import coupon_table
 from keyart.warehouse.layout import Version, day_partition
 from keyart.warehouse.tables import ROLLUPS
 
@@ -107,7 +107,7 @@ def day_coding(rows: pa.Table, lg_k: int) -> tuple[Coding, DayFacts]:
     set_lists = sets.take(pa.array(order[set_first]))
     flat = set_lists.flatten()
     labels = _sorted_unique(flat)
-    coupons = coupon_table(member_ids, lg_k)
+    coupons = coupon_table(member_ids)
     offsets = _ints(set_lists.offsets)
     coding = Coding(
         asset_ids=asset_ids,
