@@ -1,10 +1,12 @@
 """`keyart ingest --engine spark`: the same warehouse as the embedded engine, built on Spark.
 
 Validation, quarantine, dedupe and attribution run the shared contract code and portable
-SQL (`keyart.etl.contract`, `rules`, `attribution`); rollups and all-time merges use
-Spark's DataSketches functions (`hll_sketch_agg`, `hll_union_agg`); the output is staged
-and committed through `keyart.warehouse.layout` exactly like the embedded engine's, with
-the same manifest, report and snapshot publication.
+SQL (`keyart.etl.contract`, `rules`, `attribution`). On local masters the daily rollups and
+event tables are built per day in Spark's Python workers by the embedded engine's numpy
+builder (`keyart.etl.spark.days`); on a cluster master, whose workers run Spark alone, by
+Spark's DataSketches functions (`hll_sketch_agg`). All-time merges use `hll_union_agg`. The
+output is staged and committed through `keyart.warehouse.layout` exactly like the
+embedded engine's, with the same manifest, report and snapshot publication.
 """
 
 from __future__ import annotations
