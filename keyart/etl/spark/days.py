@@ -174,7 +174,10 @@ def partition_writer(
     and yields the rows written per table and day."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = pa.Table.from_batches(list(batches))
+        received = list(batches)  # an empty partition (fewer days than parts) has none
+        if not received:
+            return
+        table = pa.Table.from_batches(received)
         if table.num_rows == 0:
             return
         day = _ints(table.column("day").cast(pa.int32()))
