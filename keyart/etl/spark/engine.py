@@ -1,10 +1,12 @@
 """`keyart ingest --engine spark`: the same warehouse as the embedded engine, built on Spark.
 
 Validation, quarantine, dedupe and attribution run the shared contract code and portable
-SQL (`keyart.etl.contract`, `rules`, `attribution`); rollups and all-time merges use
-Spark's DataSketches functions (`hll_sketch_agg`, `hll_union_agg`); the output is staged
-and committed through `keyart.warehouse.layout` exactly like the embedded engine's, with
-the same manifest, report and snapshot publication.
+SQL (`keyart.etl.contract`, `rules`, `attribution`). On local masters the daily rollups and
+event tables are built per day in Spark's Python workers by the embedded engine's numpy
+builder (`keyart.etl.spark.days`); on a cluster master, whose workers run Spark alone, by
+Spark's DataSketches functions (`hll_sketch_agg`). All-time merges use `hll_union_agg`. The
+output is staged and committed through `keyart.warehouse.layout` exactly like the
+embedded engine's, with the same manifest, report and snapshot publication.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +38,11 @@ from keyart.etl.runs import (
 from keyart.etl.schemas import RAW_TABLES
 from keyart.etl.spark.alltime import AlltimeBuilder, plan
 from keyart.etl.spark.clean import DIM_SCHEMAS, Cleaner
+from keyart.etl.spark.days import WRITTEN_SCHEMA, DayTargets, partition_writer
 from keyart.etl.spark.output import DayWriter, write_table
 from keyart.etl.spark.read import load_raw
 from keyart.etl.spark.rollups import ROLLUP_ORDER, rollup_sql
-from keyart.etl.spark.session import executor_count, spark_session
+from keyart.etl.spark.session import executor_count, is_local, spark_session
 from keyart.warehouse.layout import Staging, Version, Warehouse
 from keyart.warehouse.lock import DEFAULT_WAIT_S, WriterLock
 from keyart.warehouse.tables import (
@@ -114,6 +118,23 @@ class _SparkRun(IngestRun):
                 ROLLUP_ORDER[rollup.name],
             )
 
+    def write_days(self, staging: Staging) -> dict[str, dict[date, int]]:
+        """Build and write every day's rollups and event tables in the Python workers
+        (`keyart.etl.spark.days`); rows written per table and day."""
+        targets = DayTargets.of(staging.version_view(), self.settings.lg_k)
+        rows = (
+            self.spark.table("facts")
+            .mapInArrow(partition_writer(targets), WRITTEN_SCHEMA)
+            .collect()
+        )
+        out: dict[str, dict[date, int]] = {}
+        for row in rows:
+            written = out.setdefault(row["name"], {})
+            if row["day"] in written:  # a day split over partitions would be overwritten
+                raise IngestError(f"rows of {row['name']} {row['day']} came from two tasks")
+            written[row["day"]] = int(row["rows"])
+        return out
+
     def write_events(self, out: DayWriter, staging: Staging) -> None:
         """Write the clean event tables (the facts, split back into their two kinds)."""
         view = staging.version_view()
@@ -159,13 +180,20 @@ def _build(
     run.cleaner.facts(partitions)
     run.steps.lap("attribute")
     how = plan(run.parent, new_days, run.moved_assets())
+    # the day builder runs keyart's own Python on the executors: on this machine's
+    # masters; a cluster's workers (the official Spark image) may lack it
+    python_days = is_local(master)
     with run.wh.stage(run.writer) as staging:
-        with DayWriter(staging.root / "_spark", settings.lg_k, partitions) as out:
-            run.write_rollups(out, staging)
-            run.steps.lap("rollups")
-            run.write_events(out, staging)
-            tables = out.finish()
-        written = {r.name: sum(tables[r.name].values()) for r in ROLLUPS}
+        if python_days:
+            tables = run.write_days(staging)
+            run.steps.lap("rollups")  # with the event tables, written in the same pass
+        else:
+            with DayWriter(staging.root / "_spark", settings.lg_k, partitions) as out:
+                run.write_rollups(out, staging)
+                run.steps.lap("rollups")
+                run.write_events(out, staging)
+                tables = out.finish()
+        written = {r.name: sum(tables.get(r.name, {}).values()) for r in ROLLUPS}
         run.write_dims(staging)
         link_parent_days(staging, run.parent, kept)
         run.steps.lap("events out")

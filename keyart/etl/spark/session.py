@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +74,8 @@ def _prepare_environment(master: str) -> None:
     # needs to reach it (a cluster's executors fetch blocks from the driver)
     if is_local(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # the day builder runs in Python workers: this interpreter, which has keyart
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if "JAVA_HOME" not in os.environ and shutil.which("java") is None:
         for home in _FALLBACK_JAVA_HOMES:
             if Path(home, "bin", "java").exists():
