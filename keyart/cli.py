@@ -82,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
         "executor JVMs on this machine) or a cluster, e.g. spark://spark-master:7077",
     )
     ing.add_argument(
+        "--spark-rollups",
+        choices=["auto", "python", "sql"],
+        default="auto",
+        help="how --engine spark builds the daily rollups: python (the embedded engine's "
+        "builder in Spark's Python workers; fastest, byte-identical, every worker needs keyart "
+        "installed), sql (Spark's DataSketches functions; workers need Spark only) or auto "
+        "(python on local masters, sql on a cluster)",
+    )
+    ing.add_argument(
         "--lg-k",
         type=int,
         default=etl.lg_k,
@@ -624,6 +633,7 @@ def _ingest(args: argparse.Namespace) -> int:
             args.warehouse,
             settings,
             master=args.spark_master,
+            rollups=args.spark_rollups,
             progress=not args.no_progress,
             publish_snapshot=not args.no_snapshot,
             wait_s=args.wait,

@@ -35,6 +35,9 @@ def cluster_built(tiny: Tiny, tmp_path_factory: pytest.TempPathFactory) -> Built
     root = tmp_path_factory.mktemp("spark_cluster") / "wh"
     command = [sys.executable, "-m", "keyart.cli", "ingest", "--raw", str(tiny.full)]
     command += ["--warehouse", str(root), "--engine", "spark", "--spark-master", MASTER]
+    # the path a real cluster takes by default (local masters run the day builder; the
+    # parity tests cover that one)
+    command += ["--spark-rollups", "sql"]
     command += ["--no-progress", "--no-snapshot"]
     # the driver JVM holds the standalone master and workers; executors get their own 1 GiB
     env = {**os.environ, "KEYART_SPARK_DRIVER_MEMORY": "1g"}
@@ -48,6 +51,7 @@ def test_the_run_used_separate_executor_processes(cluster_built: Built) -> None:
     report = cluster_built.reports[0]
     assert report.engine == "spark"
     assert report.extra["master"] == MASTER
+    assert report.extra["rollups"] == "sql"
     assert report.extra["executors"] == EXECUTORS
 
 

@@ -55,3 +55,14 @@ def test_a_run_on_a_session_it_did_not_start_sets_and_restores_its_settings(
     finally:
         for key in RUN_SQL_CONF:
             spark.conf.set(key, wanted[key])
+
+
+def test_auto_rollups_run_the_day_builder_only_where_every_worker_has_keyart() -> None:
+    from keyart.etl.spark.engine import rollup_path
+
+    for master in ("local[2]", "local-cluster[2,1,1024]"):
+        assert rollup_path("auto", master) == "python"
+    assert rollup_path("auto", "spark://spark-master:7077") == "sql"
+    # an explicit choice wins whatever the master
+    assert rollup_path("python", "spark://spark-master:7077") == "python"
+    assert rollup_path("sql", "local[2]") == "sql"
