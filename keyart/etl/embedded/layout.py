@@ -19,12 +19,15 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable, day_files
 from keyart.backends.duckdb.sql import sql_string
 from keyart.backends.embedded.backend import EmbeddedBackend
 from keyart.etl.embedded.rollups import Coding, DayFacts, RollupBuilder
+from keyart.sketches.packed import PackedSketcher
 from keyart.warehouse.layout import Staging, Version
 from keyart.warehouse.serving_layout import (
     BLOCK_KEY,
@@ -75,6 +78,9 @@ class LayoutWriter:
         self.seeded_from: str | None = None  # "parent layout", "parent day files" or None
         self._finished = False
         self._buffer: dict[str, list[pa.Table]] = {}  # the block being gathered, per table
+        # per table, each buffered day's sort keys (None: a day without, sorted by DuckDB)
+        self._keys: dict[str, list[npt.NDArray[np.int64] | None]] = {}
+        self._ranks: _Ranks | None = None
         self._buffered = 0  # rows of the rollups in it
         self.blocks = 0
         self._builder: RollupBuilder | None = None
@@ -105,6 +111,9 @@ class LayoutWriter:
             return
         if coding is not None:
             self._builder = RollupBuilder(coding, self.lg_k, list_mode=list_mode)
+            # merged cells are large: their sketches from coupons, not member by member
+            self._builder.sketcher = PackedSketcher(self.lg_k)
+            self._ranks = _Ranks(coding)
         self._submit(self._seed, parent, rebuilt, kept)
 
     def add(self, day: date, tables: Mapping[str, pa.Table], facts: DayFacts | None = None) -> None:
@@ -258,24 +267,28 @@ class LayoutWriter:
         con = self._con if self._con is not None else self._connect()
         merged = self._merged_from_facts(facts)
         for name, table in merged.items():
-            self._buffer.setdefault(name, []).append(table)
+            self._keep(name, table)
         for name, table in tables.items():
             if table.num_rows == 0:
                 continue
-            schema = self.tables[name].schema
-            # one type per column across the block's days (the builder's dictionaries vary)
-            table = table.select(schema.names).cast(schema)
-            self._buffer.setdefault(name, []).append(table)
+            self._keep(name, table.select(self.tables[name].schema.names))
             self._buffered += table.num_rows
-            con.register("_day", table)
-            for target, spec in self.merged.items():
-                if spec.base == name and target not in merged:
-                    self._buffer.setdefault(target, []).append(self._merge(con, spec))
-            con.unregister("_day")
+            merge = [t for t, spec in self.merged.items() if spec.base == name and t not in merged]
+            if merge:
+                con.register("_day", table.cast(self.tables[name].schema))
+                for target in merge:
+                    self._keep(target, self._merge(con, self.merged[target]))
+                con.unregister("_day")
         if counted:
             self.days_written += 1
         if self._buffered >= BLOCK_ROWS:
             self._flush()
+
+    def _keep(self, name: str, table: pa.Table) -> None:
+        """Buffer one day's rows of a table, with their sort keys when they can be had."""
+        self._buffer.setdefault(name, []).append(table)
+        keys = None if self._ranks is None else self._ranks.keys(table)
+        self._keys.setdefault(name, []).append(keys)
 
     def _merged_from_facts(self, facts: DayFacts | None) -> dict[str, pa.Table]:
         """The merged tables of a day built straight from its facts, as if every event
@@ -296,10 +309,7 @@ class LayoutWriter:
             table = built.get(spec.base)
             if table is None:
                 continue
-            columns = [*spec.keys, *spec.counts, *spec.sketches]
-            # the builder's own column types (dictionary keys); cast like the rollups
-            schema = pa.schema([self.tables[spec.base].schema.field(c) for c in columns])
-            out[name] = table.select(columns).cast(schema)
+            out[name] = table.select([*spec.keys, *spec.counts, *spec.sketches])
         return out
 
     def _merge(self, con: duckdb.DuckDBPyConnection, spec: MergedTable) -> pa.Table:
@@ -308,15 +318,36 @@ class LayoutWriter:
 
     def _flush(self) -> None:
         """Write the buffered days as one block of each table, sorted by (title_id,
-        asset_id, day)."""
+        asset_id, day): by their keys with numpy when every day has them (the day's
+        dictionary-encoded strings go to DuckDB as they are), else by DuckDB."""
         con = self._con if self._con is not None else self._connect()
         for name, parts in self._buffer.items():
-            con.register("_block", pa.concat_tables(parts))
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _block ORDER BY {BLOCK_ORDER}")
+            keys = [k for k in self._keys[name] if k is not None]
+            if len(keys) == len(parts):
+                block = pa.concat_tables(parts)
+                order = np.argsort(np.concatenate(keys), kind="stable")
+                con.register("_block", block.take(pa.array(order)))
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _block")
+            else:
+                schema = self._schema(name)
+                block = pa.concat_tables([p.cast(schema) for p in parts])
+                con.register("_block", block)
+                con.execute(
+                    f"INSERT INTO {name} BY NAME SELECT * FROM _block ORDER BY {BLOCK_ORDER}"
+                )
             con.unregister("_block")
         self._buffer = {}
+        self._keys = {}
         self._buffered = 0
         self.blocks += 1
+
+    def _schema(self, name: str) -> pa.Schema:
+        """The plain column types of a table's rows (a merged table: those of its base)."""
+        spec = self.merged.get(name)
+        if spec is None:
+            return self.tables[name].schema
+        columns = [*spec.keys, *spec.counts, *spec.sketches]
+        return pa.schema([self.tables[spec.base].schema.field(c) for c in columns])
 
     def _seal(self, run_id: str) -> None:
         con = self._con if self._con is not None else self._connect()
@@ -335,6 +366,42 @@ class LayoutWriter:
         )
         con.execute("CHECKPOINT")
         self._close()
+
+
+class _Ranks:
+    """Sort keys of the builder's rows: (title_id, asset_id, day) as one integer, from the
+    run's dictionaries (titles and assets are numbered in ascending id order)."""
+
+    def __init__(self, coding: Coding) -> None:
+        self.titles = coding.title_ids
+        self.assets = coding.asset_ids
+        self.n_assets = max(len(coding.asset_ids), 1)
+
+    def keys(self, table: pa.Table) -> npt.NDArray[np.int64] | None:
+        """The rows' keys; None when their ids are not dictionary-encoded (rows read from
+        files) or not all in the run's dictionaries."""
+        title = self._numbers(table.column("title_id"), self.titles)
+        asset = self._numbers(table.column("asset_id"), self.assets)
+        if title is None or asset is None:
+            return None
+        day = table.column("day").combine_chunks().cast(pa.int32()).to_numpy()
+        # days since 1970 stay below 2^16 until 2149; ranks leave room for them
+        keys: npt.NDArray[np.int64] = (title * self.n_assets + asset) * (1 << 16) + day.astype(
+            np.int64
+        )
+        return keys
+
+    @staticmethod
+    def _numbers(column: pa.ChunkedArray, values: pa.Array) -> npt.NDArray[np.int64] | None:
+        if not pa.types.is_dictionary(column.type) or column.null_count:
+            return None
+        array = column.combine_chunks()
+        rank = pc.index_in(array.dictionary, value_set=values)
+        if rank.null_count:
+            return None
+        indices = array.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        ranks: npt.NDArray[np.int64] = rank.to_numpy().astype(np.int64)[indices]
+        return ranks
 
 
 def embedded_layout(staging: Staging, lg_k: int, *, enabled: bool = True) -> LayoutWriter:
