@@ -27,6 +27,25 @@ from keyart.sketches.wire import LIST_MAX
 I64 = npt.NDArray[np.int64]
 
 
+def _distinct(
+    group: I64, coupons: npt.NDArray[np.uint32], clash: npt.NDArray[np.bool_]
+) -> tuple[I64, npt.NDArray[np.uint32]]:
+    """(group, coupon) pairs with the repeats of a coupon within a group dropped: only a
+    member whose coupon another member shares (`clash`) can repeat one, so only those
+    pairs are sorted."""
+    shared = np.flatnonzero(clash)
+    if not len(shared):
+        return group, coupons
+    keys = (group[shared].astype(np.uint64) << np.uint64(32)) | coupons[shared]
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeat = np.zeros(len(shared), dtype=bool)
+    repeat[order[1:]] = ordered[1:] == ordered[:-1]
+    keep = np.ones(len(group), dtype=bool)
+    keep[shared[repeat]] = False
+    return group[keep], coupons[keep]
+
+
 class PackedSketcher(GroupSketcher):
     """A GroupSketcher that writes every group's sketch from its distinct coupons."""
 
@@ -39,15 +58,15 @@ class PackedSketcher(GroupSketcher):
     ) -> pa.Array:
         """Like GroupSketcher.build_runs (group g owns the next counts[g] members), the
         sketches built from the members' coupons (through the library without them)."""
-        if coupons is None:
+        if coupons is None or clash is None:
             return super().build_runs(counts, members, coupons, clash)
         n = len(counts)
         counts = np.asarray(counts, dtype=np.int64)
-        group = np.repeat(np.arange(n, dtype=np.uint64), counts)
-        # distinct coupons per group (members sharing a coupon count once), sorted
-        keys = np.unique((group << np.uint64(32)) | np.asarray(coupons, np.uint64))
-        key_group = (keys >> np.uint64(32)).astype(np.int64)
-        key_coupon = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        key_group, key_coupon = _distinct(
+            np.repeat(np.arange(n, dtype=np.int64), counts),
+            np.asarray(coupons, np.uint32),
+            np.asarray(clash, dtype=bool),
+        )
         bounds = np.searchsorted(key_group, np.arange(n + 1, dtype=np.int64))
         distinct = np.diff(bounds)
         small = (distinct >= 1) & (distinct <= LIST_MAX)

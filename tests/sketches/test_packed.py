@@ -43,3 +43,28 @@ def test_estimates_match_the_library(lg_k: int) -> None:
             both = sketches.estimate_blobs([blob, library], lg_k)
             assert both == sketches.estimate_blobs([blob, blob], lg_k), (g, size)
             assert both == sketches.estimate_blobs([library, library], lg_k), (g, size)
+
+
+def test_members_sharing_a_coupon_count_once() -> None:
+    ids = np.arange(1, 400_000, dtype=np.int64)
+    table = coupon_table(ids, 14)
+    coupons = table.column("coupon").to_numpy()
+    clash = table.column("clash").to_numpy(zero_copy_only=False)
+    shared = coupons[clash]
+    pair = ids[clash][shared == shared[0]][:2]
+    assert len(pair) == 2
+    # one group of the pair alone, one of the pair among 10 others, one without it
+    groups = [pair, np.sort(np.r_[pair, ids[~clash][:10]]), ids[~clash][10:13]]
+    members = np.concatenate(groups)
+    built = PackedSketcher(14).build(
+        np.repeat(np.arange(3), [len(g) for g in groups]),
+        members,
+        coupons[members - 1],
+        clash[members - 1],
+        3,
+    )
+    for g, group in enumerate(groups):
+        library = sketches.build(group.tolist(), 14)
+        got = sketches.estimate_blobs([built[g].as_py()], 14)
+        assert got == sketches.estimate_blobs([library], 14)
+    assert sketches.estimate_blobs([built[0].as_py()], 14).value == pytest.approx(1.0)

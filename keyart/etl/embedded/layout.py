@@ -303,7 +303,7 @@ class LayoutWriter:
             imp_country=np.zeros_like(facts.imp_country),
             play_country=np.zeros_like(facts.play_country),
         )
-        built, _summary = self._builder.build(one)
+        built, _summary = self._builder.build(one, audience=False)
         out: dict[str, pa.Table] = {}
         for name, spec in self.merged.items():
             table = built.get(spec.base)
