@@ -70,6 +70,9 @@ class LayoutWriter:
         self.label = label
         self.tmp = self.path.with_name(f".{self.path.name}.tmp")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="keyart-layout")
+        # DuckDB inserts of full blocks, beside the gathering of the next block
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="keyart-layout-insert")
+        self._writing: Future[None] | None = None
         self._pending: deque[Future[None]] = deque()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
@@ -130,12 +133,14 @@ class LayoutWriter:
         if not self.enabled:
             self._finished = True
             self._pool.shutdown()
+            self._writer.shutdown()
             return None
         self._submit(self._seal, run_id)
         try:
             self._drain()
         finally:
             self._pool.shutdown(wait=True)
+            self._writer.shutdown(wait=True)
         os.replace(self.tmp, self.path)
         shutil.rmtree(self.path.parent / ".spill", ignore_errors=True)
         self.staging.record_checksum(self.path)
@@ -152,6 +157,7 @@ class LayoutWriter:
         for job in self._pending:
             job.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._writer.shutdown(wait=True, cancel_futures=True)
         self._close()
         self.tmp.unlink(missing_ok=True)
         self.tmp.with_name(self.tmp.name + ".wal").unlink(missing_ok=True)
@@ -220,6 +226,7 @@ class LayoutWriter:
         parts = {name: day_files(parent, table) for name, table in self.tables.items()}
         for day in sorted(wanted):
             tables = {}
+            self._wait_write()  # the connection serves one statement at a time
             for name in self.tables:
                 files = parts[name].get(day)
                 if files is not None:
@@ -275,6 +282,7 @@ class LayoutWriter:
             self._buffered += table.num_rows
             merge = [t for t, spec in self.merged.items() if spec.base == name and t not in merged]
             if merge:
+                self._wait_write()  # the connection serves one statement at a time
                 con.register("_day", table.cast(self.tables[name].schema))
                 for target in merge:
                     self._keep(target, self._merge(con, self.merged[target]))
@@ -317,29 +325,40 @@ class LayoutWriter:
         return spec.united(con.sql(spec.select("_day")).to_arrow_table(), self.lg_k)
 
     def _flush(self) -> None:
-        """Write the buffered days as one block of each table, sorted by (title_id,
+        """Hand the buffered days over as one block of each table, sorted by (title_id,
         asset_id, day): by their keys with numpy when every day has them (the day's
-        dictionary-encoded strings go to DuckDB as they are), else by DuckDB."""
-        con = self._con if self._con is not None else self._connect()
+        dictionary-encoded strings go to DuckDB as they are), else by DuckDB. The block
+        is inserted on the insert thread while the next one is gathered."""
+        blocks: list[tuple[str, pa.Table, bool]] = []
         for name, parts in self._buffer.items():
             keys = [k for k in self._keys[name] if k is not None]
             if len(keys) == len(parts):
-                block = pa.concat_tables(parts)
                 order = np.argsort(np.concatenate(keys), kind="stable")
-                con.register("_block", block.take(pa.array(order)))
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _block")
+                blocks.append((name, pa.concat_tables(parts).take(pa.array(order)), False))
             else:
                 schema = self._schema(name)
-                block = pa.concat_tables([p.cast(schema) for p in parts])
-                con.register("_block", block)
-                con.execute(
-                    f"INSERT INTO {name} BY NAME SELECT * FROM _block ORDER BY {BLOCK_ORDER}"
-                )
-            con.unregister("_block")
+                blocks.append((name, pa.concat_tables([p.cast(schema) for p in parts]), True))
         self._buffer = {}
         self._keys = {}
         self._buffered = 0
         self.blocks += 1
+        self._wait_write()
+        self._writing = self._writer.submit(self._insert, blocks)
+
+    def _wait_write(self) -> None:
+        """Wait for the block being inserted (raising what the insert raised)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def _insert(self, blocks: list[tuple[str, pa.Table, bool]]) -> None:
+        """Append one block of each table (sorting the rows first where asked)."""
+        con = self._con if self._con is not None else self._connect()
+        for name, block, sort in blocks:
+            order = f" ORDER BY {BLOCK_ORDER}" if sort else ""
+            con.register("_block", block)
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _block{order}")
+            con.unregister("_block")
 
     def _schema(self, name: str) -> pa.Schema:
         """The plain column types of a table's rows (a merged table: those of its base)."""
@@ -351,10 +370,12 @@ class LayoutWriter:
 
     def _seal(self, run_id: str) -> None:
         con = self._con if self._con is not None else self._connect()
+        self._wait_write()
         # the ingest waits for this last block with nothing else to do: use every core
         con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
         if self._buffer:
             self._flush()
+            self._wait_write()
         con.execute(f"CREATE OR REPLACE TABLE {INFO_TABLE} (key VARCHAR, value VARCHAR)")
         con.executemany(
             f"INSERT INTO {INFO_TABLE} VALUES (?, ?)",
