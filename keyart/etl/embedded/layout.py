@@ -42,6 +42,10 @@ from keyart.warehouse.serving_layout import (
 log = logging.getLogger(__name__)
 
 PENDING_DAYS = 4  # days queued for the writer thread at most: bounds memory
+# A run's new days go into at least this many blocks once a block holds MIN_BLOCK_ROWS,
+# so that only the last one is written after the days (a small run is one block)
+MIN_BLOCKS = 4
+MIN_BLOCK_ROWS = 500_000
 MEMORY_LIMIT = "2GB"  # of the writer's DuckDB (it spills beyond)
 BLOCK_ORDER = ", ".join(BLOCK_KEY)
 
@@ -85,6 +89,8 @@ class LayoutWriter:
         self._keys: dict[str, list[npt.NDArray[np.int64] | None]] = {}
         self._ranks: _Ranks | None = None
         self._buffered = 0  # rows of the rollups in it
+        self._buffered_days = 0  # new days in it
+        self._block_days = 1  # new days that may close a block of MIN_BLOCK_ROWS
         self.blocks = 0
         self._builder: RollupBuilder | None = None
 
@@ -117,6 +123,7 @@ class LayoutWriter:
             # merged cells are large: their sketches from coupons, not member by member
             self._builder.sketcher = PackedSketcher(self.lg_k)
             self._ranks = _Ranks(coding)
+        self._block_days = max(1, -(-len(rebuilt) // MIN_BLOCKS))
         self._submit(self._seed, parent, rebuilt, kept)
 
     def add(self, day: date, tables: Mapping[str, pa.Table], facts: DayFacts | None = None) -> None:
@@ -289,7 +296,10 @@ class LayoutWriter:
                 con.unregister("_day")
         if counted:
             self.days_written += 1
-        if self._buffered >= BLOCK_ROWS:
+        self._buffered_days += counted
+        if self._buffered >= BLOCK_ROWS or (
+            self._buffered >= MIN_BLOCK_ROWS and self._buffered_days >= self._block_days
+        ):
             self._flush()
 
     def _keep(self, name: str, table: pa.Table) -> None:
@@ -341,6 +351,7 @@ class LayoutWriter:
         self._buffer = {}
         self._keys = {}
         self._buffered = 0
+        self._buffered_days = 0
         self.blocks += 1
         self._wait_write()
         self._writing = self._writer.submit(self._insert, blocks)
