@@ -243,7 +243,7 @@ class EtlSettings(_Settings):
     engaged_seconds: NonNegativeInt = 900
     attribution_hours: PositiveInt = 24
     # embedded engine: write the serving layout into each version (docs/serving-layout.md)
-    serving_layout: bool = True
+    serving_layout: EnvBool = True
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)
