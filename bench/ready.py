@@ -7,8 +7,10 @@ For each profile and scale, two fresh warehouses get the same raw data:
 - `layout`: `ingest(..., serving_layout=True)` (`keyart ingest --serving-layout`) writes
   the serving layout into the version; a server opened right after the ingest's end
   serves from it at once;
-- `baseline`: `ingest(...)` without it (the default); the server builds its serving copy
-  (in full on a first ingest) and reads day files until it is ready.
+- `baseline`: `ingest(..., serving_layout=False)` (`--no-serving-layout`); the server
+  builds its serving copy (in full on a first ingest) and reads day files until it is ready;
+- `plain`: the same ingest without the layout, timed only (no server build: the ingest
+  speed without the layout in the same run, where `baseline`'s build would take too long).
 
 Recorded per variant: the ingest's wall time and raw events/s, the time from the ingest's
 end until the backend serves from a fast file (layout or built copy), and the §7 questions'
@@ -42,7 +44,8 @@ from keyart.etl.embedded import ingest
 from keyart.warehouse.layout import Warehouse
 
 SUITE = "ready"
-VARIANTS = ("layout", "baseline")
+VARIANTS = ("layout", "baseline", "plain")
+DEFAULT_VARIANTS = ("layout", "baseline")
 BUILD_TIMEOUT_S = 3 * 3600
 
 
@@ -135,7 +138,11 @@ def run(
         print(f"{profile} x{scale:g} {variant}: full ingest", flush=True)
         wh = Warehouse(folder / "warehouse")
         row: dict[str, Any] = {"ingest": _ingest(raw, wh.root, variant == "layout", lg_k)}
-        print(f"  {row['ingest']['events_per_s']:,.0f} events/s; waiting to serve", flush=True)
+        print(f"  {row['ingest']['events_per_s']:,.0f} events/s", flush=True)
+        if variant == "plain":
+            out["variants"][variant] = row
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
         row["ready"] = asyncio.run(_until_ready(wh, folder / "cache", runs, warmup))
         print(f"  ready {row['ready']['ready_s']:.1f} s after the ingest's end", flush=True)
         if daily:
@@ -170,28 +177,30 @@ def _markdown(report: dict[str, Any]) -> str:
         for kind in ("", "daily_"):
             if f"{kind}ingest" not in row:
                 continue
-            ing, ready = row[f"{kind}ingest"], row[f"{kind}ready"]
-            rows.append(
-                {
-                    "run": f"{variant} {'daily' if kind else 'full'}",
-                    "ingest_s": ing["wall_s"],
-                    "eps": ing["events_per_s"],
-                    "layout_s": ing["stage_s"].get("serving layout", 0.0),
-                    "ready_s": ready["ready_s"],
-                    **{
-                        f"{q}_p50": ready["latency"][q]["p50"]
-                        for q in ("title_page", "affinity_breakdown_90d", "timeseries_180d")
-                    },
-                    "tp_p99": ready["latency"]["title_page"]["p99"],
-                }
-            )
+            ing, ready = row[f"{kind}ingest"], row.get(f"{kind}ready")
+            line = {
+                "run": f"{variant} {'daily' if kind else 'full'}",
+                "ingest_s": ing["wall_s"],
+                "cpu_s": ing["cpu_s"],
+                "eps": ing["events_per_s"],
+                "load": ing["load_after"],
+                "layout_s": ing["stage_s"].get("serving layout", 0.0),
+            }
+            if ready is not None:
+                line["ready_s"] = ready["ready_s"]
+                line["tp_p99"] = ready["latency"]["title_page"]["p99"]
+                for q in ("title_page", "affinity_breakdown_90d", "timeseries_180d"):
+                    line[f"{q}_p50"] = ready["latency"][q]["p50"]
+            rows.append(line)
     lines.append(
         markdown_table(
             rows,
             [
                 "run",
                 ("ingest_s", "ingest (s)"),
+                ("cpu_s", "ingest CPU (s)"),
                 ("eps", "events/s"),
+                ("load", "load after"),
                 ("layout_s", "layout wait after all-time (s)"),
                 ("ready_s", "ready after ingest (s)"),
                 ("title_page_p50", "title page p50 (ms)"),
@@ -218,7 +227,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--daily", action="store_true", help="also re-ingest the last day (default off)"
     )
     parser.add_argument(
-        "--variants", default=",".join(VARIANTS), help="comma-separated (default layout,baseline)"
+        "--variants",
+        default=",".join(DEFAULT_VARIANTS),
+        help=f"comma-separated, among {', '.join(VARIANTS)} (default {','.join(DEFAULT_VARIANTS)})",
     )
     parser.add_argument(
         "--sizes",
@@ -248,11 +259,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "runs": args.runs,
         "warmup": args.warmup,
         "environment_note": f"{os.cpu_count()} CPUs, 1-minute load average {load:.1f} at the end"
-        " (machine shared by seven engineers)",
+        " (machine shared with other work)",
         "result": result,
     }
     name = f"{SUITE}-{args.profile}-x{args.scale:g}"
-    if args.lg_k != 14 or variants != list(VARIANTS):
+    if args.lg_k != 14 or variants != list(DEFAULT_VARIANTS):
         name += f"-lgk{args.lg_k}-{'+'.join(variants)}"
     json_path, md_path = write_results(name, report, _markdown(report))
     print(f"wrote {json_path} and {md_path}", flush=True)

@@ -118,10 +118,12 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--no-snapshot", action="store_true", help="do not publish a snapshot")
     ing.add_argument(
         "--serving-layout",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=etl.serving_layout,
         help="embedded engine: also write the version's serving layout, so that servers"
-        " serve it at interactive latency as soon as it is published (costs ingest CPU;"
-        " default: off, servers build their own serving copy)",
+        " serve it at interactive latency as soon as it is published;"
+        " --no-serving-layout leaves servers to build their own serving copy"
+        " (docs/serving-layout.md)",
     )
     ing.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ing.add_argument(
@@ -619,6 +621,7 @@ def _ingest(args: argparse.Namespace) -> int:
         qualify_seconds=args.qualify_seconds,
         engaged_seconds=args.engaged_seconds,
         attribution_hours=args.attribution_hours,
+        serving_layout=args.serving_layout,
     )
     gates = GateSettings.from_env().with_overrides(
         max_without_profile_share=args.max_without_profile_share,
@@ -650,7 +653,6 @@ def _ingest(args: argparse.Namespace) -> int:
             publish_snapshot=not args.no_snapshot,
             wait_s=args.wait,
             gates=gates,
-            serving_layout=args.serving_layout,
         )
     print(report.render())
     return 0

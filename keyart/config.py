@@ -242,6 +242,8 @@ class EtlSettings(_Settings):
     qualify_seconds: NonNegativeInt = 120
     engaged_seconds: NonNegativeInt = 900
     attribution_hours: PositiveInt = 24
+    # embedded engine: write the serving layout into each version (docs/serving-layout.md)
+    serving_layout: EnvBool = True
 
 
 @dataclass(frozen=True, slots=True, config=_CONFIG)

@@ -63,6 +63,7 @@ BAD_VALUES: dict[type[Any], dict[str, tuple[str, str]]] = {
         "qualify_seconds": ("-1", "-1"),
         "engaged_seconds": ("-1", "-1"),
         "attribution_hours": ("0", "0"),
+        "serving_layout": ("maybe", "maybe"),
     },
     GateSettings: {
         "max_without_profile_share": ("1.5", "1.5"),

@@ -5,6 +5,7 @@ and a backend failure isolated to its fields."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,13 @@ async def test_readiness_can_wait_for_the_serving_copy(
             ]
     finally:
         await plain.aclose()
-    # with one built in the background, readiness follows the build
-    fresh = EmbeddedBackend(tiny_warehouse, cache_dir=tmp_path / "cache")
+    # with one built in the background (a version without the ingest's serving layout),
+    # readiness follows the build
+    wh = tmp_path / "wh"
+    shutil.copytree(tiny_warehouse, wh, ignore=shutil.ignore_patterns("serving", "*.lock"))
+    fresh = EmbeddedBackend(wh, cache_dir=tmp_path / "cache")
     try:
-        async with api(tiny_warehouse, backend=fresh, ready_requires_serving_copy=True) as client:
+        async with api(wh, backend=fresh, ready_requires_serving_copy=True) as client:
             deadline = asyncio.get_running_loop().time() + 120
             ready = await client.get("/readyz")
             while ready.status_code != 200:

@@ -22,9 +22,12 @@ class Damaged:
 
 
 def damage_copy(source: Path, target: Path) -> Damaged:
-    """Copy `source` (no serving copies, no state) and drop one mid-window day's rollups."""
+    """Copy `source` (no serving copies or layouts, no state) and drop one mid-window
+    day's rollups."""
     shutil.copytree(
-        source, target, ignore=shutil.ignore_patterns("cache", "state.sqlite3*", "*.lock")
+        source,
+        target,
+        ignore=shutil.ignore_patterns("cache", "serving", "state.sqlite3*", "*.lock"),
     )
     version = Warehouse(target).current()
     day = version.days[len(version.days) // 2]

@@ -11,8 +11,8 @@ The run is a pipeline of steps, one module each, working in one DuckDB connectio
 (`duck`): `dimensions` (titles, assets, their numbers, member profiles) → `clean`
 (classify and dedupe the events; the accounting) → `attribute` (members as numbers,
 attributed plays) → quality gates → `coding` (the dictionaries as arrays) → `days` (daily
-rollups and event tables, via `facts`, `rollups` and `write`) → `alltime` → (`layout`, the
-serving layout, when asked for: docs/serving-layout.md) → commit. Each
+rollups and event tables, via `facts`, `rollups` and `write`) → `alltime` → `layout` (the
+serving layout, unless turned off: docs/serving-layout.md) → commit. Each
 step's DuckDB relations are named in its module; what a step hands on is a value.
 """
 
@@ -93,7 +93,7 @@ def ingest(
     wait_s: float = DEFAULT_WAIT_S,
     gates: GateSettings = GateSettings(),  # noqa: B008 - frozen, immutable default
     checkpoint: Checkpoint = go_on,
-    serving_layout: bool = False,
+    serving_layout: bool | None = None,
 ) -> IngestReport:
     """Ingest a raw directory into a warehouse as a new version; returns the run's report.
     A schema problem raises ContractError before anything is written. The run holds the
@@ -102,9 +102,12 @@ def ingest(
     written (QualityGateError). `list_mode=False` builds every sketch through the library
     (benchmark comparison; same results). `checkpoint` is called at the named points of
     `keyart.etl.embedded.checkpoints.STEPS` (tests pause or kill the run there).
-    `serving_layout=True` also writes the version's serving layout, so that servers serve
-    it at once (docs/serving-layout.md; it costs ingest time)."""
+    The run also writes the version's serving layout, so that servers serve it at once
+    (docs/serving-layout.md), unless `serving_layout` (default: `settings.serving_layout`)
+    is False."""
     started = time.perf_counter()
+    if serving_layout is None:
+        serving_layout = settings.serving_layout
     raw_input = contract.validate(raw)
     wh = Warehouse(warehouse)
     with writing(wh, wait_s) as writer, progress_bar(progress, len(_STEPS), "ingest") as bar:

@@ -19,12 +19,15 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable, day_files
 from keyart.backends.duckdb.sql import sql_string
 from keyart.backends.embedded.backend import EmbeddedBackend
 from keyart.etl.embedded.rollups import Coding, DayFacts, RollupBuilder
+from keyart.sketches.packed import PackedSketcher
 from keyart.warehouse.layout import Staging, Version
 from keyart.warehouse.serving_layout import (
     BLOCK_KEY,
@@ -39,6 +42,10 @@ from keyart.warehouse.serving_layout import (
 log = logging.getLogger(__name__)
 
 PENDING_DAYS = 4  # days queued for the writer thread at most: bounds memory
+# A run's new days go into at least this many blocks once a block holds MIN_BLOCK_ROWS,
+# so that only the last one is written after the days (a small run is one block)
+MIN_BLOCKS = 4
+MIN_BLOCK_ROWS = 500_000
 MEMORY_LIMIT = "2GB"  # of the writer's DuckDB (it spills beyond)
 BLOCK_ORDER = ", ".join(BLOCK_KEY)
 
@@ -67,6 +74,9 @@ class LayoutWriter:
         self.label = label
         self.tmp = self.path.with_name(f".{self.path.name}.tmp")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="keyart-layout")
+        # DuckDB inserts of full blocks, beside the gathering of the next block
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="keyart-layout-insert")
+        self._writing: Future[None] | None = None
         self._pending: deque[Future[None]] = deque()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
@@ -75,7 +85,12 @@ class LayoutWriter:
         self.seeded_from: str | None = None  # "parent layout", "parent day files" or None
         self._finished = False
         self._buffer: dict[str, list[pa.Table]] = {}  # the block being gathered, per table
+        # per table, each buffered day's sort keys (None: a day without, sorted by DuckDB)
+        self._keys: dict[str, list[npt.NDArray[np.int64] | None]] = {}
+        self._ranks: _Ranks | None = None
         self._buffered = 0  # rows of the rollups in it
+        self._buffered_days = 0  # new days in it
+        self._block_days = 1  # new days that may close a block of MIN_BLOCK_ROWS
         self.blocks = 0
         self._builder: RollupBuilder | None = None
 
@@ -105,6 +120,10 @@ class LayoutWriter:
             return
         if coding is not None:
             self._builder = RollupBuilder(coding, self.lg_k, list_mode=list_mode)
+            # merged cells are large: their sketches from coupons, not member by member
+            self._builder.sketcher = PackedSketcher(self.lg_k)
+            self._ranks = _Ranks(coding)
+        self._block_days = max(1, -(-len(rebuilt) // MIN_BLOCKS))
         self._submit(self._seed, parent, rebuilt, kept)
 
     def add(self, day: date, tables: Mapping[str, pa.Table], facts: DayFacts | None = None) -> None:
@@ -121,12 +140,14 @@ class LayoutWriter:
         if not self.enabled:
             self._finished = True
             self._pool.shutdown()
+            self._writer.shutdown()
             return None
         self._submit(self._seal, run_id)
         try:
             self._drain()
         finally:
             self._pool.shutdown(wait=True)
+            self._writer.shutdown(wait=True)
         os.replace(self.tmp, self.path)
         shutil.rmtree(self.path.parent / ".spill", ignore_errors=True)
         self.staging.record_checksum(self.path)
@@ -143,6 +164,7 @@ class LayoutWriter:
         for job in self._pending:
             job.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._writer.shutdown(wait=True, cancel_futures=True)
         self._close()
         self.tmp.unlink(missing_ok=True)
         self.tmp.with_name(self.tmp.name + ".wal").unlink(missing_ok=True)
@@ -211,6 +233,7 @@ class LayoutWriter:
         parts = {name: day_files(parent, table) for name, table in self.tables.items()}
         for day in sorted(wanted):
             tables = {}
+            self._wait_write()  # the connection serves one statement at a time
             for name in self.tables:
                 files = parts[name].get(day)
                 if files is not None:
@@ -258,24 +281,32 @@ class LayoutWriter:
         con = self._con if self._con is not None else self._connect()
         merged = self._merged_from_facts(facts)
         for name, table in merged.items():
-            self._buffer.setdefault(name, []).append(table)
+            self._keep(name, table)
         for name, table in tables.items():
             if table.num_rows == 0:
                 continue
-            schema = self.tables[name].schema
-            # one type per column across the block's days (the builder's dictionaries vary)
-            table = table.select(schema.names).cast(schema)
-            self._buffer.setdefault(name, []).append(table)
+            self._keep(name, table.select(self.tables[name].schema.names))
             self._buffered += table.num_rows
-            con.register("_day", table)
-            for target, spec in self.merged.items():
-                if spec.base == name and target not in merged:
-                    self._buffer.setdefault(target, []).append(self._merge(con, spec))
-            con.unregister("_day")
+            merge = [t for t, spec in self.merged.items() if spec.base == name and t not in merged]
+            if merge:
+                self._wait_write()  # the connection serves one statement at a time
+                con.register("_day", table.cast(self.tables[name].schema))
+                for target in merge:
+                    self._keep(target, self._merge(con, self.merged[target]))
+                con.unregister("_day")
         if counted:
             self.days_written += 1
-        if self._buffered >= BLOCK_ROWS:
+        self._buffered_days += counted
+        if self._buffered >= BLOCK_ROWS or (
+            self._buffered >= MIN_BLOCK_ROWS and self._buffered_days >= self._block_days
+        ):
             self._flush()
+
+    def _keep(self, name: str, table: pa.Table) -> None:
+        """Buffer one day's rows of a table, with their sort keys when they can be had."""
+        self._buffer.setdefault(name, []).append(table)
+        keys = None if self._ranks is None else self._ranks.keys(table)
+        self._keys.setdefault(name, []).append(keys)
 
     def _merged_from_facts(self, facts: DayFacts | None) -> dict[str, pa.Table]:
         """The merged tables of a day built straight from its facts, as if every event
@@ -290,16 +321,13 @@ class LayoutWriter:
             imp_country=np.zeros_like(facts.imp_country),
             play_country=np.zeros_like(facts.play_country),
         )
-        built, _summary = self._builder.build(one)
+        built, _summary = self._builder.build(one, audience=False)
         out: dict[str, pa.Table] = {}
         for name, spec in self.merged.items():
             table = built.get(spec.base)
             if table is None:
                 continue
-            columns = [*spec.keys, *spec.counts, *spec.sketches]
-            # the builder's own column types (dictionary keys); cast like the rollups
-            schema = pa.schema([self.tables[spec.base].schema.field(c) for c in columns])
-            out[name] = table.select(columns).cast(schema)
+            out[name] = table.select([*spec.keys, *spec.counts, *spec.sketches])
         return out
 
     def _merge(self, con: duckdb.DuckDBPyConnection, spec: MergedTable) -> pa.Table:
@@ -307,23 +335,58 @@ class LayoutWriter:
         return spec.united(con.sql(spec.select("_day")).to_arrow_table(), self.lg_k)
 
     def _flush(self) -> None:
-        """Write the buffered days as one block of each table, sorted by (title_id,
-        asset_id, day)."""
-        con = self._con if self._con is not None else self._connect()
+        """Hand the buffered days over as one block of each table, sorted by (title_id,
+        asset_id, day): by their keys with numpy when every day has them (the day's
+        dictionary-encoded strings go to DuckDB as they are), else by DuckDB. The block
+        is inserted on the insert thread while the next one is gathered."""
+        blocks: list[tuple[str, pa.Table, bool]] = []
         for name, parts in self._buffer.items():
-            con.register("_block", pa.concat_tables(parts))
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _block ORDER BY {BLOCK_ORDER}")
-            con.unregister("_block")
+            keys = [k for k in self._keys[name] if k is not None]
+            if len(keys) == len(parts):
+                order = np.argsort(np.concatenate(keys), kind="stable")
+                blocks.append((name, pa.concat_tables(parts).take(pa.array(order)), False))
+            else:
+                schema = self._schema(name)
+                blocks.append((name, pa.concat_tables([p.cast(schema) for p in parts]), True))
         self._buffer = {}
+        self._keys = {}
         self._buffered = 0
+        self._buffered_days = 0
         self.blocks += 1
+        self._wait_write()
+        self._writing = self._writer.submit(self._insert, blocks)
+
+    def _wait_write(self) -> None:
+        """Wait for the block being inserted (raising what the insert raised)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def _insert(self, blocks: list[tuple[str, pa.Table, bool]]) -> None:
+        """Append one block of each table (sorting the rows first where asked)."""
+        con = self._con if self._con is not None else self._connect()
+        for name, block, sort in blocks:
+            order = f" ORDER BY {BLOCK_ORDER}" if sort else ""
+            con.register("_block", block)
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _block{order}")
+            con.unregister("_block")
+
+    def _schema(self, name: str) -> pa.Schema:
+        """The plain column types of a table's rows (a merged table: those of its base)."""
+        spec = self.merged.get(name)
+        if spec is None:
+            return self.tables[name].schema
+        columns = [*spec.keys, *spec.counts, *spec.sketches]
+        return pa.schema([self.tables[spec.base].schema.field(c) for c in columns])
 
     def _seal(self, run_id: str) -> None:
         con = self._con if self._con is not None else self._connect()
+        self._wait_write()
         # the ingest waits for this last block with nothing else to do: use every core
         con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
         if self._buffer:
             self._flush()
+            self._wait_write()
         con.execute(f"CREATE OR REPLACE TABLE {INFO_TABLE} (key VARCHAR, value VARCHAR)")
         con.executemany(
             f"INSERT INTO {INFO_TABLE} VALUES (?, ?)",
@@ -335,6 +398,42 @@ class LayoutWriter:
         )
         con.execute("CHECKPOINT")
         self._close()
+
+
+class _Ranks:
+    """Sort keys of the builder's rows: (title_id, asset_id, day) as one integer, from the
+    run's dictionaries (titles and assets are numbered in ascending id order)."""
+
+    def __init__(self, coding: Coding) -> None:
+        self.titles = coding.title_ids
+        self.assets = coding.asset_ids
+        self.n_assets = max(len(coding.asset_ids), 1)
+
+    def keys(self, table: pa.Table) -> npt.NDArray[np.int64] | None:
+        """The rows' keys; None when their ids are not dictionary-encoded (rows read from
+        files) or not all in the run's dictionaries."""
+        title = self._numbers(table.column("title_id"), self.titles)
+        asset = self._numbers(table.column("asset_id"), self.assets)
+        if title is None or asset is None:
+            return None
+        day = table.column("day").combine_chunks().cast(pa.int32()).to_numpy()
+        # days since 1970 stay below 2^16 until 2149; ranks leave room for them
+        keys: npt.NDArray[np.int64] = (title * self.n_assets + asset) * (1 << 16) + day.astype(
+            np.int64
+        )
+        return keys
+
+    @staticmethod
+    def _numbers(column: pa.ChunkedArray, values: pa.Array) -> npt.NDArray[np.int64] | None:
+        if not pa.types.is_dictionary(column.type) or column.null_count:
+            return None
+        array = column.combine_chunks()
+        rank = pc.index_in(array.dictionary, value_set=values)
+        if rank.null_count:
+            return None
+        indices = array.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        ranks: npt.NDArray[np.int64] = rank.to_numpy().astype(np.int64)[indices]
+        return ranks
 
 
 def embedded_layout(staging: Staging, lg_k: int, *, enabled: bool = True) -> LayoutWriter:

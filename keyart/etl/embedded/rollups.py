@@ -149,9 +149,12 @@ class RollupBuilder:
 
     # -- rollups ---------------------------------------------------------------------
 
-    def build(self, facts: DayFacts) -> tuple[dict[str, pa.Table], DaySummary | None]:
-        """The day's rows of each rollup, keyed by rollup name (empty tables are left out),
-        and the day's summary for the all-time tables (None without rows)."""
+    def build(
+        self, facts: DayFacts, *, audience: bool = True
+    ) -> tuple[dict[str, pa.Table], DaySummary | None]:
+        """The day's rows of each rollup, keyed by rollup name (empty tables are left out;
+        the audience rollup too unless `audience`), and the day's summary for the
+        all-time tables (None without rows)."""
         pairs = self._pairs(facts)
         if not len(pairs.cell):
             return {}, None
@@ -164,14 +167,15 @@ class RollupBuilder:
         a_starts = _runs(cell, label_set)
         a_group = _group_of(a_starts, len(cell))
         a_sketches = self._sketches(a_starts, pairs, None)
-        out[ASSET_AUDIENCE_DAY.name] = self._table(
-            ASSET_AUDIENCE_DAY.schema,
-            facts.day,
-            a_starts,
-            pairs,
-            ("affinities", self._label_lists(label_set[a_starts])),
-            a_sketches,
-        )
+        if audience:
+            out[ASSET_AUDIENCE_DAY.name] = self._table(
+                ASSET_AUDIENCE_DAY.schema,
+                facts.day,
+                a_starts,
+                pairs,
+                ("affinities", self._label_lists(label_set[a_starts])),
+                a_sketches,
+            )
         starts = _runs(cell)
         sums = self._sums(starts, pairs)
         out[ASSET_COUNTRY_DAY.name] = self._table(

@@ -149,6 +149,18 @@ async def test_a_daily_ingest_appends_to_the_parent_layout_as_a_full_run_would(
     await _answers_match_truth(tmp_path / "wh", raw.truth(), tmp_path / "cache")
 
 
+def test_a_big_run_writes_several_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks close after a quarter of the run's days once they hold MIN_BLOCK_ROWS, so
+    that the last block alone is left to write after the days; the rows stay the same."""
+    raw = random_world(25, days=DAYS, n_imps=600, n_plays=200)
+    one = _ingest(raw, tmp_path / "one", tmp_path / "wh-one")
+    assert one.manifest["report"]["extra"]["serving_layout"]["blocks"] == 1
+    monkeypatch.setattr("keyart.etl.embedded.layout.MIN_BLOCK_ROWS", 1)
+    several = _ingest(raw, tmp_path / "several", tmp_path / "wh-several")
+    assert several.manifest["report"]["extra"]["serving_layout"]["blocks"] == DAYS
+    assert _rows(several) == _rows(one)
+
+
 def test_a_parent_without_layout_has_its_kept_days_loaded(tmp_path: Path) -> None:
     """A parent written without a layout (the Spark engine, or older code): the kept days
     come from its day files."""
