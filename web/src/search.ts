@@ -44,6 +44,10 @@ export async function searchView(_match: RegExpMatchArray, params: URLSearchPara
     return;
   }
   if (!isCurrent(run)) return;
+  // the redraw replaces the input: focus returns to it only when the user was typing in it
+  // (focusing it on a fresh page would put the first Tab past the skip link)
+  const active = document.activeElement;
+  const wasTyping = active instanceof HTMLInputElement && active.id === "search";
   const input = h("input", {
     id: "search",
     type: "search",
@@ -85,7 +89,7 @@ export async function searchView(_match: RegExpMatchArray, params: URLSearchPara
     results,
   );
   // keep typing where it was after the results redraw
-  if (document.activeElement === document.body || q) {
+  if (wasTyping) {
     input.focus();
     input.setSelectionRange(q.length, q.length);
   }
