@@ -37,6 +37,24 @@ def coupon_table(members: npt.NDArray[np.int64], lg_k: int) -> pa.Table:
     return pa.table({"member_id": members, "coupon": coupons, "clash": clash})
 
 
+def binary_array(
+    offsets: npt.NDArray[np.int64], buf: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_]
+) -> pa.Array:
+    """A binary Arrow array over one value buffer: value i is buf[offsets[i]:offsets[i+1]],
+    NULL where not `valid` (large_binary when the buffer outgrows 32-bit offsets)."""
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    small_offsets = offsets[-1] < 2**31
+    return pa.Array.from_buffers(
+        pa.binary() if small_offsets else pa.large_binary(),
+        len(valid),
+        [
+            validity,
+            pa.py_buffer(offsets.astype(np.int32) if small_offsets else offsets),
+            pa.py_buffer(buf),
+        ],
+    )
+
+
 class GroupSketcher:
     """Builds compact HLL_4 sketches (the format of `keyart.sketches.hll`) for many groups.
 
@@ -103,18 +121,7 @@ class GroupSketcher:
             lengths = sizes[large]
             shift = offsets[large] - (np.cumsum(lengths) - lengths)
             buf[np.repeat(shift, lengths) + np.arange(len(data))] = data
-        valid = counts > 0
-        validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        small_offsets = offsets[-1] < 2**31
-        return pa.Array.from_buffers(
-            pa.binary() if small_offsets else pa.large_binary(),
-            n,
-            [
-                validity,
-                pa.py_buffer(offsets.astype(np.int32) if small_offsets else offsets),
-                pa.py_buffer(buf),
-            ],
-        )
+        return binary_array(offsets, buf, counts > 0)
 
     def _list_mode(
         self,
@@ -179,4 +186,4 @@ class GroupSketcher:
         return blobs
 
 
-__all__ = ["LIST_MAX", "GroupSketcher", "coupon_table"]
+__all__ = ["LIST_MAX", "GroupSketcher", "binary_array", "coupon_table"]

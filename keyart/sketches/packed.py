@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from keyart.backends.embedded.merge import group_sketches
 from keyart.sketches import wire
-from keyart.sketches.groups import GroupSketcher
+from keyart.sketches.groups import GroupSketcher, binary_array
 from keyart.sketches.wire import LIST_MAX
 
 I64 = npt.NDArray[np.int64]
@@ -109,18 +109,7 @@ class PackedSketcher(GroupSketcher):
         buf[np.repeat(np.concatenate(dest), length) + within] = source[
             np.repeat(starts, length) + within
         ]
-        valid = distinct > 0
-        validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        small_offsets = offsets[-1] < 2**31
-        return pa.Array.from_buffers(
-            pa.binary() if small_offsets else pa.large_binary(),
-            n,
-            [
-                validity,
-                pa.py_buffer(offsets.astype(np.int32) if small_offsets else offsets),
-                pa.py_buffer(buf),
-            ],
-        )
+        return binary_array(offsets, buf, distinct > 0)
 
     def _united(self, packed: bytes, blob_at: I64, first_blob: I64, groups: I64) -> list[bytes]:
         """The library's union of each of `groups`' packed sketches (groups too large for
