@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -327,6 +327,20 @@ def run_cell(
                 for k in range(clients)
             ]
             parts = [f.result() for f in futures]
+    return cell_of(server, question, concurrency, parts)
+
+
+class LoadPart(Protocol):
+    """What a load-generator process measured (`_Part` here, `bench.loadgen.Part`)."""
+
+    latencies: list[float]
+    errors: list[str]
+    started: float
+    ended: float
+
+
+def cell_of(server: str, question: str, concurrency: int, parts: Sequence[LoadPart]) -> Cell:
+    """The figures of one cell from what its load-generator processes measured."""
     ms = [x * 1000 for part in parts for x in part.latencies]
     errors = [e for part in parts for e in part.errors]
     elapsed = max(p.ended for p in parts) - min(p.started for p in parts)

@@ -38,10 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import loadgen
-from bench.common import markdown_table, percentiles, write_results
+from bench.common import markdown_table, write_results
 from bench.http import (
     QUESTIONS,
     Cell,
+    cell_of,
     ensure_snapshot,
     ensure_warehouse,
     pick_parameters,
@@ -102,25 +103,7 @@ def run_cell(
 ) -> tuple[Cell, float]:
     """One cell by the cheap load generator; with its CPU seconds."""
     parts = loadgen.run(url, QUESTIONS[question][1], variables, concurrency, requests, budget_s)
-    ms = [x * 1000 for part in parts for x in part.latencies]
-    errors = [e for part in parts for e in part.errors]
-    elapsed = max(p.ended for p in parts) - min(p.started for p in parts)
-    p = percentiles(ms)
-    cell = Cell(
-        server=server,
-        question=question,
-        concurrency=concurrency,
-        requests=len(ms),
-        errors=len(errors),
-        p50_ms=round(p["p50"], 2),
-        p95_ms=round(p["p95"], 2),
-        p99_ms=round(p["p99"], 2),
-        mean_ms=round(statistics.fmean(ms), 2),
-        throughput_rps=round(len(ms) / elapsed, 1),
-        elapsed_s=round(elapsed, 2),
-        error_samples=errors[:3],
-    )
-    return cell, sum(p.cpu_s for p in parts)
+    return cell_of(server, question, concurrency, parts), sum(p.cpu_s for p in parts)
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
