@@ -157,31 +157,25 @@ def conflict_sql(table: str, relation: str, limit: int) -> str:
     )
 
 
-def checked_sql(table: str, source: str, references: Mapping[str, str]) -> str:
-    """SQL selecting every row of `source` (contract columns, plus the source columns of a
-    dimension table) with `_reason`, the first broken rule's reason (NULL = valid), before
-    duplicates are ranked (see `classify_sql`)."""
-    joins = []
-    for i, ref in enumerate(REFERENCES.get(table, ())):
-        joins.append(
-            f"LEFT JOIN (SELECT DISTINCT {ref.key} AS {ref.alias} FROM {references[ref.target]})"
-            f" _r{i} ON _t.{ref.column} = _r{i}.{ref.alias}"
-        )
-    carried = columns(table) + (SOURCE_COLUMNS if table in DIM_KEYS else ())
-    return (
-        f"SELECT {', '.join(f'_t.{c} AS {c}' for c in carried)}, {reason_sql(table)} AS _reason"
-        f" FROM {source} _t {' '.join(joins)}"
-    )
-
-
 def classify_sql(table: str, source: str, references: Mapping[str, str]) -> str:
     """SQL selecting every row of `source` (the raw table, contract columns) with `reason`
     (NULL = kept; DUPLICATE = dropped event duplicate; anything else = quarantined) and
     `_rank` (1-based rank among valid rows sharing the id/key; with the id it identifies a
     kept row). `references` names the relation to use for each referenced table (the
     clean dimension tables)."""
-    col_list = ", ".join(columns(table))
-    checked = checked_sql(table, source, references)
+    cols = columns(table)
+    col_list = ", ".join(cols)
+    joins = []
+    for i, ref in enumerate(REFERENCES.get(table, ())):
+        joins.append(
+            f"LEFT JOIN (SELECT DISTINCT {ref.key} AS {ref.alias} FROM {references[ref.target]})"
+            f" _r{i} ON _t.{ref.column} = _r{i}.{ref.alias}"
+        )
+    carried = cols + (SOURCE_COLUMNS if table in DIM_KEYS else ())
+    checked = (
+        f"SELECT {', '.join(f'_t.{c} AS {c}' for c in carried)}, {reason_sql(table)} AS _reason"
+        f" FROM {source} _t {' '.join(joins)}"
+    )
     key = key_column(table)
     order = keep_order_sql(table)
     ranked = (
@@ -211,7 +205,6 @@ __all__ = [
     "SOURCE_ROW",
     "Reference",
     "Rule",
-    "checked_sql",
     "classify_sql",
     "columns",
     "conflict_sql",

@@ -116,8 +116,7 @@ class AlltimeBuilder:
     def _delta(self, key: str) -> str:
         """This run's contribution per key, from the clean attributed events (distributed by
         the key first: each key's sketch is then built in one task, in event order, with no
-        partial sketches to serialise and merge). Affinities gather each distinct label set
-        once (a set of sets), not one list per event."""
+        partial sketches to serialise and merge)."""
         k = int(self.lg_k)
         return f"""
         SELECT {key} AS k, count_if(is_imp) AS impressions,
@@ -127,7 +126,7 @@ class AlltimeBuilder:
             hll_sketch_agg(CASE WHEN is_imp THEN member_id END, {k}) AS imp_sketch,
             hll_sketch_agg(CASE WHEN NOT is_imp THEN member_id END, {k}) AS play_sketch,
             array_sort(collect_set(CASE WHEN is_imp THEN country END)) AS countries,
-            array_sort(array_distinct(flatten(collect_set(affinities)))) AS affinities,
+            array_sort(array_distinct(flatten(collect_list(affinities)))) AS affinities,
             min(day) AS first_day, max(day) AS last_day
         FROM (SELECT * FROM {self.facts} DISTRIBUTE BY {key}) _f GROUP BY {key}
         """

@@ -18,7 +18,6 @@ from keyart.etl.attribution import attribution_sql
 from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql, conflict_sql
 from keyart.etl.runs import CONFLICT_EXAMPLES, Accounting, Conflicts, lookback_files
 from keyart.etl.schemas import RAW_TABLES
-from keyart.etl.spark.classify import event_classify_sql
 from keyart.etl.spark.rollups import facts_sql
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import ASSETS, TITLES
@@ -104,16 +103,15 @@ class Cleaner:
         )
 
     def events(self) -> None:
-        """Classify the event tables against the clean dimensions (the shared rules; only
-        repeated ids are ranked, `keyart.etl.spark.classify`)."""
+        """Classify the event tables against the clean dimensions."""
         self._view(
             "cls_impressions",
-            event_classify_sql("impressions", "raw_impressions", {"assets": "dim_assets"}),
+            classify_sql("impressions", "raw_impressions", {"assets": "dim_assets"}),
             cache=True,
         )
         self._view(
             "cls_playbacks",
-            event_classify_sql("playbacks", "raw_playbacks", {"titles": "dim_titles"}),
+            classify_sql("playbacks", "raw_playbacks", {"titles": "dim_titles"}),
             cache=True,
         )
         self._view(
