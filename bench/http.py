@@ -25,7 +25,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any, Protocol
 import httpx
 
 from bench.common import markdown_table, percentiles, write_results
+from bench.loadgen import fan_out
 from tests.e2e.server_process import ServerProcess
 
 RESULTS = Path(__file__).parent / "results"
@@ -305,28 +305,16 @@ def run_cell(
     many connections is slower than the server it measures (it shares the 2 cores) and, at
     8 connections, holds a few requests ~0.4 s even against a bare ASGI app, so above
     CLIENT_CONCURRENCY the connections are spread over processes."""
-    query = QUESTIONS[question][1]
-    clients = max(1, -(-concurrency // CLIENT_CONCURRENCY))
-    if clients == 1:
-        load = _generate_load(url, query, variables, concurrency, requests, budget_s, 0)
-        parts = [asyncio.run(load)]
-    else:
-        each = concurrency // clients
-        with ProcessPoolExecutor(max_workers=clients) as pool:
-            futures = [
-                pool.submit(
-                    _generate_load_process,
-                    url,
-                    query,
-                    variables,
-                    each,
-                    requests // clients + (k < requests % clients),
-                    budget_s,
-                    k * each,  # distinct variable sets per process
-                )
-                for k in range(clients)
-            ]
-            parts = [f.result() for f in futures]
+    head = (url, QUESTIONS[question][1], variables)
+    parts = fan_out(
+        _generate_load,
+        _generate_load_process,
+        head,
+        concurrency,
+        CLIENT_CONCURRENCY,
+        requests,
+        budget_s,
+    )
     return cell_of(server, question, concurrency, parts)
 
 

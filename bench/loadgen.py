@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+P = TypeVar("P")
 
 CONNECTIONS_PER_PROCESS = 16  # one process keeps 16 connections busy at ~0.1 ms per request
 
@@ -124,6 +126,37 @@ def _generate_process(*args: Any) -> Part:
     return asyncio.run(generate(*args))
 
 
+def fan_out(
+    generate_one: Callable[..., Coroutine[Any, Any, P]],
+    in_process: Callable[..., P],
+    head: tuple[Any, ...],
+    concurrency: int,
+    per_process: int,
+    requests: int,
+    budget_s: float,
+) -> list[P]:
+    """A load of `concurrency` connections spread over one process per `per_process` of
+    them: `generate_one(*head, connections, requests, budget_s, offset)` in each (through
+    `in_process`, its process entry point), distinct variable sets per process."""
+    processes = max(1, -(-concurrency // per_process))
+    if processes == 1:
+        return [asyncio.run(generate_one(*head, concurrency, requests, budget_s, 0))]
+    each = concurrency // processes
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        futures = [
+            pool.submit(
+                in_process,
+                *head,
+                each,
+                requests // processes + (k < requests % processes),
+                budget_s,
+                k * each,
+            )
+            for k in range(processes)
+        ]
+        return [f.result() for f in futures]
+
+
 def run(
     url: str,
     query: str,
@@ -133,22 +166,7 @@ def run(
     budget_s: float,
 ) -> list[Part]:
     """One cell's load, spread over one process per CONNECTIONS_PER_PROCESS connections."""
-    encoded = encode_requests(url, query, variables)
-    processes = max(1, -(-concurrency // CONNECTIONS_PER_PROCESS))
-    if processes == 1:
-        return [asyncio.run(generate(url, encoded, concurrency, requests, budget_s, 0))]
-    each = concurrency // processes
-    with ProcessPoolExecutor(max_workers=processes) as pool:
-        futures = [
-            pool.submit(
-                _generate_process,
-                url,
-                encoded,
-                each,
-                requests // processes + (k < requests % processes),
-                budget_s,
-                k * each,  # distinct variable sets per process
-            )
-            for k in range(processes)
-        ]
-        return [f.result() for f in futures]
+    head = (url, encode_requests(url, query, variables))
+    return fan_out(
+        generate, _generate_process, head, concurrency, CONNECTIONS_PER_PROCESS, requests, budget_s
+    )
