@@ -8,21 +8,14 @@ import pytest
 from keyart import sketches
 from keyart.sketches.groups import GroupSketcher, coupon_table
 from keyart.sketches.wire import LIST_MAX
+from tests.sketches.grouped import random_groups
 
 
 @pytest.mark.parametrize("lg_k", [4, 11, 14, 21])
 def test_byte_identical_to_library(lg_k: int) -> None:
-    rng = np.random.default_rng(lg_k)
-    sizes = rng.choice([0, 1, 2, 3, LIST_MAX, LIST_MAX + 1, 40, 700], 400)
-    groups = np.repeat(np.arange(len(sizes)), sizes)
-    members = np.concatenate([np.sort(rng.choice(2**40, s, replace=False)) for s in sizes]).astype(
-        np.int64
-    )
-    distinct = np.unique(members)
-    table = coupon_table(distinct, lg_k)
-    index = np.searchsorted(distinct, members)
-    coupons = table.column("coupon").to_numpy()[index]
-    clash = table.column("clash").to_numpy(zero_copy_only=False)[index]
+    data = random_groups(lg_k, [0, 1, 2, 3, LIST_MAX, LIST_MAX + 1, 40, 700], 400)
+    sizes, groups, members = data.sizes, data.groups, data.members
+    coupons, clash = data.coupons, data.clash
     for use_coupons in (True, False):
         built = GroupSketcher(lg_k).build(
             groups,

@@ -12,21 +12,14 @@ from keyart.sketches import wire
 from keyart.sketches.groups import coupon_table
 from keyart.sketches.packed import PackedSketcher
 from keyart.sketches.wire import LIST_MAX
+from tests.sketches.grouped import random_groups
 
 
 @pytest.mark.parametrize("lg_k", [4, 11, 14])
 def test_estimates_match_the_library(lg_k: int) -> None:
-    rng = np.random.default_rng(lg_k)
-    sizes = rng.choice([0, 1, 3, LIST_MAX, LIST_MAX + 1, 40, 700, 2500], 120)
-    groups = np.repeat(np.arange(len(sizes)), sizes)
-    members = np.concatenate([np.sort(rng.choice(2**40, s, replace=False)) for s in sizes]).astype(
-        np.int64
-    )
-    distinct = np.unique(members)
-    table = coupon_table(distinct, lg_k)
-    index = np.searchsorted(distinct, members)
-    coupons = table.column("coupon").to_numpy()[index]
-    clash = table.column("clash").to_numpy(zero_copy_only=False)[index]
+    data = random_groups(lg_k, [0, 1, 3, LIST_MAX, LIST_MAX + 1, 40, 700, 2500], 120)
+    sizes, groups, members = data.sizes, data.groups, data.members
+    coupons, clash = data.coupons, data.clash
     built = PackedSketcher(lg_k).build(groups, members, coupons, clash, len(sizes))
     for g, size in enumerate(sizes):
         blob = built[g].as_py()
