@@ -86,6 +86,37 @@ class ServerProcess:
                 children.setdefault(ppid, []).append(int(entry.name))
         return sorted(children.get(self.process.pid, []))
 
+    def connections(self) -> dict[int, int]:
+        """Established TCP connections to the server's port held by each serving process
+        (each worker, or the single process), from /proc/net/tcp{,6} and each process's
+        file descriptors."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                lines = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == self.port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(f"socket:[{fields[9]}]")
+        out = {}
+        for pid in self.workers() or [self.process.pid]:
+            held = 0
+            fd_dir = Path(f"/proc/{pid}/fd")
+            try:
+                fds = list(fd_dir.iterdir())
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    held += os.readlink(fd) in inodes
+                except OSError:
+                    continue  # closed meanwhile
+            out[pid] = held
+        return out
+
     def stop(self) -> int:
         """Interrupt the process (graceful shutdown) and return its exit code."""
         if self.process.poll() is None:
