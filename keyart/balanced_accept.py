@@ -215,9 +215,24 @@ class BalancedServer(asyncio.AbstractServer):
         if self._serving:
             self._loop.add_reader(self._sock.fileno(), self._readable)
 
+    def _protocol(self) -> asyncio.BaseProtocol:
+        """The server's protocol for a new connection, which publishes this worker's count
+        as soon as the connection is lost (a protocol replaced later on, as by a websocket
+        upgrade, is counted by the periodic refresh instead)."""
+        protocol = self._factory()
+        lost = protocol.connection_lost
+
+        def connection_lost(exc: Exception | None) -> None:
+            lost(exc)
+            if self._serving:
+                self._slots.publish(self.open_connections())
+
+        protocol.connection_lost = connection_lost  # type: ignore[method-assign]
+        return protocol
+
     async def _connect(self, conn: socket.socket) -> None:
         try:
-            transport, _protocol = await self._loop.connect_accepted_socket(self._factory, conn)
+            transport, _protocol = await self._loop.connect_accepted_socket(self._protocol, conn)
         except OSError as exc:
             log.warning("setting up an accepted connection failed: %s", exc)
             conn.close()
