@@ -35,7 +35,10 @@ SLOTS_ENV = "KEYART_SERVE_WORKER_SLOTS"
 LOOP_FACTORY = "keyart.balanced_accept:new_event_loop"
 
 RETRY_S = 0.002  # how soon a worker that stepped aside looks at the queue again
-PATIENCE_S = 0.05  # how long connections wait for a less loaded worker before any takes them
+# how long connections wait for a less loaded worker before any takes them: long enough
+# for a worker descheduled on a busy host to come back (at 50 ms, 8 connections were
+# split 3/5 at load 5 on 2 cores), short enough for a one-off wait per new connection
+PATIENCE_S = 0.25
 PUBLISH_S = 0.1  # how often a worker refreshes its count (closed connections are not signalled)
 _SLOT = 2  # int64 cells per slot: pid, open connections
 

@@ -128,11 +128,7 @@ def test_workers_share_the_snapshot_answer_truth_and_keep_the_last_good_one(
 
         # keep-alive clients connecting at once are spread over both workers, not left to
         # whichever wakes first (which took 6, 7 or all 8 of them)
-        accepting = re.compile(r"\[(\d+)\] INFO .*worker \d+ accepting connections \(slot")
-        wait_for(
-            lambda: {int(pid) for pid in accepting.findall(server.output())} >= set(workers),
-            "both workers to accept connections",
-        )
+        assert server.wait_accepting(WORKERS) == sorted(workers)
         for _round in range(3):
             conns = open_keep_alive(server.url, 8)
             try:
