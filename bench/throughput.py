@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -54,6 +55,7 @@ from tests.e2e.server_process import ServerProcess
 SUITE = "throughput"
 BASELINE = "c98df3f"  # main before the throughput work of issue 18 (item 3)
 ASKED = ("title_page", "affinity_90d")
+SPLIT_AFTER_S = 1.0  # into a cell, when the connections each process holds are counted
 
 
 # imported first by the baseline's interpreter (sitecustomize on PYTHONPATH): the
@@ -202,6 +204,10 @@ def snapshot_memory(snapshots: Path) -> dict[str, Any]:
     return out
 
 
+def _count_connections(server: ServerProcess, into: dict[int, int]) -> None:
+    into.update(server.connections())
+
+
 def measure(
     warehouse: Path,
     snapshots: Path,
@@ -220,6 +226,8 @@ def measure(
     try:
         t0 = time.perf_counter()
         server.wait_ready(timeout_s=300)
+        if config.tree is None and (config.workers or 1) > 1:
+            server.wait_accepting(config.workers or 1, timeout_s=300)  # not only the first
         info: dict[str, Any] = {"startup_s": round(time.perf_counter() - t0, 2)}
         for question in ASKED:
             # every worker gets some: the OS cache, DuckDB and the memo warm up
@@ -229,15 +237,23 @@ def measure(
             for c in concurrencies:
                 load = os.getloadavg()[0]
                 cpu_before = server_cpu_s(server)
+                # the open connections each serving process holds, once all are open
+                split: dict[int, int] = {}
+                sampler = threading.Timer(SPLIT_AFTER_S, _count_connections, (server, split))
+                sampler.start()
                 cell, client_cpu_s = run_cell(
                     server.url, config.name, question, params[question], c, requests, budget_s
                 )
                 cpu_s = server_cpu_s(server) - cpu_before
+                sampler.cancel()
+                sampler.join()
+                connections = "/".join(str(n) for n in split.values())
                 answered = cell.requests - cell.errors
                 print(
                     f"  r{round_no} {config.name:<10} {question:<13} c={c:<3} n={cell.requests:<5}"
                     f" p50={cell.p50_ms:8.2f} p95={cell.p95_ms:8.2f} p99={cell.p99_ms:8.2f} ms "
-                    f"{cell.throughput_rps:8.1f} req/s errors={cell.errors} load={load:.1f}",
+                    f"{cell.throughput_rps:8.1f} req/s errors={cell.errors} load={load:.1f} "
+                    f"connections={connections}",
                     flush=True,
                 )
                 ok_rps = answered / cell.elapsed_s if cell.elapsed_s else 0.0
@@ -255,6 +271,7 @@ def measure(
                         if cell.elapsed_s
                         else None,
                         "client_cpu_ms_per_request": round(1000 * client_cpu_s / cell.requests, 2),
+                        "connections": connections,
                         "round": round_no,
                         "load_1min": round(load, 2),
                     }
@@ -375,6 +392,7 @@ def render(payload: dict[str, Any]) -> str:
                 ("cpu_ms_per_answer", "CPU ms/answer"),
                 ("server_cores_busy", "server cores busy"),
                 ("client_cpu_ms_per_request", "client CPU ms/request"),
+                ("connections", "connections per process"),
                 ("load_1min", "load"),
             ],
         ),
@@ -435,8 +453,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=2, help="A/B rounds (default 2)")
     parser.add_argument("--concurrency", default="8,32")
-    parser.add_argument("--requests", type=int, default=300, help="per cell")
-    parser.add_argument("--budget", type=float, default=20.0, help="max seconds per cell")
+    parser.add_argument(
+        "--requests", type=int, default=3000, help="answered requests per cell (default 3000)"
+    )
+    parser.add_argument(
+        "--budget", type=float, default=10.0, help="max seconds per cell (default 10)"
+    )
     parser.add_argument("--pool", type=int, default=64, help="distinct variable sets")
     parser.add_argument("--warehouse", type=Path, default=None, help="use this warehouse")
     args = parser.parse_args(list(argv) if argv is not None else None)

@@ -10,7 +10,8 @@ in-memory caches and rate limits, admission control, websockets and /metrics. Sh
 the port, the warehouse and its DuckDB serving copy (one file, opened read-only by each
 worker and built once under its file lock), the memory-mapped snapshot files, the state
 store (alert evaluations are leased there, so one worker runs each) and a Redis cache or
-rate limit when configured.
+rate limit when configured. New connections go to the worker holding the fewest
+(keyart/balanced_accept.py).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import base64
 import logging
 import os
 import pickle
+import tempfile
+from pathlib import Path
 
 from starlette.applications import Starlette
 
+from keyart.balanced_accept import LOOP_FACTORY, SLOTS_ENV, create_slots
 from keyart.config import ApiSettings
 from keyart.errors import ConfigError
 
@@ -77,16 +81,26 @@ def serve_workers(settings: ApiSettings) -> None:
         )
     # spawned workers inherit the environment as it is when they start
     os.environ[SETTINGS_ENV] = encode_settings(settings)
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level="info",
-        access_log=False,
-        lifespan="on",
-    )
+    shm = Path("/dev/shm")  # memory, not disk, when the host has it
+    with tempfile.TemporaryDirectory(
+        prefix="keyart-serve-", dir=shm if shm.is_dir() else None
+    ) as folder:
+        # the workers' open-connection counts, so that each new connection goes to the
+        # least loaded worker (keyart/balanced_accept.py), not to whichever wakes first
+        slots = Path(folder) / "connections"
+        create_slots(slots, settings.workers)
+        os.environ[SLOTS_ENV] = str(slots)
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop=LOOP_FACTORY,
+            log_level="info",
+            access_log=False,
+            lifespan="on",
+        )
 
 
 __all__ = ["APP_FACTORY", "SETTINGS_ENV", "decode_settings", "serve_workers", "worker_app"]

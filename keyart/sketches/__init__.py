@@ -1,6 +1,7 @@
 """HLL sketches of member ids, the one format keyart stores: parameters (`params`), one
 sketch at a time (`hll`: build, merge, estimate with bounds), many groups at once
-(`groups`: the ETL's rollup sketches) and the serialised layout read with numpy (`wire`).
+(`groups`, `packed`: the ETL's rollup sketches), unions of many per group (`unions`) and the
+serialised layout read with numpy (`wire`).
 
 The names most callers need are available here (`from keyart import sketches`); those of
 `hll` load DataSketches on first use, so that importing the parameters (as keyart.config

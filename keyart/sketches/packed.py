@@ -6,7 +6,7 @@ coupons behind a preamble (`keyart.sketches.wire.pack`).
 A group of at most 7 distinct coupons becomes a LIST-mode sketch, one of up to
 `wire.capacity(lg_k)` a SET-mode sketch, both written with numpy; a larger group (its
 HLL-mode sketch) is the library's union of its packed SET sketches
-(`keyart.backends.embedded.merge.group_sketches`). A sketch holds the same coupons, so
+(`keyart.sketches.unions.group_sketches`). A sketch holds the same coupons, so
 estimates the same member set, as one the library builds member by member; its bytes may
 differ (coupon order; a union's HLL-mode result estimates without the HIP accumulator).
 Used where estimates, not bytes, must match: the serving layout's tables merged over
@@ -19,9 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from keyart.backends.embedded.merge import group_sketches
 from keyart.sketches import wire
 from keyart.sketches.groups import GroupSketcher, binary_array
+from keyart.sketches.unions import group_sketches
 from keyart.sketches.wire import LIST_MAX
 
 I64 = npt.NDArray[np.int64]

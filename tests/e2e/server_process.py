@@ -4,6 +4,7 @@ the HTTP benchmark (bench/http.py)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -85,6 +86,50 @@ class ServerProcess:
                 ppid = int(stat.rsplit(")", 1)[1].split()[1])
                 children.setdefault(ppid, []).append(int(entry.name))
         return sorted(children.get(self.process.pid, []))
+
+    def wait_accepting(self, workers: int, timeout_s: float = 120.0) -> list[int]:
+        """Block until each of `workers` worker processes has logged that it accepts
+        connections (`--workers N`: /readyz may be answered while others still start);
+        their pids."""
+        accepting = re.compile(r"\[(\d+)\] INFO .*worker \d+ accepting connections \(slot")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pids = sorted({int(pid) for pid in accepting.findall(self.output())})
+            if len(pids) >= workers:
+                return pids
+            time.sleep(0.1)
+        raise RuntimeError(f"{workers} workers not accepting in {timeout_s}s:\n{self.output()}")
+
+    def connections(self) -> dict[int, int]:
+        """Established TCP connections to the server's port held by each serving process
+        (each worker, or the single process), from /proc/net/tcp{,6} and each process's
+        file descriptors."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                lines = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == self.port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(f"socket:[{fields[9]}]")
+        out = {}
+        for pid in self.workers() or [self.process.pid]:
+            held = 0
+            fd_dir = Path(f"/proc/{pid}/fd")
+            try:
+                fds = list(fd_dir.iterdir())
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    held += os.readlink(fd) in inodes
+                except OSError:
+                    continue  # closed meanwhile
+            out[pid] = held
+        return out
 
     def stop(self) -> int:
         """Interrupt the process (graceful shutdown) and return its exit code."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -55,6 +56,20 @@ def page_from_fresh_connection(url: str, variables: dict[str, Any]) -> dict[str,
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def open_keep_alive(url: str, n: int) -> list[socket.socket]:
+    """`n` connections opened at once, each kept open after one answered request."""
+    host, port = url.removeprefix("http://").split(":")
+
+    def one(_: int) -> socket.socket:
+        conn = socket.create_connection((host, int(port)), timeout=60)
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: keyart\r\n\r\n")
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200"), "no answer"
+        return conn
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
 
 
 def break_next_snapshot(snapshots: Path) -> str:
@@ -110,6 +125,20 @@ def test_workers_share_the_snapshot_answer_truth_and_keep_the_last_good_one(
         announced = files.read_announcement(snapshots)
         folder = map_dir / folder_name(announced.version, announced.sha256)
         assert {Path(m).parent for m in maps[0]} == {folder}
+
+        # keep-alive clients connecting at once are spread over both workers, not left to
+        # whichever wakes first (which took 6, 7 or all 8 of them)
+        assert server.wait_accepting(WORKERS) == sorted(workers)
+        for _round in range(3):
+            conns = open_keep_alive(server.url, 8)
+            try:
+                split = server.connections()
+                assert sorted(split) == sorted(workers), split
+                assert sum(split.values()) == 8 and min(split.values()) >= 3, split
+            finally:
+                for conn in conns:
+                    conn.close()
+            wait_for(lambda: sum(server.connections().values()) == 0, "connections to close")
 
         variables = {
             "id": title,

@@ -396,6 +396,9 @@ class ServingCache:
         self._lock = threading.Lock()
         self._building: threading.Thread | None = None
         self._failed: set[str] = set()
+        # a version's ready file, remembered: every query asks, and the files of a
+        # published version never change (two file-system lookups per query otherwise)
+        self._ready: dict[tuple[Path, str], Path] = {}
         self._stop = threading.Event()
         self._builder: duckdb.DuckDBPyConnection | None = None
 
@@ -410,10 +413,16 @@ class ServingCache:
         path = self.path_for(version)
         if path is None or version.name in self._failed:
             return None
+        key = (version.root, version.name)
+        ready = self._ready.get(key)
+        if ready is not None:
+            return ready
         published = published_layout(version, self.label)
         if published is not None:
+            self._ready[key] = published
             return published
         if path.exists():
+            self._ready[key] = path
             return path
         if self.build:
             self._start(version, path)

@@ -1,5 +1,5 @@
 """The embedded backend: DuckDB over the warehouse's daily HLL sketch rollups
-(plan, compile, results, backend; the sketch unions in merge.py)."""
+(plan, compile, results, backend; the sketch unions are keyart.sketches.unions)."""
 
 from keyart.backends.embedded.backend import EmbeddedBackend
 

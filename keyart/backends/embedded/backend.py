@@ -12,7 +12,6 @@ from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable
 from keyart.backends.duckdb.sql import Source
 from keyart.backends.duckdb.versions import VersionView
 from keyart.backends.embedded.compile import compile_rollup
-from keyart.backends.embedded.merge import group_sketches
 from keyart.backends.embedded.plan import (
     ALL_COUNTRIES,
     catalog_wide,
@@ -21,6 +20,7 @@ from keyart.backends.embedded.plan import (
 )
 from keyart.backends.embedded.results import read_result
 from keyart.query import MetricQuery, QueryResult
+from keyart.sketches.unions import group_sketches
 from keyart.warehouse.tables import ROLLUPS
 
 _KEY = ("day", "title_id", "asset_id", "asset_type", "country")

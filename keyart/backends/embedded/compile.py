@@ -53,7 +53,7 @@ def metric_select(metrics: Sequence[Metric]) -> list[str]:
     for metric in metrics:
         column = MEASURE_OF[metric]
         if metric.is_sketch:
-            # in any order: merge.group_estimates fixes its own, so answers are repeatable
+            # in any order: unions.group_estimates fixes its own, so answers are repeatable
             items.append(f"list({column}) FILTER (WHERE {column} IS NOT NULL) AS {metric.value}")
         else:
             items.append(f"CAST(SUM({column}) AS BIGINT) AS {metric.value}")

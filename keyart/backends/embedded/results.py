@@ -1,15 +1,15 @@
 """Reads the embedded backend's SQL results: a distinct-count column holds each group's
-list of sketch blobs, merged here with DataSketches (merge.group_estimates)."""
+list of sketch blobs, merged here with DataSketches (keyart.sketches.unions.group_estimates)."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
 from keyart.backends.duckdb.results import read_rows
-from keyart.backends.embedded.merge import group_estimates
 from keyart.errors import BackendUnavailable
 from keyart.query.ir import MetricQuery
 from keyart.query.results import Estimate, QueryResult
+from keyart.sketches.unions import group_estimates
 
 
 def read_result(query: MetricQuery, table: pa.Table, lg_k: int) -> QueryResult:

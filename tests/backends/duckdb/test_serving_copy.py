@@ -21,8 +21,8 @@ from keyart.backends.duckdb.serving_copy import (
     build_serving_file,
 )
 from keyart.backends.embedded import EmbeddedBackend
-from keyart.backends.embedded.merge import group_sketches
 from keyart.etl.embedded import ingest
+from keyart.sketches.unions import group_sketches
 from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.tables import ROLLUPS
 from tests.backends import handmade

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from keyart import sketches
-from keyart.backends.embedded.merge import group_estimates, group_sketches
 from keyart.query.results import ZERO
+from keyart.sketches.unions import group_estimates, group_sketches
 
 
 def _groups(
