@@ -36,7 +36,12 @@ from keyart.etl.runs import (
     writing,
 )
 from keyart.etl.schemas import RAW_TABLES
-from keyart.etl.spark.alltime import AlltimeBuilder, plan
+from keyart.etl.spark.alltime import (
+    AlltimeBuilder,
+    AlltimePlan,
+    plan,
+    write_version_alltime,
+)
 from keyart.etl.spark.clean import DIM_SCHEMAS, Cleaner
 from keyart.etl.spark.days import WRITTEN_SCHEMA, DayTargets, partition_writer
 from keyart.etl.spark.output import DayWriter, write_table
@@ -147,6 +152,31 @@ class _SparkRun(IngestRun):
             frame = self.spark.sql(f"SELECT {', '.join(schema.names)} FROM facts WHERE {kind}")
             out.write(f"events_{name}", frame, view.events_dir(name), schema)
 
+    def write_alltime(self, view: Version, how: AlltimePlan) -> dict[str, Any]:
+        """Build and write the all-time tables with Spark SQL as `how` says (merging into
+        the parent's where it can); what was done, for the report."""
+        builder = AlltimeBuilder(self.spark, self.settings.lg_k)
+        assets = write_table(
+            builder.assets(view, self.parent, how),
+            view.alltime_path("assets"),
+            ALLTIME_ASSETS,
+            self.settings.lg_k,
+            ("asset_id",),
+        )
+        write_table(
+            builder.titles(assets),
+            view.alltime_path("titles"),
+            ALLTIME_TITLES,
+            self.settings.lg_k,
+            ("title_id",),
+        )
+        return {
+            "mode": how.mode,
+            "reason": how.reason,
+            "replaced_days": [d.isoformat() for d in how.replaced_days],
+            "daily_files_read": builder.daily_files_read,
+        }
+
     def write_dims(self, staging: Staging) -> None:
         view = staging.version_view()
         for name, key in (("titles", "title_id"), ("assets", "asset_id")):
@@ -181,7 +211,6 @@ def _build(
     )
     run.cleaner.facts(partitions)
     run.steps.lap("attribute")
-    how = plan(run.parent, new_days, run.moved_assets())
     python_days = rollup_path(rollups, master) == "python"
     with run.wh.stage(run.writer) as staging:
         if python_days:
@@ -198,21 +227,14 @@ def _build(
         link_parent_days(staging, run.parent, kept)
         run.steps.lap("events out")
         view = staging.version_view()
-        builder = AlltimeBuilder(run.spark, settings.lg_k)
-        assets = write_table(
-            builder.assets(view, run.parent, how),
-            view.alltime_path("assets"),
-            ALLTIME_ASSETS,
-            settings.lg_k,
-            ("asset_id",),
-        )
-        write_table(
-            builder.titles(assets),
-            view.alltime_path("titles"),
-            ALLTIME_TITLES,
-            settings.lg_k,
-            ("title_id",),
-        )
+        if python_days:
+            # the day files are on this machine: the embedded engine's all-time builder
+            write_version_alltime(
+                view, sorted({*new_days, *kept}), settings.lg_k, staging.root / "_spark"
+            )
+            alltime = {"mode": "version", "reason": "every day of the version, as embedded"}
+        else:
+            alltime = run.write_alltime(view, plan(run.parent, new_days, run.moved_assets()))
         shutil.rmtree(staging.root / "_spark", ignore_errors=True)
         run.steps.lap("all-time")
         version, report = run.commit(
@@ -225,12 +247,7 @@ def _build(
                 "master": master,
                 "rollups": "python" if python_days else "sql",
                 "executors": executor_count(run.spark),
-                "alltime": {
-                    "mode": how.mode,
-                    "reason": how.reason,
-                    "replaced_days": [d.isoformat() for d in how.replaced_days],
-                    "daily_files_read": builder.daily_files_read,
-                },
+                "alltime": alltime,
                 "steps_s": dict(run.steps.timings),
             },
         )
