@@ -128,7 +128,16 @@ class _SparkRun(IngestRun):
     def write_days(self, staging: Staging) -> dict[str, dict[date, int]]:
         """Build and write every day's rollups and event tables in the Python workers
         (`keyart.etl.spark.days`); rows written per table and day."""
-        targets = DayTargets.of(staging.version_view(), self.settings.lg_k)
+        scratch = staging.root / "_spark"
+        scratch.mkdir(parents=True, exist_ok=True)
+        assets, profiles = scratch / "assets.parquet", scratch / "profiles"
+        pq.write_table(
+            self.spark.sql("SELECT asset_id, title_id, asset_type FROM dim_assets").toArrow(),
+            assets,
+        )
+        # the profiles are many (a row per member): written by the executors
+        self.spark.table("profiles").select("member_id", "labels").write.parquet(str(profiles))
+        targets = DayTargets.of(staging.version_view(), self.settings.lg_k, assets, profiles)
         rows = (
             self.spark.table("facts")
             .mapInArrow(partition_writer(targets), WRITTEN_SCHEMA)
@@ -209,9 +218,9 @@ def _build(
         int(run.spark.conf.get("spark.sql.shuffle.partitions") or 1),
         math.ceil(len(new_days) / DAYS_PER_PARTITION),
     )
-    run.cleaner.facts(partitions)
-    run.steps.lap("attribute")
     python_days = rollup_path(rollups, master) == "python"
+    run.cleaner.facts(partitions, narrow=python_days)
+    run.steps.lap("attribute")
     with run.wh.stage(run.writer) as staging:
         if python_days:
             tables = run.write_days(staging)
