@@ -52,6 +52,8 @@ class Cleaner:
         self.parent = parent
         self._views: list[str] = []
         self._cached: list[DataFrame] = []
+        # kept impressions per day, when `accounting` counted the impressions table
+        self._volumes: dict[date, int] | None = None
 
     def sql(self, text: str) -> DataFrame:
         """Run Spark SQL."""
@@ -146,11 +148,16 @@ class Cleaner:
         )
         counts: dict[str, dict[str | None, int]] = {name: {} for name in tables}
         days: set[date] = set()
+        volumes: dict[date, int] = {}
         for row in self.sql(union).collect():
             by_reason = counts[row["tbl"]]
             by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + int(row["n"])
             if row["day"] is not None:
                 days.add(row["day"])
+                if row["tbl"] == "impressions" and row["reason"] is None:
+                    volumes[row["day"]] = int(row["n"])
+        if "impressions" in tables:
+            self._volumes = volumes
         kept: dict[str, int] = {}
         quarantined: dict[str, dict[str, int]] = {}
         duplicates: dict[str, int] = {}
@@ -229,6 +236,8 @@ class Cleaner:
 
     def day_volumes(self) -> dict[date, int]:
         """Kept impressions per day of this run (what the volume gate compares)."""
+        if self._volumes is not None:  # counted with the accounting, in the same job
+            return dict(self._volumes)
         rows = self.sql(
             "SELECT CAST(event_time AS DATE) AS day, count(*) AS n FROM imp_clean GROUP BY 1"
         ).collect()
