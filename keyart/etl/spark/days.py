@@ -5,8 +5,8 @@ The facts are cached partitioned by day (`Cleaner.facts`, narrow: no label list,
 asset type per row); `mapInArrow` hands each task its partition's rows as Arrow batches.
 Each member's label set and each asset's title and type are looked up in two files the
 driver writes once per run (`Lookups`, read once per Python worker), so they cross the
-JVM–Python boundary once instead of once per row. The task splits the rows by day, numbers the day's
-assets, titles, countries and members the way the embedded engine numbers a run's
+JVM–Python boundary once instead of once per row. The task splits the rows by day, numbers
+the day's assets, titles, countries and members the way the embedded engine numbers a run's
 (`keyart.etl.embedded.coding`: assets and titles by id, members by (label set, member id)),
 and runs `RollupBuilder` on them: the same rows and byte-identical compact HLL_4 sketches
 as the embedded engine, without a sketch object per group, a shuffle or a sort in the JVM.
