@@ -86,9 +86,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=["auto", "python", "sql"],
         default="auto",
         help="how --engine spark builds the daily rollups: python (the embedded engine's "
-        "builder in Spark's Python workers; fastest, byte-identical, every worker needs keyart "
-        "installed), sql (Spark's DataSketches functions; workers need Spark only) or auto "
-        "(python on local masters, sql on a cluster)",
+        "builder in Spark's Python workers, the all-time tables from the written day files; "
+        "fastest, byte-identical, every worker needs keyart installed and the driver must read "
+        "the warehouse they write), sql (Spark's DataSketches functions; workers need Spark "
+        "only) or auto (python on local masters, sql on a cluster); default: auto",
     )
     ing.add_argument(
         "--lg-k",

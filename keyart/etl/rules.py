@@ -178,9 +178,11 @@ def classify_sql(table: str, source: str, references: Mapping[str, str]) -> str:
     )
     key = key_column(table)
     order = keep_order_sql(table)
+    # the id/key leads the partition: a sorting engine (Spark) compares rows by a prefix
+    # of the first sort key, which the validity flag (the same on nearly every row) is not
     ranked = (
-        f"SELECT {col_list}, _reason, ROW_NUMBER() OVER (PARTITION BY"
-        f" CASE WHEN _reason IS NULL THEN 0 ELSE 1 END, {key} ORDER BY {order}) AS _rank"
+        f"SELECT {col_list}, _reason, ROW_NUMBER() OVER (PARTITION BY {key},"
+        f" CASE WHEN _reason IS NULL THEN 0 ELSE 1 END ORDER BY {order}) AS _rank"
         f" FROM ({checked}) _c"
     )
     if table in EVENT_IDS:

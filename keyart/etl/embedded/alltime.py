@@ -145,6 +145,13 @@ _MERGE_SQL = """SELECT k, sum(impressions)::BIGINT AS impressions,
     FROM ({parts}) GROUP BY k"""
 
 
+# the layout of `_measures_sql` without rows (a version without days)
+_NO_MEASURES = """SELECT NULL::VARCHAR AS k, 0::BIGINT AS impressions,
+    0::BIGINT AS qualified_plays, 0::BIGINT AS play_seconds, 0::BIGINT AS engaged_plays,
+    []::VARCHAR[] AS countries, NULL::DATE AS first_day, NULL::DATE AS last_day,
+    []::VARCHAR[] AS affinities WHERE false"""
+
+
 def _pairs(cursor: duckdb.DuckDBPyConnection, relation: str, key: str) -> tuple[I64, I64]:
     """The distinct (key, member_id) pairs of `relation`, sorted. DuckDB only sorts (a
     GROUP BY over ~all rows costs more than the sort); repeats are dropped afterwards."""
@@ -183,13 +190,14 @@ def _sketches(
 def build_alltime(
     con: duckdb.DuckDBPyConnection,
     lg_k: int,
-    totals: AlltimeTotals,
+    totals: AlltimeTotals | None,
     parent: Version | None,
     kept_days: list[date],
     pairs: tuple[str, str],
 ) -> tuple[pa.Table, pa.Table]:
     """ALLTIME_ASSETS and ALLTIME_TITLES of a new version: this run's `totals` plus the
-    `kept_days` of `parent` (read from its rollups).
+    `kept_days` of `parent` (read from its rollups). Without `totals` every measure comes
+    from the rollups of `kept_days` (a version whose days are all written already).
 
     `con` holds `asset_codes` (asset_no, asset_id, title_id: the version's asset dimension,
     numbered in asset_id order) and `title_codes` (title_no, title_id); `pairs` names two
@@ -228,11 +236,16 @@ def build_alltime(
     out = []
     for col, schema in (("asset_id", ALLTIME_ASSETS), ("title_id", ALLTIME_TITLES)):
         con.register("_alltime_base", bases[col])
-        con.register("_alltime_new", totals.table(by_title=col == "title_id"))
-        measures = "SELECT * FROM _alltime_new"
-        if files[ASSET_COUNTRY_DAY.name]:
-            parts = f"{measures} UNION ALL SELECT * FROM ({_measures_sql(files, col)})"
-            measures = _MERGE_SQL.format(parts=parts)
+        if totals is not None:
+            con.register("_alltime_new", totals.table(by_title=col == "title_id"))
+            measures = "SELECT * FROM _alltime_new"
+            if files[ASSET_COUNTRY_DAY.name]:
+                parts = f"{measures} UNION ALL SELECT * FROM ({_measures_sql(files, col)})"
+                measures = _MERGE_SQL.format(parts=parts)
+        elif files[ASSET_COUNTRY_DAY.name]:
+            measures = _measures_sql(files, col)  # each key once: nothing to merge
+        else:
+            measures = _NO_MEASURES
         table = con.sql(
             f"""SELECT b.*,
                 coalesce(m.impressions, 0)::BIGINT AS impressions,
@@ -245,7 +258,8 @@ def build_alltime(
             FROM _alltime_base b LEFT JOIN ({measures}) m ON m.k = b.{col} ORDER BY b.{col}"""
         ).to_arrow_table()
         con.unregister("_alltime_base")
-        con.unregister("_alltime_new")
+        if totals is not None:
+            con.unregister("_alltime_new")
         renamed = {"_imp": "imp_sketch", "_play": "play_sketch"}
         table = table.rename_columns([renamed.get(c, c) for c in table.column_names])
         out.append(table.select(schema.names).cast(schema))
@@ -284,7 +298,7 @@ def event_pairs(
 def write_alltime(
     con: duckdb.DuckDBPyConnection,
     lg_k: int,
-    totals: AlltimeTotals,
+    totals: AlltimeTotals | None,
     parent: Version | None,
     kept_days: list[date],
     view: Version,

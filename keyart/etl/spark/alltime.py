@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from keyart.backends.duckdb.sql import sql_string
+from keyart.etl.embedded import duck
+from keyart.etl.embedded.alltime import write_alltime
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,
@@ -238,4 +242,37 @@ class AlltimeBuilder:
         )
 
 
-__all__ = ["AlltimeBuilder", "AlltimePlan", "plan"]
+def write_version_alltime(view: Version, days: list[date], lg_k: int, spill: Path) -> None:
+    """Write the all-time tables of a staged version whose days (rollups and event tables,
+    this run's and the parent's kept ones) and dimensions are all written, on this machine
+    with the embedded engine's builder: counts, countries, affinities and days from the
+    rollups, sketches from the distinct (asset or title, member) pairs of the event tables
+    — byte-identical to the embedded engine's tables. For local masters, whose day tasks
+    wrote those files on this machine; it reads every day of the version (as the embedded
+    engine does), so a replaced day needs no special case."""
+    con = duck.connect()
+    try:
+        duck.spill_to(con, spill)
+        titles = sql_string(str(view.dim_path("titles")))
+        assets = sql_string(str(view.dim_path("assets")))
+        # numbered in key order, as the embedded engine numbers its dimensions
+        con.execute(
+            "CREATE TABLE title_codes AS SELECT"
+            " (row_number() OVER (ORDER BY title_id) - 1)::INTEGER AS title_no, title_id"
+            f" FROM read_parquet({titles})"
+        )
+        con.execute(
+            "CREATE TABLE asset_codes AS SELECT"
+            " (row_number() OVER (ORDER BY a.asset_id) - 1)::INTEGER AS asset_no,"
+            " a.asset_id, a.title_id, t.title_no"
+            f" FROM read_parquet({assets}) a JOIN title_codes t ON t.title_id = a.title_id"
+        )
+        # every event is read back from the version's files: no in-memory events
+        for relation in ("imp", "play"):
+            con.execute(f"CREATE TABLE {relation} (asset_no INTEGER, member_id BIGINT)")
+        write_alltime(con, lg_k, None, view, sorted(days), view)
+    finally:
+        con.close()
+
+
+__all__ = ["AlltimeBuilder", "AlltimePlan", "plan", "write_version_alltime"]

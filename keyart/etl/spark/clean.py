@@ -18,6 +18,7 @@ from keyart.etl.attribution import attribution_sql
 from keyart.etl.rules import DIM_KEYS, DUPLICATE, EVENT_IDS, classify_sql, conflict_sql
 from keyart.etl.runs import CONFLICT_EXAMPLES, Accounting, Conflicts, lookback_files
 from keyart.etl.schemas import RAW_TABLES
+from keyart.etl.spark.days import narrow_facts_sql
 from keyart.etl.spark.rollups import facts_sql
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import ASSETS, TITLES
@@ -51,6 +52,8 @@ class Cleaner:
         self.parent = parent
         self._views: list[str] = []
         self._cached: list[DataFrame] = []
+        # kept impressions per day, when `accounting` counted the impressions table
+        self._volumes: dict[date, int] | None = None
 
     def sql(self, text: str) -> DataFrame:
         """Run Spark SQL."""
@@ -104,9 +107,17 @@ class Cleaner:
 
     def events(self) -> None:
         """Classify the event tables against the clean dimensions."""
+        # the cached rows keep only what later steps read: a kept impression's id is read
+        # by nothing (quarantined rows keep theirs for the quarantine file), nor is _rank
+        columns = ", ".join(
+            c if c != "impression_id" else f"CASE WHEN reason IS NOT NULL THEN {c} END AS {c}"
+            for c in RAW_TABLES["impressions"].names
+        )
         self._view(
             "cls_impressions",
-            classify_sql("impressions", "raw_impressions", {"assets": "dim_assets"}),
+            f"SELECT {columns}, reason FROM ("
+            + classify_sql("impressions", "raw_impressions", {"assets": "dim_assets"})
+            + ") _c",
             cache=True,
         )
         self._view(
@@ -137,11 +148,16 @@ class Cleaner:
         )
         counts: dict[str, dict[str | None, int]] = {name: {} for name in tables}
         days: set[date] = set()
+        volumes: dict[date, int] = {}
         for row in self.sql(union).collect():
             by_reason = counts[row["tbl"]]
             by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + int(row["n"])
             if row["day"] is not None:
                 days.add(row["day"])
+                if row["tbl"] == "impressions" and row["reason"] is None:
+                    volumes[row["day"]] = int(row["n"])
+        if "impressions" in tables:
+            self._volumes = volumes
         kept: dict[str, int] = {}
         quarantined: dict[str, dict[str, int]] = {}
         duplicates: dict[str, int] = {}
@@ -220,6 +236,8 @@ class Cleaner:
 
     def day_volumes(self) -> dict[date, int]:
         """Kept impressions per day of this run (what the volume gate compares)."""
+        if self._volumes is not None:  # counted with the accounting, in the same job
+            return dict(self._volumes)
         rows = self.sql(
             "SELECT CAST(event_time AS DATE) AS day, count(*) AS n FROM imp_clean GROUP BY 1"
         ).collect()
@@ -235,12 +253,19 @@ class Cleaner:
         ).collect()[0]
         return {"impressions": int(row["impressions"]), "playbacks": int(row["playbacks"])}
 
-    def facts(self, partitions: int) -> None:
+    def facts(self, partitions: int, narrow: bool = False) -> None:
         """The clean, attributed events the rollups, event tables and all-time tables read:
         imp_events and play_events (with `day` and the member's label set), stacked into
         `facts` (cached), hash-partitioned by day into `partitions` parts: each rollup then
         aggregates a day's rows in one task, without a shuffle and without partial sketches
-        to merge, and every output file holds whole days."""
+        to merge, and every output file holds whole days. `narrow` facts (for the day
+        tasks, `keyart.etl.spark.days`) leave out the label set, title and asset type,
+        which the tasks look up: no join with the profiles, fewer columns cached."""
+        if narrow:
+            self._view(
+                "facts", self.sql(narrow_facts_sql()).repartition(partitions, "day"), cache=True
+            )
+            return
         self._view(
             "imp_events",
             "SELECT CAST(i.event_time AS DATE) AS day, i.event_time, i.member_id, i.title_id,"

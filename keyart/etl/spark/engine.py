@@ -36,7 +36,12 @@ from keyart.etl.runs import (
     writing,
 )
 from keyart.etl.schemas import RAW_TABLES
-from keyart.etl.spark.alltime import AlltimeBuilder, plan
+from keyart.etl.spark.alltime import (
+    AlltimeBuilder,
+    AlltimePlan,
+    plan,
+    write_version_alltime,
+)
 from keyart.etl.spark.clean import DIM_SCHEMAS, Cleaner
 from keyart.etl.spark.days import WRITTEN_SCHEMA, DayTargets, partition_writer
 from keyart.etl.spark.output import DayWriter, write_table
@@ -123,7 +128,16 @@ class _SparkRun(IngestRun):
     def write_days(self, staging: Staging) -> dict[str, dict[date, int]]:
         """Build and write every day's rollups and event tables in the Python workers
         (`keyart.etl.spark.days`); rows written per table and day."""
-        targets = DayTargets.of(staging.version_view(), self.settings.lg_k)
+        scratch = staging.root / "_spark"
+        scratch.mkdir(parents=True, exist_ok=True)
+        assets, profiles = scratch / "assets.parquet", scratch / "profiles"
+        pq.write_table(
+            self.spark.sql("SELECT asset_id, title_id, asset_type FROM dim_assets").toArrow(),
+            assets,
+        )
+        # the profiles are many (a row per member): written by the executors
+        self.spark.table("profiles").select("member_id", "labels").write.parquet(str(profiles))
+        targets = DayTargets.of(staging.version_view(), self.settings.lg_k, assets, profiles)
         rows = (
             self.spark.table("facts")
             .mapInArrow(partition_writer(targets), WRITTEN_SCHEMA)
@@ -146,6 +160,31 @@ class _SparkRun(IngestRun):
         ):
             frame = self.spark.sql(f"SELECT {', '.join(schema.names)} FROM facts WHERE {kind}")
             out.write(f"events_{name}", frame, view.events_dir(name), schema)
+
+    def write_alltime(self, view: Version, how: AlltimePlan) -> dict[str, Any]:
+        """Build and write the all-time tables with Spark SQL as `how` says (merging into
+        the parent's where it can); what was done, for the report."""
+        builder = AlltimeBuilder(self.spark, self.settings.lg_k)
+        assets = write_table(
+            builder.assets(view, self.parent, how),
+            view.alltime_path("assets"),
+            ALLTIME_ASSETS,
+            self.settings.lg_k,
+            ("asset_id",),
+        )
+        write_table(
+            builder.titles(assets),
+            view.alltime_path("titles"),
+            ALLTIME_TITLES,
+            self.settings.lg_k,
+            ("title_id",),
+        )
+        return {
+            "mode": how.mode,
+            "reason": how.reason,
+            "replaced_days": [d.isoformat() for d in how.replaced_days],
+            "daily_files_read": builder.daily_files_read,
+        }
 
     def write_dims(self, staging: Staging) -> None:
         view = staging.version_view()
@@ -179,10 +218,9 @@ def _build(
         int(run.spark.conf.get("spark.sql.shuffle.partitions") or 1),
         math.ceil(len(new_days) / DAYS_PER_PARTITION),
     )
-    run.cleaner.facts(partitions)
-    run.steps.lap("attribute")
-    how = plan(run.parent, new_days, run.moved_assets())
     python_days = rollup_path(rollups, master) == "python"
+    run.cleaner.facts(partitions, narrow=python_days)
+    run.steps.lap("attribute")
     with run.wh.stage(run.writer) as staging:
         if python_days:
             tables = run.write_days(staging)
@@ -198,21 +236,14 @@ def _build(
         link_parent_days(staging, run.parent, kept)
         run.steps.lap("events out")
         view = staging.version_view()
-        builder = AlltimeBuilder(run.spark, settings.lg_k)
-        assets = write_table(
-            builder.assets(view, run.parent, how),
-            view.alltime_path("assets"),
-            ALLTIME_ASSETS,
-            settings.lg_k,
-            ("asset_id",),
-        )
-        write_table(
-            builder.titles(assets),
-            view.alltime_path("titles"),
-            ALLTIME_TITLES,
-            settings.lg_k,
-            ("title_id",),
-        )
+        if python_days:
+            # the day files are on this machine: the embedded engine's all-time builder
+            write_version_alltime(
+                view, sorted({*new_days, *kept}), settings.lg_k, staging.root / "_spark"
+            )
+            alltime = {"mode": "version", "reason": "every day of the version, as embedded"}
+        else:
+            alltime = run.write_alltime(view, plan(run.parent, new_days, run.moved_assets()))
         shutil.rmtree(staging.root / "_spark", ignore_errors=True)
         run.steps.lap("all-time")
         version, report = run.commit(
@@ -225,12 +256,7 @@ def _build(
                 "master": master,
                 "rollups": "python" if python_days else "sql",
                 "executors": executor_count(run.spark),
-                "alltime": {
-                    "mode": how.mode,
-                    "reason": how.reason,
-                    "replaced_days": [d.isoformat() for d in how.replaced_days],
-                    "daily_files_read": builder.daily_files_read,
-                },
+                "alltime": alltime,
                 "steps_s": dict(run.steps.timings),
             },
         )

@@ -62,6 +62,9 @@ def spark_conf(master: str, shuffle_partitions: int = 8) -> dict[str, str]:
         # groups as rows: sorting the rows and keeping one group's sketches at a time is
         # faster than a hash map holding them all (which mostly keeps the GC busy)
         "spark.sql.execution.useObjectHashAggregateExec": "false",
+        # the cached frames are built once and read once or twice: compressing their
+        # columns cost more time than reading them back saved
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
     }
     executor_memory = os.environ.get("KEYART_SPARK_EXECUTOR_MEMORY")
     if executor_memory:  # executors of a cluster (local modes run in the driver's JVM)
@@ -125,6 +128,7 @@ def executor_count(spark: SparkSession) -> int:
 RUN_SQL_CONF = (
     "spark.sql.adaptive.enabled",
     "spark.sql.execution.useObjectHashAggregateExec",
+    "spark.sql.inMemoryColumnarStorage.compressed",
 )
 
 

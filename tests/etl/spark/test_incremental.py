@@ -1,11 +1,16 @@
-"""Incremental Spark ingests: appended days are merged into the all-time tables without
-reading history; a replaced day rebuilds what it touched, and both give the same tables
-as the embedded engine (which recomputes everything) and as exact counts from raw."""
+"""Incremental Spark ingests: on local masters the all-time tables are rebuilt from every
+day of the new version by the embedded engine's builder; on the SQL path appended days are
+merged into them without reading history and a replaced day rebuilds what it touched. All
+give the same tables as the embedded engine (which recomputes everything) and as exact
+counts from raw."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -20,9 +25,33 @@ from tests.etl.spark.compare import (
     table_rows,
     union_estimate,
 )
-from tests.etl.spark.conftest import Built, Tiny, read_raw
+from tests.etl.spark.conftest import SETTINGS, Built, Tiny, read_raw
 
 pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def sql_appended(spark: Any, tiny: Tiny, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Part A ingested, then part B appended with the SQL rollups and all-time merge."""
+    from keyart.etl.spark import ingest_spark
+
+    root = tmp_path_factory.mktemp("spark_ab_sql") / "wh"
+    first = ingest_spark(tiny.part_a, root, SETTINGS, publish_snapshot=False)
+    second = ingest_spark(tiny.part_b, root, SETTINGS, rollups="sql", publish_snapshot=False)
+    return Built(root, (first, second))
+
+
+@pytest.fixture(scope="module")
+def sql_replaced(
+    spark: Any, tiny: Tiny, spark_appended: Built, tmp_path_factory: pytest.TempPathFactory
+) -> Built:
+    """The appended warehouse with day 5 re-ingested on the SQL path."""
+    from keyart.etl.spark import ingest_spark
+
+    root = Path(tmp_path_factory.mktemp("spark_redo_sql")) / "wh"
+    shutil.copytree(spark_appended.root, root)
+    report = ingest_spark(tiny.replace, root, SETTINGS, rollups="sql", publish_snapshot=False)
+    return Built(root, (*spark_appended.reports, report))
 
 
 def _alltime_equal(left: Built, right: Built, left_version: str | None = None) -> None:
@@ -41,11 +70,15 @@ def test_first_run_recomputes_and_matches_the_embedded_engine(
     spark_appended: Built, embedded_a: Built
 ) -> None:
     first = spark_appended.reports[0]
-    assert first.extra["alltime"]["mode"] == "recompute"
-    # no parent day survives: built from the run's events, the fresh rollups are not re-read
-    assert first.extra["alltime"]["daily_files_read"] == 0
+    assert first.extra["alltime"]["mode"] == "version"
     assert first.warehouse_version is not None
     _alltime_equal(spark_appended, embedded_a, first.warehouse_version)
+    # the embedded engine's builder over the same days: the very same bytes
+    spark_v = Warehouse(spark_appended.root).open(first.warehouse_version)
+    embedded_v = Warehouse(embedded_a.root).current()
+    for name, key in (("assets", "asset_id"), ("titles", "title_id")):
+        left = table_rows(spark_v.alltime_path(name), key)
+        assert left.equals(table_rows(embedded_v.alltime_path(name), key)), name
 
 
 def test_alltime_plan_reads_the_dailies_only_when_parent_days_survive(
@@ -68,16 +101,25 @@ def test_alltime_plan_reads_the_dailies_only_when_parent_days_survive(
     )
 
 
-def test_appended_days_merge_into_alltime_without_reading_history(
+def test_appended_days_rebuild_alltime_from_every_day_of_the_version(
     tiny: Tiny, spark_appended: Built, embedded_full: Built
 ) -> None:
     first, second = spark_appended.reports
     assert second.parent_version == first.warehouse_version
+    assert second.extra["alltime"]["mode"] == "version"
+    assert min(second.days) >= tiny.cut.isoformat()
+    _alltime_equal(spark_appended, embedded_full)
+
+
+def test_sql_path_merges_appended_days_into_alltime_without_reading_history(
+    tiny: Tiny, sql_appended: Built, embedded_full: Built
+) -> None:
+    first, second = sql_appended.reports
+    assert first.extra["rollups"] == "python" and second.extra["rollups"] == "sql"
     assert second.extra["alltime"]["mode"] == "merge"
     assert second.extra["alltime"]["daily_files_read"] == 0
-    assert min(second.days) >= tiny.cut.isoformat()
     # merged = recomputed from everything by the other engine
-    _alltime_equal(spark_appended, embedded_full)
+    _alltime_equal(sql_appended, embedded_full)
 
 
 def test_appended_run_links_the_parent_days_instead_of_copying(spark_appended: Built) -> None:
@@ -98,8 +140,7 @@ def test_replacing_a_day_rebuilds_what_it_touched(
 ) -> None:
     last = spark_replaced.reports[-1]
     assert last.days == [tiny.replaced_day.isoformat()]
-    assert last.extra["alltime"]["mode"] == "partial"
-    assert last.extra["alltime"]["daily_files_read"] > 0
+    assert last.extra["alltime"]["mode"] == "version"
     spark_v = Warehouse(spark_replaced.root).current()
     embedded_v = Warehouse(embedded_replaced.root).current()
     for rollup in ("asset_country_day", "asset_affinity_day", "asset_audience_day"):
@@ -109,6 +150,22 @@ def test_replacing_a_day_rebuilds_what_it_touched(
             rollup,
         )
     _alltime_equal(spark_replaced, embedded_replaced)
+
+
+def test_sql_path_replacing_a_day_recomputes_the_assets_it_touched(
+    tiny: Tiny, sql_replaced: Built, embedded_replaced: Built
+) -> None:
+    last = sql_replaced.reports[-1]
+    assert last.extra["alltime"]["mode"] == "partial"
+    assert last.extra["alltime"]["daily_files_read"] > 0
+    spark_v = Warehouse(sql_replaced.root).current()
+    embedded_v = Warehouse(embedded_replaced.root).current()
+    assert_same_rows(
+        rollup_rows(spark_v, "asset_country_day", [tiny.replaced_day]),
+        rollup_rows(embedded_v, "asset_country_day", [tiny.replaced_day]),
+        "asset_country_day",
+    )
+    _alltime_equal(sql_replaced, embedded_replaced)
 
 
 def test_replaced_day_counts_match_exact_truth_from_raw(tiny: Tiny, spark_replaced: Built) -> None:
