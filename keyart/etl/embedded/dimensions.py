@@ -47,25 +47,33 @@ def build_dimensions(
         con.execute(
             f"CREATE TABLE dim_{name} AS SELECT {columns} FROM cls_{name} WHERE reason IS NULL{old}"
         )
-    # dense numbers in key order, so comparing numbers compares ids (attribution ties)
-    con.execute(
-        "CREATE TABLE title_codes AS SELECT"
-        " (row_number() OVER (ORDER BY title_id) - 1)::INTEGER AS title_no, title_id"
-        " FROM dim_titles"
-    )
-    con.execute(
-        "CREATE TABLE asset_codes AS SELECT"
-        " (row_number() OVER (ORDER BY a.asset_id) - 1)::INTEGER AS asset_no,"
-        " a.asset_id, a.title_id, a.asset_type, t.title_no,"
-        " (dense_rank() OVER (ORDER BY a.asset_type) - 1)::INTEGER AS type_no"
-        " FROM dim_assets a JOIN title_codes t ON t.title_id = a.title_id"
-    )
+    number_dimensions(con, "dim_titles", "dim_assets")
     classify(con, raw, "members")
     # a member's label set: distinct, sorted, without NULLs (list_distinct drops them)
     con.execute(
         "CREATE TABLE profiles AS SELECT member_id,"
         " list_sort(list_distinct(coalesce(affinities, []))) AS labels"
         " FROM cls_members WHERE reason IS NULL"
+    )
+
+
+def number_dimensions(con: duckdb.DuckDBPyConnection, titles: str, assets: str) -> None:
+    """Create `title_codes` (title_no, title_id) and `asset_codes` (asset_no, asset_id,
+    title_id, asset_type, title_no, type_no) from the clean dimension relations `titles`
+    and `assets`: the numbering every table built from codes relies on (the Spark engine's
+    all-time tables too, to be byte-identical)."""
+    # dense numbers in key order, so comparing numbers compares ids (attribution ties)
+    con.execute(
+        "CREATE TABLE title_codes AS SELECT"
+        " (row_number() OVER (ORDER BY title_id) - 1)::INTEGER AS title_no, title_id"
+        f" FROM {titles}"
+    )
+    con.execute(
+        "CREATE TABLE asset_codes AS SELECT"
+        " (row_number() OVER (ORDER BY a.asset_id) - 1)::INTEGER AS asset_no,"
+        " a.asset_id, a.title_id, a.asset_type, t.title_no,"
+        " (dense_rank() OVER (ORDER BY a.asset_type) - 1)::INTEGER AS type_no"
+        f" FROM {assets} a JOIN title_codes t ON t.title_id = a.title_id"
     )
 
 
@@ -80,4 +88,8 @@ def write_dimensions(con: duckdb.DuckDBPyConnection, view: Version) -> None:
         pq.write_table(table, path)
 
 
-__all__ = ["build_dimensions", "write_dimensions"]
+__all__ = [
+    "build_dimensions",
+    "number_dimensions",
+    "write_dimensions",
+]

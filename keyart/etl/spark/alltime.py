@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from keyart.backends.duckdb.sql import sql_string
 from keyart.etl.embedded import duck
 from keyart.etl.embedded.alltime import write_alltime
+from keyart.etl.embedded.dimensions import number_dimensions
 from keyart.warehouse.layout import Version
 from keyart.warehouse.tables import (
     ALLTIME_ASSETS,
@@ -253,19 +254,10 @@ def write_version_alltime(view: Version, days: list[date], lg_k: int, spill: Pat
     con = duck.connect()
     try:
         duck.spill_to(con, spill)
-        titles = sql_string(str(view.dim_path("titles")))
-        assets = sql_string(str(view.dim_path("assets")))
-        # numbered in key order, as the embedded engine numbers its dimensions
-        con.execute(
-            "CREATE TABLE title_codes AS SELECT"
-            " (row_number() OVER (ORDER BY title_id) - 1)::INTEGER AS title_no, title_id"
-            f" FROM read_parquet({titles})"
-        )
-        con.execute(
-            "CREATE TABLE asset_codes AS SELECT"
-            " (row_number() OVER (ORDER BY a.asset_id) - 1)::INTEGER AS asset_no,"
-            " a.asset_id, a.title_id, t.title_no"
-            f" FROM read_parquet({assets}) a JOIN title_codes t ON t.title_id = a.title_id"
+        number_dimensions(
+            con,
+            f"read_parquet({sql_string(str(view.dim_path('titles')))})",
+            f"read_parquet({sql_string(str(view.dim_path('assets')))})",
         )
         # every event is read back from the version's files: no in-memory events
         for relation in ("imp", "play"):
