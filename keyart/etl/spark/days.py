@@ -3,13 +3,14 @@ workers by the embedded engine's numpy builder.
 
 The facts are cached partitioned by day (`Cleaner.facts`, narrow: no label list, title or
 asset type per row); `mapInArrow` hands each task its partition's rows as Arrow batches.
-Each member's label set and each asset's title and type are looked up in two files the
-driver writes once per run (`Lookups`, read once per Python worker), so they cross the
-JVM–Python boundary once instead of once per row. The task splits the rows by day, numbers
-the day's assets, titles, countries and members the way the embedded engine numbers a run's
-(`keyart.etl.embedded.coding`: assets and titles by id, members by (label set, member id)),
-and runs `RollupBuilder` on them: the same rows and byte-identical compact HLL_4 sketches
-as the embedded engine, without a sketch object per group, a shuffle or a sort in the JVM.
+Each member's label set and each asset's title and type are looked up in two files written
+once per run, the profiles and the staged asset dimension (`Lookups`, read once per Python
+worker), so they cross the JVM–Python boundary once instead of once per row. The task
+splits the rows by day, numbers the day's assets, titles, countries and members the way
+the embedded engine numbers a run's (`keyart.etl.embedded.coding`: assets and titles by
+id, members by (label set, member id)), and runs `RollupBuilder` on them: the same rows
+and byte-identical compact HLL_4 sketches as the embedded engine, without a sketch object
+per group, a shuffle or a sort in the JVM.
 The task writes each day's files into the staged version itself (every executor sees the
 warehouse, as the scratch files of the SQL path already require) and returns only the rows
 written per table and day.
@@ -77,7 +78,7 @@ class DayTargets:
     lg_k: int
     rollup_dirs: dict[str, str]  # rollup name -> folder of its day partitions
     event_dirs: dict[str, str]  # "impressions" / "plays" -> folder of its day partitions
-    assets: str  # Parquet file: asset_id, title_id, asset_type of the run's assets
+    assets: str  # Parquet file with asset_id, title_id, asset_type: the staged asset dimension
     profiles: str  # Parquet file or folder: member_id, labels (sorted, distinct)
 
     @classmethod
@@ -105,7 +106,7 @@ class Lookups:
 
     @classmethod
     def read(cls, assets: str, profiles: str) -> Lookups:
-        """Read the lookup files the driver wrote."""
+        """Read the lookup files written for the run."""
         dims = pq.read_table(assets, columns=["asset_id", "title_id", "asset_type"])
         dims = dims.take(pc.sort_indices(dims.column("asset_id")))
         people = pq.read_table(profiles, columns=["member_id", "labels"])

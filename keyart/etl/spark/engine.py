@@ -127,17 +127,13 @@ class _SparkRun(IngestRun):
 
     def write_days(self, staging: Staging) -> dict[str, dict[date, int]]:
         """Build and write every day's rollups and event tables in the Python workers
-        (`keyart.etl.spark.days`); rows written per table and day."""
-        scratch = staging.root / "_spark"
-        scratch.mkdir(parents=True, exist_ok=True)
-        assets, profiles = scratch / "assets.parquet", scratch / "profiles"
-        pq.write_table(
-            self.spark.sql("SELECT asset_id, title_id, asset_type FROM dim_assets").toArrow(),
-            assets,
-        )
+        (`keyart.etl.spark.days`); rows written per table and day. The tasks look assets
+        up in the staged asset dimension (`write_dims` first)."""
+        view = staging.version_view()
+        profiles = staging.root / "_spark" / "profiles"
         # the profiles are many (a row per member): written by the executors
         self.spark.table("profiles").select("member_id", "labels").write.parquet(str(profiles))
-        targets = DayTargets.of(staging.version_view(), self.settings.lg_k, assets, profiles)
+        targets = DayTargets.of(view, self.settings.lg_k, view.dim_path("assets"), profiles)
         rows = (
             self.spark.table("facts")
             .mapInArrow(partition_writer(targets), WRITTEN_SCHEMA)
@@ -222,6 +218,7 @@ def _build(
     run.cleaner.facts(partitions, narrow=python_days)
     run.steps.lap("attribute")
     with run.wh.stage(run.writer) as staging:
+        run.write_dims(staging)
         if python_days:
             tables = run.write_days(staging)
             run.steps.lap("rollups")  # with the event tables, written in the same pass
@@ -232,7 +229,6 @@ def _build(
                 run.write_events(out, staging)
                 tables = out.finish()
         written = {r.name: sum(tables.get(r.name, {}).values()) for r in ROLLUPS}
-        run.write_dims(staging)
         link_parent_days(staging, run.parent, kept)
         run.steps.lap("events out")
         view = staging.version_view()
