@@ -126,7 +126,7 @@ def pick_parameters(warehouse: Path, snapshots: Path, pool: int) -> dict[str, An
 def measure(url: str, question: str, variables: list[dict[str, Any]], requests: int) -> Cell:
     """One question, one request at a time, `requests` requests over the variable pool."""
     query = QUESTIONS[question][1]
-    part = asyncio.run(_generate_load(url, query, variables, 1, requests, 600.0, 0))
+    part = asyncio.run(_generate_load(url, query, variables, 1, requests, 600.0, 0, 1))
     ms = [x * 1000 for x in part.latencies]
     p = percentiles(ms)
     elapsed = part.ended - part.started

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import httpx
 
 from bench.common import markdown_table, percentiles, write_results
-from bench.loadgen import fan_out
+from bench.loadgen import fan_out, variable_set
 from tests.e2e.server_process import ServerProcess
 
 RESULTS = Path(__file__).parent / "results"
@@ -255,8 +255,11 @@ async def _generate_load(
     requests: int,
     budget_s: float,
     offset: int,
+    connections: int,
 ) -> _Part:
-    """`requests` requests (or as many as fit in `budget_s`) by `concurrency` workers."""
+    """`requests` requests (or as many as fit in `budget_s`) by `concurrency` workers,
+    workers `offset` .. `offset + concurrency - 1` of `connections` in all (over every
+    load process), each sending the variable sets `loadgen.variable_set` gives it."""
     latencies: list[float] = []
     errors: list[str] = []
     counter = iter(range(requests))
@@ -266,12 +269,11 @@ async def _generate_load(
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
 
         async def worker(k: int) -> None:
-            first = True
-            for i in counter:
-                if not first and time.monotonic() > deadline:
+            for nth, _ in enumerate(counter):
+                if nth and time.monotonic() > deadline:
                     return
-                first = False
-                body = {"query": query, "variables": variables[(i + k) % len(variables)]}
+                chosen = variables[variable_set(k, nth, connections, len(variables))]
+                body = {"query": query, "variables": chosen}
                 t0 = time.perf_counter()
                 try:
                     response = await client.post("/graphql", json=body)

@@ -194,7 +194,7 @@ def bench_server(
         for question, (_, query) in QUESTIONS.items():
             pool = params[question]
             part = asyncio.run(
-                http._generate_load(server.url, query, pool, 1, requests, budget_s, 0)
+                http._generate_load(server.url, query, pool, 1, requests, budget_s, 0, 1)
             )
             ms = [x * 1000 for x in part.latencies]
             p = percentiles(ms)

@@ -26,6 +26,26 @@ P = TypeVar("P")
 CONNECTIONS_PER_PROCESS = 16  # one process keeps 16 connections busy at ~0.1 ms per request
 
 
+def variable_set(connection: int, nth: int, connections: int, pool: int) -> int:
+    """The variable set that request `nth` of connection `connection` sends, when
+    `connections` connections in all (over every load process) draw from `pool` sets.
+
+    Connection c sends sets c, c + C, c + 2C, ... modulo the largest multiple of C that
+    fits the pool, so the requests in flight at any moment (one per connection) are all
+    different. The server merges identical queries in flight into one computation
+    (keyart/cache/ir.py), so identical concurrent requests would measure that merging,
+    not the backend work of an uncached request.
+    """
+    if not 0 <= connection < connections:
+        raise ValueError(f"connection {connection} is not one of {connections}")
+    if pool < connections:
+        raise ValueError(
+            f"{connections} connections need at least as many distinct variable sets, "
+            f"got {pool}: concurrent requests would repeat each other"
+        )
+    return (connection + connections * nth) % (connections * (pool // connections))
+
+
 @dataclass
 class Part:
     """What one load-generator process measured: latencies (s), errors, its time span and
@@ -75,9 +95,11 @@ async def generate(
     requests: int,
     budget_s: float,
     offset: int,
+    connections: int,
 ) -> Part:
     """Requests over `concurrency` keep-alive connections until `requests` are answered (or
-    `budget_s` is spent), connection k starting at variable set `offset + k`. Refusals
+    `budget_s` is spent): these are connections `offset` .. `offset + concurrency - 1` of
+    `connections` in all, each sending the variable sets `variable_set` gives it. Refusals
     (503) do not count towards `requests`: a refused client asks again at once, as a
     closed-loop client does, so refusals cost the server what they cost it in service."""
     parts = urlsplit(url)
@@ -85,23 +107,21 @@ async def generate(
     latencies: list[float] = []
     errors: list[str] = []
     answered = 0
-    sent = 0
     cpu0 = time.process_time()
     started = time.monotonic()
     deadline = started + budget_s
 
     async def connection(k: int) -> None:
-        nonlocal answered, sent
+        nonlocal answered
         reader, writer = await asyncio.open_connection(host, port)
         try:
-            first = True
-            while answered < requests and (first or time.monotonic() < deadline):
-                first = False
-                i = sent
-                sent += 1
+            nth = 0
+            while answered < requests and (nth == 0 or time.monotonic() < deadline):
+                request = requests_bytes[variable_set(k, nth, connections, len(requests_bytes))]
+                nth += 1
                 t0 = time.perf_counter()
                 try:
-                    writer.write(requests_bytes[(i + k) % len(requests_bytes)])
+                    writer.write(request)
                     status, body = await _read_response(reader)
                 except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
                     latencies.append(time.perf_counter() - t0)
@@ -136,21 +156,25 @@ def fan_out(
     budget_s: float,
 ) -> list[P]:
     """A load of `concurrency` connections spread over one process per `per_process` of
-    them: `generate_one(*head, connections, requests, budget_s, offset)` in each (through
-    `in_process`, its process entry point), distinct variable sets per process."""
+    them: `generate_one(*head, connections, requests, budget_s, offset, concurrency)` in
+    each (through `in_process`, its process entry point); `offset` numbers the process's
+    first connection among all `concurrency` (see variable_set)."""
     processes = max(1, -(-concurrency // per_process))
     if processes == 1:
-        return [asyncio.run(generate_one(*head, concurrency, requests, budget_s, 0))]
-    each = concurrency // processes
+        return [asyncio.run(generate_one(*head, concurrency, requests, budget_s, 0, concurrency))]
+    # connections and requests shared out as evenly as they divide
+    sizes = [concurrency // processes + (k < concurrency % processes) for k in range(processes)]
+    offsets = [sum(sizes[:k]) for k in range(processes)]
     with ProcessPoolExecutor(max_workers=processes) as pool:
         futures = [
             pool.submit(
                 in_process,
                 *head,
-                each,
+                sizes[k],
                 requests // processes + (k < requests % processes),
                 budget_s,
-                k * each,
+                offsets[k],
+                concurrency,
             )
             for k in range(processes)
         ]
