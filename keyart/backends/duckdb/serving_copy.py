@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -96,6 +96,12 @@ MERGE_DAYS = 14  # days merged per batch: bounds the memory a build needs
 # far that may go before a full build restores one sort order over every row.
 MAX_INCREMENTS = 7  # incremental builds in a row
 MIN_REUSED = 0.5  # share of (table, day) partitions that must be carried over as they are
+# How serving tables store their sketch columns. A query reads a few hundred sketches
+# scattered over a title's rows, and DuckDB's string compression (dictionary + FSST) decodes
+# whole vectors to hand those out: on bench that was most of a title page's query time
+# (4.6 -> 2.6 ms uncompressed, for ~30 % more file; docs/performance.md). Recorded in each
+# file's info table: a file written with other storage is still read, but never extended.
+SKETCH_STORAGE = "uncompressed"
 DAYS_TABLE = "_serving_days"  # the (table, day, fingerprint) partitions a file holds
 INFO_TABLE = "_serving_info"  # the version a file serves, its base, increments so far
 
@@ -218,6 +224,21 @@ class _Job:
         return {(t, d): p.fingerprint for t, days in self.parts.items() for d, p in days.items()}
 
 
+def create_table(
+    con: duckdb.DuckDBPyConnection, name: str, query: str, params: Sequence[Any] = ()
+) -> None:
+    """`CREATE TABLE name AS query`, rows in the query's order, with the sketch columns
+    stored as SKETCH_STORAGE says."""
+    columns = con.execute(f"DESCRIBE {query}", list(params)).fetchall()
+    definitions = ", ".join(
+        f'"{column}" {kind}'
+        + (f" USING COMPRESSION {SKETCH_STORAGE}" if column in SKETCH_MEASURES else "")
+        for column, kind, *_ in columns
+    )
+    con.execute(f"CREATE TABLE {name} ({definitions})")
+    con.execute(f"INSERT INTO {name} {query}", list(params))
+
+
 def _build_full(job: _Job) -> ServingBuild | None:
     """Every table sorted, then every merged table, into a new file."""
     con = job.connect()
@@ -231,9 +252,7 @@ def _build_full(job: _Job) -> ServingBuild | None:
             else:
                 con.register("_empty", table.schema.empty_table())
                 source, params = "_empty", []
-            con.execute(
-                f"CREATE TABLE {name} AS SELECT * FROM {source} ORDER BY {SORT_KEY}", params
-            )
+            create_table(con, name, f"SELECT * FROM {source} ORDER BY {SORT_KEY}", params)
             if not files:
                 con.unregister("_empty")
         for name, spec in job.merged.items():
@@ -262,6 +281,8 @@ def _build_incremental(job: _Job) -> ServingBuild | None:
             }
         except duckdb.Error:
             return None  # not a file this code wrote: build in full
+        if info.get("storage") != SKETCH_STORAGE:
+            return None  # its tables keep the storage they were created with
         increments = int(info.get("increments", MAX_INCREMENTS))
         wanted = job.partitions()
         reused = {k for k, fp in wanted.items() if held.get(k) == fp}
@@ -310,7 +331,12 @@ def _write_info(
     con.execute(f"CREATE OR REPLACE TABLE {INFO_TABLE} (key VARCHAR, value VARCHAR)")
     con.executemany(
         f"INSERT INTO {INFO_TABLE} VALUES (?, ?)",
-        [("version", job.version.name), ("base", base or ""), ("increments", str(increments))],
+        [
+            ("version", job.version.name),
+            ("base", base or ""),
+            ("increments", str(increments)),
+            ("storage", SKETCH_STORAGE),
+        ],
     )
 
 
@@ -331,7 +357,7 @@ def _merge_table(
     _merge_days(con, staging, spec, lg_k, days, stopped)
     if stopped():
         return
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM {staging} ORDER BY {SORT_KEY}")
+    create_table(con, name, f"SELECT * FROM {staging} ORDER BY {SORT_KEY}")
     con.execute(f"DROP TABLE {staging}")
 
 
@@ -563,6 +589,7 @@ class ServingCache:
 
 __all__ = [
     "FORMAT",
+    "SKETCH_STORAGE",
     "SORT_KEY",
     "CopiedTable",
     "DayFiles",
@@ -572,5 +599,6 @@ __all__ = [
     "UniteSketches",
     "alias_of",
     "build_serving_file",
+    "create_table",
     "day_files",
 ]

@@ -23,7 +23,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from keyart.backends.duckdb.serving_copy import CopiedTable, MergedTable, day_files
+from keyart.backends.duckdb.serving_copy import (
+    SKETCH_STORAGE,
+    CopiedTable,
+    MergedTable,
+    create_table,
+    day_files,
+)
 from keyart.backends.duckdb.sql import sql_string
 from keyart.backends.embedded.backend import EmbeddedBackend
 from keyart.etl.embedded.rollups import Coding, DayFacts, RollupBuilder
@@ -216,7 +222,7 @@ class LayoutWriter:
         con = self._connect()
         for name, table in self.tables.items():
             con.register("_empty", table.schema.empty_table())
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _empty")
+            create_table(con, name, "SELECT * FROM _empty")
             con.unregister("_empty")
         for name, spec in self.merged.items():
             columns = [
@@ -225,7 +231,7 @@ class LayoutWriter:
                 *(f"CAST(NULL AS BLOB) AS {c}" for c in spec.sketches),
             ]
             con.register("_day", self.tables[spec.base].schema.empty_table())
-            con.execute(f"CREATE TABLE {name} AS SELECT {', '.join(columns)} FROM _day LIMIT 0")
+            create_table(con, name, f"SELECT {', '.join(columns)} FROM _day LIMIT 0")
             con.unregister("_day")
         if parent is None or not kept:
             return
@@ -258,8 +264,11 @@ class LayoutWriter:
             self._close()
             self.tmp.unlink(missing_ok=True)
             return False
-        if info.get("run_id") != parent.manifest.get("run_id") or info.get("format") != str(
-            LAYOUT_FORMAT
+        if (
+            info.get("run_id") != parent.manifest.get("run_id")
+            or info.get("format") != str(LAYOUT_FORMAT)
+            # its tables keep the storage they were created with
+            or info.get("storage") != SKETCH_STORAGE
         ):
             self._close()
             self.tmp.unlink(missing_ok=True)
@@ -392,6 +401,7 @@ class LayoutWriter:
             f"INSERT INTO {INFO_TABLE} VALUES (?, ?)",
             [
                 ("format", str(LAYOUT_FORMAT)),
+                ("storage", SKETCH_STORAGE),
                 ("run_id", run_id),
                 ("order", "blocks of days, each sorted by title_id, asset_id, day"),
             ],

@@ -15,6 +15,7 @@ from keyart.backends.duckdb.serving_copy import (
     DAYS_TABLE,
     INFO_TABLE,
     MAX_INCREMENTS,
+    SKETCH_STORAGE,
     CopiedTable,
     MergedTable,
     ServingCache,
@@ -226,7 +227,12 @@ def test_a_new_version_rebuilds_only_its_changed_days(tmp_path: Path) -> None:
     assert full.base is None
     _same_contents(step.path, full.path, v3.lg_k)
     # the base file is left as it was
-    assert _info(first.path) == {"version": v1.name, "base": "", "increments": "0"}
+    assert _info(first.path) == {
+        "version": v1.name,
+        "base": "",
+        "increments": "0",
+        "storage": SKETCH_STORAGE,
+    }
 
 
 def test_too_little_to_reuse_or_too_many_steps_builds_in_full(tmp_path: Path) -> None:
@@ -261,7 +267,68 @@ def test_the_cache_builds_a_new_version_from_the_previous_file(tmp_path: Path) -
     assert cache.lookup(v2) is None and cache.wait(timeout=120)
     path = cache.lookup(v2)
     assert path is not None
-    assert _info(path) == {"version": v2.name, "base": v1.name, "increments": "1"}
+    assert _info(path) == {
+        "version": v2.name,
+        "base": v1.name,
+        "increments": "1",
+        "storage": SKETCH_STORAGE,
+    }
+
+
+def _sketch_storage(path: Path) -> dict[tuple[str, str], set[str]]:
+    """How each (table, sketch column) of a serving file is stored, over all its segments."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SHOW TABLES").fetchall() if not r[0].startswith("_")]
+        out: dict[tuple[str, str], set[str]] = {}
+        for table in tables:
+            for column, compression in con.execute(
+                "SELECT column_name, compression FROM pragma_storage_info(?)"
+                " WHERE column_name LIKE '%_sketch' AND segment_type <> 'VALIDITY'",
+                [table],
+            ).fetchall():
+                out.setdefault((table, column), set()).add(compression)
+        return out
+    finally:
+        con.close()
+
+
+def test_sketch_columns_are_stored_uncompressed_in_full_and_incremental_builds(
+    tmp_path: Path,
+) -> None:
+    raw = random_world(seed=46, days=3)
+    wh = tmp_path / "wh"
+    v1 = _ingest(split(raw, {0, 1}), wh, "r01")
+    tables, merged = EmbeddedBackend.tables, EmbeddedBackend.merged
+    first = build_serving_file(v1, tables, tmp_path / "c" / "v1.duckdb", merged=merged)
+    v2 = _ingest(split(raw, {2}), wh, "r2")
+    step = build_serving_file(
+        v2, tables, tmp_path / "c" / "v2.duckdb", merged=merged, base=first.path if first else None
+    )
+    assert first is not None and step is not None and step.base == v1.name
+    for built in (first, step):
+        storage = _sketch_storage(built.path)
+        assert {t for t, _ in storage} == {*tables, *merged}
+        assert all(kinds == {"Uncompressed"} for kinds in storage.values()), storage
+
+
+def test_a_base_with_other_sketch_storage_is_not_extended(tmp_path: Path) -> None:
+    """A file written before the storage changed (no 'storage' in its info) still serves,
+    but the next version's copy is built in full rather than on top of its tables."""
+    raw = random_world(seed=47, days=3)
+    wh = tmp_path / "wh"
+    v1 = _ingest(split(raw, {0, 1}), wh, "r01")
+    tables, merged = EmbeddedBackend.tables, EmbeddedBackend.merged
+    first = build_serving_file(v1, tables, tmp_path / "c" / "v1.duckdb", merged=merged)
+    assert first is not None
+    con = duckdb.connect(str(first.path))
+    con.execute(f"DELETE FROM {INFO_TABLE} WHERE key = 'storage'")
+    con.close()
+    v2 = _ingest(split(raw, {2}), wh, "r2")
+    built = build_serving_file(
+        v2, tables, tmp_path / "c" / "v2.duckdb", merged=merged, base=first.path
+    )
+    assert built is not None and built.base is None and built.reused == 0
 
 
 def test_an_unusable_base_gives_a_full_build(tmp_path: Path) -> None:

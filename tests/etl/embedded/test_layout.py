@@ -19,7 +19,12 @@ from keyart.query.ir import Dimension, Filter, Granularity, Interval, MetricQuer
 from keyart.query.results import QueryResult
 from keyart.warehouse import integrity
 from keyart.warehouse.layout import Version, Warehouse
-from keyart.warehouse.serving_layout import BLOCK_ROWS, layout_path, published_layout
+from keyart.warehouse.serving_layout import (
+    BLOCK_ROWS,
+    INFO_TABLE,
+    layout_path,
+    published_layout,
+)
 from tests.etl import hold
 from tests.etl.conftest import ACCEPT
 from tests.etl.rawdata import Raw, at, random_world, split
@@ -175,6 +180,38 @@ def test_a_parent_without_layout_has_its_kept_days_loaded(tmp_path: Path) -> Non
         "parent day files"
     )
     # kept days merged over countries by uniting sketches, the new day from its facts
+    assert _estimated(_rows(daily)) == _estimated(_rows(whole))
+
+
+def test_the_layout_stores_sketches_uncompressed_and_older_storage_is_not_extended(
+    tmp_path: Path,
+) -> None:
+    """A parent layout written with other sketch storage (before it changed) is not copied:
+    the kept days come from the parent's day files, and the new layout has the new storage."""
+    raw = random_world(26, days=DAYS, n_imps=600, n_plays=200)
+    whole = _ingest(raw, tmp_path / "all", tmp_path / "wh-all")
+    parent = _ingest(split(raw, set(range(DAYS - 1))), tmp_path / "first", tmp_path / "wh")
+    path = published_layout(parent, LABEL)
+    assert path is not None
+    con = duckdb.connect(str(path))
+    try:
+        compressions = {
+            r[0]
+            for table in TABLES
+            for r in con.execute(
+                "SELECT DISTINCT compression FROM pragma_storage_info(?)"
+                " WHERE column_name LIKE '%_sketch' AND segment_type <> 'VALIDITY'",
+                [table],
+            ).fetchall()
+        }
+        assert compressions == {"Uncompressed"}
+        con.execute(f"DELETE FROM {INFO_TABLE} WHERE key = 'storage'")
+    finally:
+        con.close()
+    daily = _ingest(split(raw, {DAYS - 1}), tmp_path / "last", tmp_path / "wh")
+    assert daily.manifest["report"]["extra"]["serving_layout"]["seeded_from"] == (
+        "parent day files"
+    )
     assert _estimated(_rows(daily)) == _estimated(_rows(whole))
 
 
