@@ -4,19 +4,20 @@
     python -m bench.throughput --baseline c98df3f --workers 2 --rounds 2 --concurrency 8,32
     python -m bench.throughput --profile demo --requests 200
 
-The title page and the affinity breakdown (bench/http.py's questions) with every cache
-off (`KEYART_CACHE_TTL_S=0`, each request drawing one of a pool of distinct variable
-sets), so every request reaches the backend. Configurations: the baseline, the server of
-git commit `--baseline` (default c98df3f, the code before this work; its files exported by
-`git archive`, run with one worker and its default settings, as installed then: without
-uvloop and httptools); this code with one worker (`--one-worker`, default on); and this
-code with `--workers` workers (default: the host's cores). They run one at a time,
-interleaved A/B/C/A/B/C (`--rounds`), because the machine is shared and its load
-drifts; each cell records the load average it ran under. The load generator
-(bench/loadgen.py: raw HTTP/1.1 keep-alive, pre-encoded requests) runs on the same cores,
-and its own CPU per request is reported. For each server the resident (RSS) and
-proportional (PSS: shared pages divided among the processes mapping them) memory of the
-main process and of every worker, once ready and after the load.
+The title page and the affinity breakdown (bench/http.py's questions) with every cache off
+(`KEYART_CACHE_TTL_S=0`, each request drawing one of a pool of distinct variable sets, and
+no two requests in flight at once the same: the server would merge those into one
+computation; see bench.loadgen.variable_set), so every request reaches the backend.
+Configurations: the baseline, the server of git commit `--baseline` (default c98df3f, the
+code before this work; its files exported by `git archive`, run with one worker and its
+default settings, as installed then: without uvloop and httptools); this code with one
+worker (`--one-worker`, default on); and this code with `--workers` workers (default: the
+host's cores). They run one at a time, interleaved A/B/C/A/B/C (`--rounds`), because the
+machine is shared and its load drifts; each cell records the load average it ran under.
+The load generator (bench/loadgen.py: raw HTTP/1.1 keep-alive, pre-encoded requests) runs
+on the same cores, and its own CPU per request is reported. For each server the resident
+(RSS) and proportional (PSS: shared pages divided among the processes mapping them) memory
+of the main process and of every worker, once ready and after the load.
 Results: bench/results/throughput.json and throughput.md.
 """
 
