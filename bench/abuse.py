@@ -46,6 +46,7 @@ import httpx
 
 from bench.common import environment, markdown_table, percentiles, write_results
 from bench.http import QUESTIONS, ensure_snapshot, ensure_warehouse, pick_parameters, rss_mb
+from bench.loadgen import variable_set
 from tests.e2e.server_process import ServerProcess
 
 SUITE = "abuse"
@@ -104,19 +105,25 @@ def probe_health(url: str, seconds: float) -> list[float]:
 
 
 async def _clients(
-    url: str, bodies: list[bytes], clients: int, seconds: float, offset: int
+    url: str, bodies: list[bytes], clients: int, seconds: float, offset: int, total: int
 ) -> list[tuple[float, int, str]]:
-    """(latency ms, status, error code) of every request `clients` connections sent."""
+    """(latency ms, status, error code) of every request `clients` connections sent
+    (connections `offset`.. of `total`). With at least as many bodies as connections, no
+    two requests in flight are the same (loadgen.variable_set: the server would merge
+    them); fewer bodies (one abusive body sent by everyone) repeat."""
     out: list[tuple[float, int, str]] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     stop = time.monotonic() + seconds
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
 
         async def worker(k: int) -> None:
-            i = k
+            nth = 0
             while time.monotonic() < stop:
-                body = bodies[i % len(bodies)]
-                i += clients
+                if len(bodies) >= total:
+                    body = bodies[variable_set(k, nth, total, len(bodies))]
+                else:
+                    body = bodies[(k + nth) % len(bodies)]
+                nth += 1
                 started = time.perf_counter()
                 try:
                     response = await client.post(
@@ -146,9 +153,11 @@ def _code(response: httpx.Response) -> str:
     return str(errors[0].get("extensions", {}).get("code", "?"))
 
 
-def run_clients(url: str, bodies: list[bytes], clients: int, seconds: float, offset: int) -> Any:
+def run_clients(
+    url: str, bodies: list[bytes], clients: int, seconds: float, offset: int, total: int
+) -> Any:
     """_clients in a process of its own (ProcessPoolExecutor entry point)."""
-    return asyncio.run(_clients(url, bodies, clients, seconds, offset))
+    return asyncio.run(_clients(url, bodies, clients, seconds, offset, total))
 
 
 # -- scenarios ---------------------------------------------------------------------------
@@ -168,7 +177,7 @@ def scenario(
     parts: list[Future[Any]] = []
     for p in range(0, clients, CLIENTS_PER_PROCESS):
         n = min(CLIENTS_PER_PROCESS, clients - p)
-        parts.append(pool.submit(run_clients, url, bodies, n, seconds, p))
+        parts.append(pool.submit(run_clients, url, bodies, n, seconds, p, clients))
     health = probe.result()
     requests = [r for part in parts for r in part.result()]
     row: dict[str, Any] = {"scenario": name, "clients": clients, "requests": len(requests)}
