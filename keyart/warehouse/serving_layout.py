@@ -42,7 +42,7 @@ ROW_GROUP_ROWS = 16_384
 BLOCK_KEY = ("title_id", "asset_id", "day")  # the order of rows within a block
 # rollup rows per block at most: bounds the writer's memory (the block is sorted at once)
 BLOCK_ROWS = 8_000_000
-INFO_TABLE = "_layout_info"  # key/value: format, run that wrote it, days it holds
+INFO_TABLE = "_layout_info"  # key/value: format, sketch storage, run that wrote it, order
 
 
 def layout_path(version_root: Path, label: str) -> Path:

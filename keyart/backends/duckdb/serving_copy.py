@@ -103,7 +103,7 @@ MIN_REUSED = 0.5  # share of (table, day) partitions that must be carried over a
 # file's info table: a file written with other storage is still read, but never extended.
 SKETCH_STORAGE = "uncompressed"
 DAYS_TABLE = "_serving_days"  # the (table, day, fingerprint) partitions a file holds
-INFO_TABLE = "_serving_info"  # the version a file serves, its base, increments so far
+INFO_TABLE = "_serving_info"  # the version a file serves, its base, increments, storage
 
 
 @dataclass(frozen=True, slots=True)
