@@ -27,6 +27,7 @@ from keyart.sketches.unions import group_sketches
 from keyart.warehouse.layout import Version, Warehouse
 from keyart.warehouse.tables import ROLLUPS
 from tests.backends import handmade
+from tests.backends.duckdb.storage import sketch_storage
 from tests.etl.rawdata import Raw, random_world, split
 
 # holds an OS lock on the file named by argv[1] until killed
@@ -275,24 +276,6 @@ def test_the_cache_builds_a_new_version_from_the_previous_file(tmp_path: Path) -
     }
 
 
-def _sketch_storage(path: Path) -> dict[tuple[str, str], set[str]]:
-    """How each (table, sketch column) of a serving file is stored, over all its segments."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute("SHOW TABLES").fetchall() if not r[0].startswith("_")]
-        out: dict[tuple[str, str], set[str]] = {}
-        for table in tables:
-            for column, compression in con.execute(
-                "SELECT column_name, compression FROM pragma_storage_info(?)"
-                " WHERE column_name LIKE '%_sketch' AND segment_type <> 'VALIDITY'",
-                [table],
-            ).fetchall():
-                out.setdefault((table, column), set()).add(compression)
-        return out
-    finally:
-        con.close()
-
-
 def test_sketch_columns_are_stored_uncompressed_in_full_and_incremental_builds(
     tmp_path: Path,
 ) -> None:
@@ -307,7 +290,7 @@ def test_sketch_columns_are_stored_uncompressed_in_full_and_incremental_builds(
     )
     assert first is not None and step is not None and step.base == v1.name
     for built in (first, step):
-        storage = _sketch_storage(built.path)
+        storage = sketch_storage(built.path)
         assert {t for t, _ in storage} == {*tables, *merged}
         assert all(kinds == {"Uncompressed"} for kinds in storage.values()), storage
 
