@@ -156,6 +156,21 @@ class _Blobs:
         self.count = np.where(drop, 0, self.count)
         return found
 
+    def order_matters(self, lg_k: int) -> npt.NDArray[np.bool_]:
+        """Per group, whether the order its blobs are united in can change the estimate:
+        a union that stays in LIST/SET mode estimates from its coupon count alone, which
+        no order changes; it may reach HLL mode (where HIP estimation depends on arrival
+        order) only from an HLL-mode blob or more coupons in all than SET mode holds."""
+        usable = self.valid & ~self.empty
+        coupons = np.bincount(
+            self.blob_group, weights=np.where(usable, self.count, 0), minlength=self.n_groups
+        )
+        library = np.bincount(
+            self.blob_group, weights=usable & self.library, minlength=self.n_groups
+        )
+        matters: npt.NDArray[np.bool_] = (coupons > wire.capacity(lg_k)) | (library > 0)
+        return matters
+
     def raw(self, index: I64) -> list[bytes]:
         """The blobs at the given positions, as bytes."""
         blobs: list[bytes] = self.values.take(pa.array(index + self.first)).to_pylist()
@@ -163,25 +178,27 @@ class _Blobs:
 
 
 def _plain(blobs: _Blobs, lg_k: int, reorder: bool = True) -> list[ds.hll_union | None]:
-    """Union each group's blobs with the library, in an order fixed by a checksum of each
-    blob (repeatable, and unrelated to the hash values as HIP estimation assumes), or in
-    the given order when `reorder` is off."""
+    """Union each group's blobs with the library, in storage order or, with `reorder`
+    and where order can change the estimate, in an order fixed by a checksum of each blob
+    (repeatable, and unrelated to the hash values as HIP estimation assumes)."""
     use = np.flatnonzero(blobs.valid & ~blobs.empty)
     raw = blobs.raw(use)
-    groups = blobs.blob_group[use].tolist()
-    keyed = (
-        sorted(zip(groups, (zlib.crc32(b) for b in raw), raw, strict=True))
-        if reorder
-        else list(zip(groups, groups, raw, strict=True))  # already grouped, in row order
-    )
+    # blobs are grouped in row order already: each group's run of `raw` is one slice
+    bounds = np.searchsorted(
+        blobs.blob_group[use], np.arange(blobs.n_groups + 1, dtype=np.int64)
+    ).tolist()
+    ordered = blobs.order_matters(lg_k).tolist() if reorder else [False] * blobs.n_groups
     out: list[ds.hll_union | None] = [None] * blobs.n_groups
-    i, n = 0, len(keyed)
-    while i < n:
-        group = keyed[i][0]
+    for group in range(blobs.n_groups):
+        lo, hi = bounds[group], bounds[group + 1]
+        if lo == hi:
+            continue
+        members = raw[lo:hi]
+        if ordered[group]:
+            members = sorted(members, key=lambda b: (zlib.crc32(b), b))
         union = ds.hll_union(lg_k)
-        while i < n and keyed[i][0] == group:
-            union.update(ds.hll_sketch.deserialize(keyed[i][2]))
-            i += 1
+        for blob in members:
+            union.update(ds.hll_sketch.deserialize(blob))
         out[group] = union
     return out
 

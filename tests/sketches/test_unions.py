@@ -71,13 +71,20 @@ def test_estimation_regime_is_unbiased_and_covered(lg_k: int, strategy: str) -> 
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_order_of_blobs_does_not_change_the_answer(strategy: str) -> None:
+@pytest.mark.parametrize("lg_k", [8, 14])
+def test_order_of_blobs_does_not_change_the_answer(strategy: str, lg_k: int) -> None:
+    """Groups that stay in LIST/SET mode (united in storage order) and groups that reach
+    HLL mode (united in a fixed order) alike, in one column."""
     rng = random.Random(3)
-    lists, _ = _groups(rng, 30, (200, 3000), (1, 300), 8)
+    lists, _ = _groups(rng, 30, (200, 3000), (1, 300), lg_k)
+    small, _ = _groups(rng, 30, (1, 60), (1, 12), lg_k)
+    lists += small
     shuffled = [rng.sample(blobs, len(blobs)) for blobs in lists]
-    a = group_estimates(pa.array(lists, pa.list_(pa.binary())), 8, strategy)
-    b = group_estimates(pa.array(shuffled, pa.list_(pa.binary())), 8, strategy)
+    a = group_estimates(pa.array(lists, pa.list_(pa.binary())), lg_k, strategy)
+    b = group_estimates(pa.array(shuffled, pa.list_(pa.binary())), lg_k, strategy)
     assert a == b
+    if lg_k == 14:  # at most 60 members: every small union stays in LIST/SET mode
+        assert a[30:] == [sketches.estimate_blobs(blobs, lg_k) for blobs in small]
 
 
 def test_strategies_agree_closely() -> None:
