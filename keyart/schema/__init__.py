@@ -31,6 +31,7 @@ from keyart.schema.extensions import (
     ResponseWarnings,
 )
 from keyart.schema.names import MemoNameConverter
+from keyart.schema.plain_inputs import mark_plain_inputs
 from keyart.schema.query import Query
 from keyart.schema.rollout import RoutingMutation
 from keyart.schema.scalars import SCALAR_MAP
@@ -43,7 +44,8 @@ Mutation = merge_types("Mutation", (AlertMutation, RoutingMutation))
 
 def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = True) -> KeyartSchema:
     """The executable schema with the limits and caches of `settings`; `plain_fields`
-    answers plain fields without graphql-core's per-field protocol (execution.py) when the
+    answers plain fields without graphql-core's per-field protocol (execution.py) and
+    builds inputs made of leaves without Strawberry's conversion (plain_inputs.py) when the
     installed graphql-core and Strawberry are versions it was tested with, else the schema
     falls back to stock execution with a warning (`schema.plain_fields` says which)."""
     s = settings if settings is not None else ApiSettings()
@@ -59,6 +61,12 @@ def build_schema(settings: ApiSettings | None = None, *, plain_fields: bool = Tr
     schema = _schema(s, plain_fields)
     if plain_fields:
         mark_plain_fields(schema._schema)
+        converter = schema.schema_converter
+        mark_plain_inputs(
+            [concrete.definition for concrete in converter.type_map.values()],
+            schema.config,
+            converter.scalar_registry,
+        )
     schema.plain_fields = plain_fields
     return schema
 
