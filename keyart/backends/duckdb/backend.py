@@ -29,6 +29,8 @@ class DuckDBBackend:
     # tables of the serving copy: copied from the version, and merged from those
     tables: ClassVar[Mapping[str, CopiedTable]] = {}
     merged: ClassVar[Mapping[str, MergedTable]] = {}
+    # DuckDB optimizers the backend's queries are better off without
+    disabled_optimizers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -40,7 +42,12 @@ class DuckDBBackend:
         cache_dir: Path | str | None = None,
     ) -> None:
         self._current = CurrentVersion(warehouse)
-        self._runner = DuckDBRunner(threads=threads, workers=workers, name=self.name)
+        self._runner = DuckDBRunner(
+            threads=threads,
+            workers=workers,
+            name=self.name,
+            disabled_optimizers=self.disabled_optimizers,
+        )
         folder = None
         if serving:
             folder = Path(cache_dir) if cache_dir is not None else self._default_cache_dir()

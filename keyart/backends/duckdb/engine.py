@@ -65,9 +65,17 @@ class Cursor:
 
 
 class DuckDBRunner:
-    """An in-memory DuckDB database and the worker threads that query it."""
+    """An in-memory DuckDB database and the worker threads that query it; DuckDB
+    optimizers named in `disabled_optimizers` are off for every statement it runs."""
 
-    def __init__(self, *, threads: int | None = None, workers: int = 4, name: str) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        workers: int = 4,
+        name: str,
+        disabled_optimizers: Sequence[str] = (),
+    ) -> None:
         config: dict[str, Any] = {}
         if threads is not None:
             if threads < 1:
@@ -80,6 +88,9 @@ class DuckDBRunner:
         self._con = duckdb.connect(":memory:", config=config)
         # footers of the warehouse files are immutable: parse each once per process
         self._con.execute("SET parquet_metadata_cache = true")
+        if disabled_optimizers:
+            names = ", ".join(disabled_optimizers)
+            self._con.execute(f"SET disabled_optimizers = {sql_string(names)}")
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()

@@ -51,3 +51,32 @@ async def test_parameters_are_bound() -> None:
         assert table.column("v").to_pylist() == ["x'); DROP"]
     finally:
         runner.close()
+
+
+async def test_disabled_optimizers_apply_to_every_worker() -> None:
+    """The setting is the database's, so each worker thread's cursor plans without them
+    (and a statement that needs nothing of them still answers)."""
+    runner = DuckDBRunner(
+        workers=2, name="test", disabled_optimizers=("compressed_materialization",)
+    )
+    plain = DuckDBRunner(workers=1, name="test")
+    setting = "SELECT current_setting('disabled_optimizers') AS v"
+    try:
+        got = await asyncio.gather(
+            *(runner.run(lambda c: c.arrow(setting, []), "setting") for _ in range(4))
+        )
+        assert {t.column("v")[0].as_py() for t in got} == {"compressed_materialization"}
+        other = await plain.run(lambda c: c.arrow(setting, []), "setting")
+        assert other.column("v")[0].as_py() == ""
+        grouped = await runner.run(
+            lambda c: c.arrow(
+                "SELECT k, sum(v) AS s FROM (VALUES ('a', 1), ('b', 2), ('a', 3)) t(k, v) "
+                "GROUP BY k ORDER BY k",
+                [],
+            ),
+            "group",
+        )
+        assert grouped.to_pylist() == [{"k": "a", "s": 4}, {"k": "b", "s": 2}]
+    finally:
+        runner.close()
+        plain.close()
