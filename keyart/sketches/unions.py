@@ -8,7 +8,9 @@ read with numpy in one pass, de-duplicated per group (the same member recurs acr
 and countries), and fed to the group's union packed into as few SET-mode sketches as
 can hold them (a SET sketch of up to 3/4 * 2^(lgK-3) coupons; LIST sketches of 7 below
 lgK 8). Blobs in HLL mode (large cells) go through the library as they are. The union
-then estimates as usual, so bounds come from DataSketches either way.
+then estimates as usual, so bounds come from DataSketches either way. A column of a few
+hundred blobs or fewer (a title page: ~90) skips numpy, whose fixed costs would then be most
+of the work, and unites each group's blobs with the library as they come.
 
 The serialised layout is read and written by `keyart.sketches.wire`.
 """
@@ -51,15 +53,50 @@ def _scramble(coupons: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
     return (x ^ (x >> np.uint64(31))) >> np.uint64(32)
 
 
+SMALL_BLOBS = 256  # up to this many blobs in a column, numpy's fixed costs outweigh it
+
+
 def group_estimates(
     column: pa.ChunkedArray | pa.ListArray, lg_k: int, strategy: str = "auto"
 ) -> list[Estimate]:
     """One estimate per row of a list<binary> column: the union of the row's sketches.
 
     `strategy` is "plain" (one library union update per blob), "packed" (coupons read
-    with numpy, de-duplicated and packed) or "auto" (whichever costs less for the data).
+    with numpy, de-duplicated and packed), "small" (library unions over the Python list,
+    without numpy) or "auto" (whichever costs less for the data).
     """
+    if strategy == "small" or (strategy == "auto" and _blob_count(column) <= SMALL_BLOBS):
+        return [_small_estimate(blobs, lg_k) for blobs in column.to_pylist()]
     return _per_group(column, lg_k, strategy, _estimate, ZERO)
+
+
+def _blob_count(column: pa.ChunkedArray | pa.ListArray) -> int:
+    """The blobs under the column's lists (of a sliced list array, also those outside the
+    slice: a bound that is cheap to read)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return sum(len(chunk.values) for chunk in chunks)
+
+
+def _small_estimate(blobs: list[bytes | None] | None, lg_k: int) -> Estimate:
+    """The estimate of one group's union, in storage order unless the union ends in HLL
+    mode, where (HIP estimation depending on arrival order) it is done again in the fixed
+    checksum order of `_plain`; a union in LIST/SET mode estimates from its coupon count
+    alone, whatever the order."""
+    present = [b for b in blobs or () if b is not None]
+    if not present:
+        return ZERO
+    result = _union(present, lg_k).get_result(sketches.TGT_TYPE)
+    if len(present) > 1 and result.serialize_compact()[wire.MODE_BYTE] & 3 == wire.HLL:
+        ordered = sorted(present, key=lambda b: (zlib.crc32(b), b))
+        result = _union(ordered, lg_k).get_result(sketches.TGT_TYPE)
+    return sketches.estimate(result)
+
+
+def _union(blobs: list[bytes], lg_k: int) -> ds.hll_union:
+    union = ds.hll_union(lg_k)
+    for blob in blobs:
+        union.update(ds.hll_sketch.deserialize(blob))
+    return union
 
 
 def group_sketches(
@@ -89,7 +126,7 @@ def _per_group(
     keep_single: bool = False,
     reorder: bool = True,
 ) -> list[T]:
-    if strategy not in ("auto", "plain", "packed"):
+    if strategy not in ("auto", "plain", "packed"):  # "small" is group_estimates' own
         raise ValueError(f"unknown merge strategy {strategy!r}")
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     out: list[T] = []
