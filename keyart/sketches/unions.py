@@ -57,17 +57,28 @@ SMALL_BLOBS = 256  # up to this many blobs in a column, numpy's fixed costs outw
 
 
 def group_estimates(
-    column: pa.ChunkedArray | pa.ListArray, lg_k: int, strategy: str = "auto"
+    column: pa.ChunkedArray | pa.ListArray | list[list[bytes | None] | None],
+    lg_k: int,
+    strategy: str = "auto",
 ) -> list[Estimate]:
-    """One estimate per row of a list<binary> column: the union of the row's sketches.
+    """One estimate per row of a list<binary> column (Arrow, or a Python list of lists):
+    the union of the row's sketches.
 
     `strategy` is "plain" (one library union update per blob), "packed" (coupons read
     with numpy, de-duplicated and packed), "small" (library unions over the Python list,
     without numpy) or "auto" (whichever costs less for the data).
     """
+    if isinstance(column, list):
+        if strategy == "small" or (strategy == "auto" and _listed(column) <= SMALL_BLOBS):
+            return [_small_estimate(blobs, lg_k) for blobs in column]
+        column = pa.array(column, pa.list_(pa.binary()))
     if strategy == "small" or (strategy == "auto" and _blob_count(column) <= SMALL_BLOBS):
         return [_small_estimate(blobs, lg_k) for blobs in column.to_pylist()]
     return _per_group(column, lg_k, strategy, _estimate, ZERO)
+
+
+def _listed(column: list[list[bytes | None] | None]) -> int:
+    return sum(len(blobs) for blobs in column if blobs)
 
 
 def _blob_count(column: pa.ChunkedArray | pa.ListArray) -> int:

@@ -143,3 +143,16 @@ def test_group_sketches_unite_and_keep_single_sketches(strategy: str) -> None:
         assert abs(again.value - est.value) <= 0.03 * t
         inside += again.lower <= t <= again.upper
     assert inside >= 0.95 * len(truth)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_python_lists_answer_as_arrow_does(strategy: str) -> None:
+    """A column fetched as Python lists (few rows) gives the estimates of the same column
+    as Arrow, below and above the size where numpy takes over."""
+    rng = random.Random(9)
+    for n_groups in (3, 60):  # ~60 and ~1,200 blobs
+        lists, _ = _groups(rng, n_groups, (1, 3000), (1, 300), 12)
+        rows: list[list[bytes | None] | None] = [list(blobs) for blobs in lists]
+        rows += [None, []]
+        arrow = pa.array(rows, pa.list_(pa.binary()))
+        assert group_estimates(rows, 12, strategy) == group_estimates(arrow, 12, strategy)

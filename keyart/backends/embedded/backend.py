@@ -24,6 +24,9 @@ from keyart.sketches.unions import group_sketches
 from keyart.warehouse.tables import ROLLUPS
 
 _KEY = ("day", "title_id", "asset_id", "asset_type", "country")
+# results of at most this many rows are fetched as Python tuples (Cursor.fetch): a title
+# page's 10 assets, an asset's total; breakdowns and series come as Arrow
+FEW_ROWS = 16
 
 
 class EmbeddedBackend(DuckDBBackend):
@@ -65,7 +68,8 @@ class EmbeddedBackend(DuckDBBackend):
                 return QueryResult(())
             source = Source.parquet(files)
         sql = compile_rollup(query, rollup, source)
-        return read_result(query, cursor.arrow(sql.text, sql.params), view.version.lg_k)
+        fetched = cursor.fetch(sql.text, sql.params, FEW_ROWS)
+        return read_result(query, fetched, view.version.lg_k)
 
 
 __all__ = ["EmbeddedBackend"]

@@ -3,25 +3,23 @@ list of sketch blobs, merged here with DataSketches (keyart.sketches.unions.grou
 
 from __future__ import annotations
 
-import pyarrow as pa
-
-from keyart.backends.duckdb.results import read_rows
+from keyart.backends.duckdb.results import Column, Fetched, read_rows
 from keyart.errors import BackendUnavailable
 from keyart.query.ir import MetricQuery
 from keyart.query.results import Estimate, QueryResult
 from keyart.sketches.unions import group_estimates
 
 
-def read_result(query: MetricQuery, table: pa.Table, lg_k: int) -> QueryResult:
+def read_result(query: MetricQuery, fetched: Fetched, lg_k: int) -> QueryResult:
     """The result rows of `compile_rollup`'s answer, sketches merged at precision `lg_k`."""
 
-    def estimates(column: pa.ChunkedArray, name: str) -> list[Estimate]:
+    def estimates(column: Column, name: str) -> list[Estimate]:
         try:
             return group_estimates(column, lg_k)
         except (ValueError, RuntimeError, IndexError) as exc:  # what DataSketches raises
             raise BackendUnavailable(f"the warehouse holds a corrupt {name} sketch") from exc
 
-    return read_rows(query, table, estimates)
+    return read_rows(query, fetched, estimates)
 
 
 __all__ = ["read_result"]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 
+import pyarrow as pa
 import pytest
 
-from keyart.backends.duckdb.engine import DuckDBRunner
+from keyart.backends.duckdb.engine import Cursor, DuckDBRunner
+from keyart.backends.duckdb.results import Fetched, Rows
 from keyart.errors import BackendUnavailable, BadQuery
 
 ENDLESS = "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"
@@ -80,3 +83,25 @@ async def test_disabled_optimizers_apply_to_every_worker() -> None:
     finally:
         runner.close()
         plain.close()
+
+
+def _fetch(cursor: Cursor, sql: str, params: list[int]) -> Fetched:
+    return cursor.fetch(sql, params, 3)
+
+
+async def test_fetch_gives_few_rows_as_tuples_and_more_as_arrow() -> None:
+    runner = DuckDBRunner(workers=1, name="test")
+    sql = "SELECT range AS n, [CAST(range AS VARCHAR)::BLOB] AS b FROM range(?)"
+    try:
+        for count in (0, 1, 3, 4, 40):
+            got = await runner.run(partial(_fetch, sql=sql, params=[count]), "fetch")
+            if count <= 3:
+                assert isinstance(got, Rows)
+                assert got.names == ("n", "b")
+                assert got.rows == [(i, [str(i).encode()]) for i in range(count)]
+            else:
+                assert isinstance(got, pa.Table)
+                assert got.column("n").to_pylist() == list(range(count))
+                assert got.column("b").to_pylist() == [[str(i).encode()] for i in range(count)]
+    finally:
+        runner.close()

@@ -12,10 +12,12 @@ import pytest
 
 from keyart.backends.duckdb.serving_copy import FORMAT
 from keyart.backends.embedded import EmbeddedBackend
+from keyart.backends.embedded import backend as embedded_backend
 from keyart.config import EtlSettings
 from keyart.errors import BackendUnavailable
 from keyart.etl.embedded import ingest
 from keyart.query.ir import Dimension, Granularity, Metric, MetricQuery
+from keyart.query.results import QueryResult
 from keyart.warehouse.layout import Warehouse
 from tests.backends import handmade
 from tests.backends.cases import Universe, cases
@@ -156,3 +158,29 @@ async def test_bounds_hold_in_estimation_mode(
         await backend.aclose()
     assert checked >= 300
     assert inside >= 0.95 * checked
+
+
+async def test_few_rows_as_tuples_and_many_as_arrow_answer_alike(
+    tiny_warehouse: Path,
+    tiny_truth: handmade.Dataset,
+    tiny_universe: Universe,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every conformance case answered with every result fetched as Python tuples, and with
+    every result fetched as Arrow (after its first row as a tuple: Cursor.fetch's mixed
+    path): the same answers, matching the exact oracle."""
+    answers: dict[int, dict[str, QueryResult]] = {}
+    for few in (0, 10**9):
+        monkeypatch.setattr(embedded_backend, "FEW_ROWS", few)
+        backend = EmbeddedBackend(tiny_warehouse, cache_dir=tmp_path / f"cache-{few}")
+        try:
+            assert await backend.wait_until_served(timeout=120)
+            answers[few] = {
+                name: await backend.execute(query) for name, query in cases(tiny_universe).items()
+            }
+        finally:
+            await backend.aclose()
+    assert answers[0] == answers[10**9]
+    for name, query in cases(tiny_universe).items():
+        handmade.compare(answers[0][name], handmade.oracle(tiny_truth, query), query, exact=False)
