@@ -16,6 +16,7 @@ from keyart.backends.embedded.plan import (
     ALL_COUNTRIES,
     catalog_wide,
     choose_rollup,
+    few_rows,
     serving_table,
 )
 from keyart.backends.embedded.results import read_result
@@ -24,9 +25,6 @@ from keyart.sketches.unions import group_sketches
 from keyart.warehouse.tables import ROLLUPS
 
 _KEY = ("day", "title_id", "asset_id", "asset_type", "country")
-# results of at most this many rows are fetched as Python tuples (Cursor.fetch): a title
-# page's 10 assets, an asset's total; breakdowns and series come as Arrow
-FEW_ROWS = 16
 
 
 class EmbeddedBackend(DuckDBBackend):
@@ -68,8 +66,8 @@ class EmbeddedBackend(DuckDBBackend):
                 return QueryResult(())
             source = Source.parquet(files)
         sql = compile_rollup(query, rollup, source)
-        fetched = cursor.fetch(sql.text, sql.params, FEW_ROWS)
-        return read_result(query, fetched, view.version.lg_k)
+        fetch = cursor.rows if few_rows(query) else cursor.arrow
+        return read_result(query, fetch(sql.text, sql.params), view.version.lg_k)
 
 
 __all__ = ["EmbeddedBackend"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keyart.query.ir import Dimension, MetricQuery
+from keyart.query.ir import Dimension, Granularity, MetricQuery
 from keyart.warehouse.tables import (
     ASSET_AFFINITY_DAY,
     ASSET_AUDIENCE_DAY,
@@ -34,6 +34,28 @@ def catalog_wide(query: MetricQuery) -> bool:
     """
     flt = query.filter
     return flt.asset_ids is None and (flt.title_ids is None or len(flt.title_ids) > WIDE_TITLES)
+
+
+# A result of at most this many rows is fetched as Python tuples: see few_rows.
+FEW_ROWS = 16
+
+
+def few_rows(query: MetricQuery) -> bool:
+    """Whether the query's answer has at most FEW_ROWS rows by its shape alone: no time
+    buckets, and groups only by entities it lists (an asset's total, a title page's
+    assets). Such a result is fetched as Python tuples: DuckDB hands a result to Arrow
+    through one more statement over its rows (~0.45 ms, whatever their number), three
+    times what fetching a dozen rows as tuples costs."""
+    if query.granularity is not Granularity.ALL:
+        return False
+    listed = {Dimension.ASSET: query.filter.asset_ids, Dimension.TITLE: query.filter.title_ids}
+    rows = 1
+    for dim in query.group_by:
+        ids = listed.get(dim)
+        if ids is None:
+            return False
+        rows *= len(ids)
+    return rows <= FEW_ROWS
 
 
 def choose_rollup(query: MetricQuery) -> Rollup:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from keyart.backends.duckdb.engine import Cursor, DuckDBRunner
-from keyart.backends.duckdb.results import Fetched, Rows
+from keyart.backends.duckdb.results import Rows
 from keyart.errors import BackendUnavailable, BadQuery
 
 ENDLESS = "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"
@@ -85,23 +85,24 @@ async def test_disabled_optimizers_apply_to_every_worker() -> None:
         plain.close()
 
 
-def _fetch(cursor: Cursor, sql: str, params: list[int]) -> Fetched:
-    return cursor.fetch(sql, params, 3)
-
-
-async def test_fetch_gives_few_rows_as_tuples_and_more_as_arrow() -> None:
+async def test_rows_and_arrow_fetch_the_same_rows() -> None:
     runner = DuckDBRunner(workers=1, name="test")
     sql = "SELECT range AS n, [CAST(range AS VARCHAR)::BLOB] AS b FROM range(?)"
     try:
-        for count in (0, 1, 3, 4, 40):
-            got = await runner.run(partial(_fetch, sql=sql, params=[count]), "fetch")
-            if count <= 3:
-                assert isinstance(got, Rows)
-                assert got.names == ("n", "b")
-                assert got.rows == [(i, [str(i).encode()]) for i in range(count)]
-            else:
-                assert isinstance(got, pa.Table)
-                assert got.column("n").to_pylist() == list(range(count))
-                assert got.column("b").to_pylist() == [[str(i).encode()] for i in range(count)]
+        for count in (0, 1, 40):
+            rows = await runner.run(partial(_rows, sql=sql, params=[count]), "rows")
+            table = await runner.run(partial(_arrow, sql=sql, params=[count]), "arrow")
+            assert rows.names == ("n", "b") == tuple(table.column_names)
+            assert rows.rows == [(i, [str(i).encode()]) for i in range(count)]
+            for name in rows.names:
+                assert rows.column(name) == table.column(name).to_pylist()
     finally:
         runner.close()
+
+
+def _rows(cursor: Cursor, sql: str, params: list[int]) -> Rows:
+    return cursor.rows(sql, params)
+
+
+def _arrow(cursor: Cursor, sql: str, params: list[int]) -> pa.Table:
+    return cursor.arrow(sql, params)

@@ -6,8 +6,14 @@ from datetime import date
 
 import pytest
 
-from keyart.backends.embedded.plan import WIDE_TITLES, catalog_wide, choose_rollup
-from keyart.query.ir import Dimension, Filter, Interval, MetricQuery
+from keyart.backends.embedded.plan import (
+    FEW_ROWS,
+    WIDE_TITLES,
+    catalog_wide,
+    choose_rollup,
+    few_rows,
+)
+from keyart.query.ir import Dimension, Filter, Granularity, Interval, MetricQuery
 from keyart.warehouse.tables import ASSET_AFFINITY_DAY, ASSET_AUDIENCE_DAY, ASSET_COUNTRY_DAY
 
 WINDOW = Interval(date(2024, 1, 1), date(2024, 1, 31))
@@ -51,3 +57,28 @@ def test_catalog_wide_queries_read_the_day_files() -> None:
     assert catalog_wide(MetricQuery(WINDOW, filter=Filter(title_ids=many)))
     assert not catalog_wide(MetricQuery(WINDOW, filter=Filter(title_ids=many[:WIDE_TITLES])))
     assert not catalog_wide(MetricQuery(WINDOW, filter=Filter(title_ids=many, asset_ids=("a",))))
+
+
+def test_few_rows_by_the_query_shape() -> None:
+    """At most FEW_ROWS groups, by the entities the query lists and groups by."""
+    ten = tuple(f"a{i}" for i in range(10))
+    sixteen = tuple(f"a{i}" for i in range(FEW_ROWS))
+    title = Filter(title_ids=("t1",))
+    assert few_rows(MetricQuery(WINDOW, filter=Filter(asset_ids=("a1",))))  # one total
+    assert few_rows(MetricQuery(WINDOW, filter=Filter(asset_ids=ten), group_by=(Dimension.ASSET,)))
+    assert few_rows(
+        MetricQuery(WINDOW, filter=Filter(asset_ids=sixteen), group_by=(Dimension.ASSET,))
+    )
+    assert few_rows(MetricQuery(WINDOW, filter=title, group_by=(Dimension.TITLE,)))
+    # more listed assets than FEW_ROWS; a title's assets (not listed); a breakdown; a series
+    many = Filter(asset_ids=(*sixteen, "x"))
+    assert not few_rows(MetricQuery(WINDOW, filter=many, group_by=(Dimension.ASSET,)))
+    assert not few_rows(MetricQuery(WINDOW, filter=title, group_by=(Dimension.ASSET,)))
+    assert not few_rows(
+        MetricQuery(
+            WINDOW,
+            filter=Filter(asset_ids=("a1",)),
+            group_by=(Dimension.ASSET, Dimension.AFFINITY),
+        )
+    )
+    assert not few_rows(MetricQuery(WINDOW, Granularity.DAY, filter=Filter(asset_ids=("a1",))))
