@@ -89,18 +89,33 @@ def _blob_count(column: pa.ChunkedArray | pa.ListArray) -> int:
 
 
 def _small_estimate(blobs: list[bytes | None] | None, lg_k: int) -> Estimate:
-    """The estimate of one group's union, in storage order unless the union ends in HLL
-    mode, where (HIP estimation depending on arrival order) it is done again in the fixed
-    checksum order of `_plain`; a union in LIST/SET mode estimates from its coupon count
-    alone, whatever the order."""
+    """The estimate of one group's union, in storage order or, where order can change the
+    estimate (as `_Blobs.order_matters` decides), in `_plain`'s fixed checksum order."""
     present = [b for b in blobs or () if b is not None]
     if not present:
         return ZERO
-    result = _union(present, lg_k).get_result(sketches.TGT_TYPE)
-    if len(present) > 1 and result.serialize_compact()[wire.MODE_BYTE] & 3 == wire.HLL:
-        ordered = sorted(present, key=lambda b: (zlib.crc32(b), b))
-        result = _union(ordered, lg_k).get_result(sketches.TGT_TYPE)
-    return sketches.estimate(result)
+    if len(present) > 1 and _order_matters(present, lg_k):
+        present.sort(key=lambda b: (zlib.crc32(b), b))
+    return sketches.estimate(_union(present, lg_k).get_result(sketches.TGT_TYPE))
+
+
+def _order_matters(blobs: list[bytes], lg_k: int) -> bool:
+    """Whether a union of these blobs may reach HLL mode: an HLL-mode (or unreadable) blob,
+    or more coupons in all than SET mode holds (their preambles, read in Python)."""
+    coupons = 0
+    for blob in blobs:
+        if len(blob) < wire.LIST_HEAD:
+            return True  # the library will say what is wrong with it
+        if blob[wire.FLAGS_BYTE] & wire.EMPTY:
+            continue
+        mode = blob[wire.MODE_BYTE] & 3
+        if mode == wire.LIST:
+            coupons += blob[wire.COUNT_BYTE]
+        elif mode == wire.SET and len(blob) >= wire.SET_HEAD:
+            coupons += int.from_bytes(blob[wire.LIST_HEAD : wire.SET_HEAD], "little")
+        else:
+            return True
+    return coupons > wire.capacity(lg_k)
 
 
 def _union(blobs: list[bytes], lg_k: int) -> ds.hll_union:

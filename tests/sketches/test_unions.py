@@ -156,3 +156,13 @@ def test_python_lists_answer_as_arrow_does(strategy: str) -> None:
         rows += [None, []]
         arrow = pa.array(rows, pa.list_(pa.binary()))
         assert group_estimates(rows, 12, strategy) == group_estimates(arrow, 12, strategy)
+
+
+@pytest.mark.parametrize("lg_k", [8, 12])
+def test_small_and_plain_unite_in_the_same_order(lg_k: int) -> None:
+    """Both unite a group in storage order unless it may reach HLL mode, then in checksum
+    order: the same estimates, digit for digit, in both regimes."""
+    rng = random.Random(10 + lg_k)
+    lists, _ = _groups(rng, 80, (1, 3000), (1, 300), lg_k)
+    arr = pa.array(lists, pa.list_(pa.binary()))
+    assert group_estimates(arr, lg_k, "small") == group_estimates(arr, lg_k, "plain")
