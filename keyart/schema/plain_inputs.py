@@ -13,7 +13,9 @@ just that; any other input type (a nested input, a GlobalID, a `Maybe`) keeps St
 conversion.
 
 `from_input` is a hook on Strawberry's type definitions, so this runs with the plain-field
-execution plug-in (execution.py), under the same tested-versions guard.
+execution plug-in (execution.py), under the same tested-versions guard. The definitions
+belong to the input classes, which every schema of the process shares: once set, the hook
+also serves a stock-execution schema built later, and gives it what Strawberry would.
 """
 
 from __future__ import annotations

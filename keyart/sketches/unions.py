@@ -95,13 +95,14 @@ def _small_estimate(blobs: list[bytes | None] | None, lg_k: int) -> Estimate:
     if not present:
         return ZERO
     if len(present) > 1 and _order_matters(present, lg_k):
-        present.sort(key=lambda b: (zlib.crc32(b), b))
+        present = _in_fixed_order(present)
     return sketches.estimate(_union(present, lg_k).get_result(sketches.TGT_TYPE))
 
 
 def _order_matters(blobs: list[bytes], lg_k: int) -> bool:
-    """Whether a union of these blobs may reach HLL mode: an HLL-mode (or unreadable) blob,
-    or more coupons in all than SET mode holds (their preambles, read in Python)."""
+    """Whether a union of these blobs may reach HLL mode: `_Blobs.order_matters`'s rule (an
+    HLL-mode or unreadable blob, or more coupons in all than SET mode holds) for one
+    group's blobs, their preambles read in Python."""
     coupons = 0
     for blob in blobs:
         if len(blob) < wire.LIST_HEAD:
@@ -118,7 +119,14 @@ def _order_matters(blobs: list[bytes], lg_k: int) -> bool:
     return coupons > wire.capacity(lg_k)
 
 
+def _in_fixed_order(blobs: list[bytes]) -> list[bytes]:
+    """The blobs in an order fixed by a checksum of each: repeatable, and unrelated to the
+    hash values, as HIP estimation assumes of arrival order."""
+    return sorted(blobs, key=lambda b: (zlib.crc32(b), b))
+
+
 def _union(blobs: list[bytes], lg_k: int) -> ds.hll_union:
+    """The library's union of the blobs, in the order given."""
     union = ds.hll_union(lg_k)
     for blob in blobs:
         union.update(ds.hll_sketch.deserialize(blob))
@@ -242,8 +250,7 @@ class _Blobs:
 
 def _plain(blobs: _Blobs, lg_k: int, reorder: bool = True) -> list[ds.hll_union | None]:
     """Union each group's blobs with the library, in storage order or, with `reorder`
-    and where order can change the estimate, in an order fixed by a checksum of each blob
-    (repeatable, and unrelated to the hash values as HIP estimation assumes)."""
+    and where order can change the estimate, in `_in_fixed_order`."""
     use = np.flatnonzero(blobs.valid & ~blobs.empty)
     raw = blobs.raw(use)
     # blobs are grouped in row order already: each group's run of `raw` is one slice
@@ -257,12 +264,7 @@ def _plain(blobs: _Blobs, lg_k: int, reorder: bool = True) -> list[ds.hll_union 
         if lo == hi:
             continue
         members = raw[lo:hi]
-        if ordered[group]:
-            members = sorted(members, key=lambda b: (zlib.crc32(b), b))
-        union = ds.hll_union(lg_k)
-        for blob in members:
-            union.update(ds.hll_sketch.deserialize(blob))
-        out[group] = union
+        out[group] = _union(_in_fixed_order(members) if ordered[group] else members, lg_k)
     return out
 
 

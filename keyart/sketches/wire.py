@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-LIST, SET, HLL = 0, 1, 2  # mode & 3
+LIST, SET = 0, 1  # mode & 3
 COMPACT, EMPTY = 8, 4  # flag bits
 LG_K_BYTE, LG_ARR_BYTE, FLAGS_BYTE, COUNT_BYTE, MODE_BYTE = 3, 4, 5, 6, 7
 LIST_HEAD, SET_HEAD = 8, 12  # bytes before the coupons

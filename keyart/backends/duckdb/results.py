@@ -33,7 +33,7 @@ class Rows:
         return [row[at] for row in self.rows]
 
 
-# a statement's result: Arrow, or Python tuples when it is small (Cursor.fetch)
+# a statement's result: Arrow (Cursor.arrow), or Python tuples when small (Cursor.rows)
 Fetched: TypeAlias = pa.Table | Rows
 # one column of it: Arrow, or a list of Python values
 Column: TypeAlias = pa.ChunkedArray | list[Any]
