@@ -60,25 +60,28 @@ def test_catalog_wide_queries_read_the_day_files() -> None:
 
 
 def test_few_rows_by_the_query_shape() -> None:
-    """At most FEW_ROWS groups, by the entities the query lists and groups by."""
+    """At most FEW_ROWS groups, by the entities the query lists and groups by, over at most
+    FEW_CELLS rollup rows."""
     ten = tuple(f"a{i}" for i in range(10))
     sixteen = tuple(f"a{i}" for i in range(FEW_ROWS))
     title = Filter(title_ids=("t1",))
+    by_asset = (Dimension.ASSET,)
     assert few_rows(MetricQuery(WINDOW, filter=Filter(asset_ids=("a1",))))  # one total
-    assert few_rows(MetricQuery(WINDOW, filter=Filter(asset_ids=ten), group_by=(Dimension.ASSET,)))
-    assert few_rows(
-        MetricQuery(WINDOW, filter=Filter(asset_ids=sixteen), group_by=(Dimension.ASSET,))
-    )
+    assert few_rows(MetricQuery(WINDOW, filter=Filter(asset_ids=ten), group_by=by_asset))
+    us = Filter(asset_ids=ten, countries=("US",))
+    assert few_rows(MetricQuery(WINDOW, filter=us, group_by=by_asset))  # a title page
     assert few_rows(MetricQuery(WINDOW, filter=title, group_by=(Dimension.TITLE,)))
     # more listed assets than FEW_ROWS; a title's assets (not listed); a breakdown; a series
     many = Filter(asset_ids=(*sixteen, "x"))
-    assert not few_rows(MetricQuery(WINDOW, filter=many, group_by=(Dimension.ASSET,)))
-    assert not few_rows(MetricQuery(WINDOW, filter=title, group_by=(Dimension.ASSET,)))
-    assert not few_rows(
-        MetricQuery(
-            WINDOW,
-            filter=Filter(asset_ids=("a1",)),
-            group_by=(Dimension.ASSET, Dimension.AFFINITY),
-        )
-    )
+    assert not few_rows(MetricQuery(WINDOW, filter=many, group_by=by_asset))
+    assert not few_rows(MetricQuery(WINDOW, filter=title, group_by=by_asset))
+    breakdown = (Dimension.ASSET, Dimension.AFFINITY)
+    assert not few_rows(MetricQuery(WINDOW, filter=Filter(asset_ids=("a1",)), group_by=breakdown))
     assert not few_rows(MetricQuery(WINDOW, Granularity.DAY, filter=Filter(asset_ids=("a1",))))
+    # one row, but across the catalog; or from more rollup rows than FEW_CELLS
+    assert not few_rows(MetricQuery(WINDOW))
+    year = Interval(date(2024, 1, 1), date(2024, 12, 31))
+    assert few_rows(MetricQuery(year, filter=Filter(asset_ids=("a1",))))
+    assert not few_rows(MetricQuery(year, filter=Filter(asset_ids=ten), group_by=by_asset))
+    countries = Filter(asset_ids=("a1",), countries=("US", "BR", "FR"))
+    assert not few_rows(MetricQuery(year, filter=countries))
