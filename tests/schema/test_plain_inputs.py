@@ -25,7 +25,7 @@ def schema() -> KeyartSchema:
 
 def _convert(schema: KeyartSchema, value: Any, type_: Any, plain: bool) -> Any:
     converter = schema.schema_converter
-    definition = type_.__strawberry_definition__
+    definition = get_object_definition(type_, strict=True)
     builder = definition.from_input
     if not plain:
         definition.from_input = None  # Strawberry's field-by-field conversion
@@ -53,8 +53,8 @@ FILTERS = [
 
 
 def test_the_windowed_inputs_are_plain(schema: KeyartSchema) -> None:
-    assert DateRange.__strawberry_definition__.from_input is not None  # type: ignore[attr-defined]
-    assert MetricFilter.__strawberry_definition__.from_input is not None  # type: ignore[attr-defined]
+    assert get_object_definition(DateRange, strict=True).from_input is not None
+    assert get_object_definition(MetricFilter, strict=True).from_input is not None
 
 
 @pytest.mark.parametrize("value", FILTERS)
