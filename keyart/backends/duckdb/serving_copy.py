@@ -31,7 +31,7 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from keyart.backends.base import ServingState
-from keyart.backends.duckdb.sql import safe_identifier, sql_string
+from keyart.backends.duckdb.sql import safe_identifier, sql_identifier, sql_string
 from keyart.warehouse.layout import Version
 from keyart.warehouse.serving_layout import published_layout
 from keyart.warehouse.tables import COUNT_MEASURES, SKETCH_MEASURES
@@ -231,7 +231,7 @@ def create_table(
     stored as SKETCH_STORAGE says."""
     columns = con.execute(f"DESCRIBE {query}", list(params)).fetchall()
     definitions = ", ".join(
-        f'"{column}" {kind}'
+        f"{sql_identifier(column)} {kind}"
         + (f" USING COMPRESSION {SKETCH_STORAGE}" if column in SKETCH_MEASURES else "")
         for column, kind, *_ in columns
     )
